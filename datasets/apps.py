@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class DatasetsConfig(AppConfig):
+    name = "datasets"
+    verbose_name = "catalog"
+
+    def ready(self) -> None:
+        from datasets import signals  # noqa: F401  (connects the personal-workspace receiver)

@@ -1,0 +1,165 @@
+"""Writes to the catalog: one function per use case, keyword-only, transactional."""
+
+import hashlib
+import hmac
+import secrets
+import string
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from datasets.models import AccessKey, Membership, SigningKey, User, Workspace
+from project import crypto, errors
+
+ACCESS_KEY_PREFIX = "ACCESSKEY-"
+SIGNING_KEY_PREFIX = "AKID"
+SIGNATURE_WINDOW = timedelta(minutes=5)
+# last_used_at is a hint for people, so it is written at most this often per key.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def _hash_key(raw_key: str) -> str:
+    """Hash an access key; the key is 128 random bits, so a fast hash cannot be brute-forced."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@transaction.atomic
+def workspace_create_personal(*, user: User) -> Workspace:
+    """Create the user's personal workspace named after the username, with the user as owner."""
+    if Workspace.objects.filter(name=user.username).exclude(owner=user, kind=Workspace.Kind.USER).exists():
+        raise errors.Conflict(f"workspace name {user.username!r} is taken")
+    workspace, _ = Workspace.objects.get_or_create(
+        owner=user, kind=Workspace.Kind.USER, defaults={"name": user.username}
+    )
+    Membership.objects.get_or_create(workspace=workspace, user=user, defaults={"role": Membership.Role.OWNER})
+    return workspace
+
+
+@transaction.atomic
+def user_get_or_create(*, username: str) -> User:
+    """Return the user, creating it (without a usable password) when missing."""
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=username).first()
+    if user is None:
+        user = user_model(username=username)
+        user.set_unusable_password()
+        user.save()
+    return user
+
+
+@transaction.atomic
+def workspace_get_or_create(*, name: str, owner: User) -> Workspace:
+    """Return the named workspace, creating a team workspace owned by ``owner`` when missing."""
+    workspace, created = Workspace.objects.get_or_create(name=name, defaults={"owner": owner})
+    if created:
+        Membership.objects.create(workspace=workspace, user=owner, role=Membership.Role.OWNER)
+    return workspace
+
+
+def personal_workspace(*, user: User) -> Workspace:
+    """Return the user's personal workspace."""
+    return Workspace.objects.get(owner=user, kind=Workspace.Kind.USER)
+
+
+@transaction.atomic
+def membership_set(*, workspace: Workspace, user: User, role: str) -> Membership:
+    """Give the user this role in the workspace."""
+    if role not in Membership.Role.values:
+        raise errors.Invalid("role", f"must be one of {', '.join(Membership.Role.values)}")
+    membership, _ = Membership.objects.update_or_create(workspace=workspace, user=user, defaults={"role": role})
+    return membership
+
+
+def access_key_create(*, user: User, workspace: Workspace, name: str = "") -> tuple[AccessKey, str]:
+    """Issue a new access key; the returned plain key is never stored and cannot be shown again."""
+    if not Membership.objects.filter(workspace=workspace, user=user).exists():
+        raise errors.Forbidden(f"{user.username} is not a member of workspace {workspace.name}")
+    raw_key = ACCESS_KEY_PREFIX + secrets.token_hex(16)
+    key = AccessKey.objects.create(
+        user=user, workspace=workspace, name=name, key_hash=_hash_key(raw_key), prefix=raw_key[:14]
+    )
+    return key, raw_key
+
+
+def access_key_authenticate(*, raw_key: str, now: datetime | None = None) -> AccessKey:
+    """Return the active key matching ``raw_key``, recording its use; unknown or revoked keys fail."""
+    now = now or timezone.now()
+    key = (
+        AccessKey.objects.select_related("user", "workspace")
+        .filter(key_hash=_hash_key(raw_key), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if key is None:
+        raise errors.Unauthorized("unknown or revoked access key", reason="unknown_key")
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        AccessKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def access_key_revoke(*, key: AccessKey) -> AccessKey:
+    """Revoke the key; revoking twice keeps the first time."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        AccessKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=key.revoked_at)
+    return key
+
+
+def signing_key_create(*, user: User, workspace: Workspace) -> tuple[SigningKey, str]:
+    """Issue a SecretId/secret pair for signed requests; the secret is stored encrypted."""
+    if not Membership.objects.filter(workspace=workspace, user=user).exists():
+        raise errors.Forbidden(f"{user.username} is not a member of workspace {workspace.name}")
+    secret = "".join(secrets.choice(_ALPHANUMERIC) for _ in range(40))
+    for _ in range(3):
+        secret_id = SIGNING_KEY_PREFIX + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(32))
+        try:
+            with transaction.atomic():
+                key = SigningKey.objects.create(
+                    user=user, workspace=workspace, secret_id=secret_id, secret_ciphertext=crypto.encrypt(secret)
+                )
+            return key, secret
+        except IntegrityError:
+            continue
+    raise errors.Conflict("could not allocate a unique SecretId")
+
+
+def signing_key_revoke(*, key: SigningKey) -> SigningKey:
+    """Revoke the signing key."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        SigningKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=key.revoked_at)
+    return key
+
+
+def signature_compute(*, secret: str, message: str) -> str:
+    """HMAC-SHA256 of the message with the secret, as lowercase hex."""
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def signing_key_authenticate(
+    *, secret_id: str, timestamp_ms: str, signature: str, message: str, now: datetime | None = None
+) -> SigningKey:
+    """Check a signed request: known active SecretId, timestamp within five minutes, matching HMAC."""
+    now = now or timezone.now()
+    key = (
+        SigningKey.objects.select_related("user", "workspace")
+        .filter(secret_id=secret_id, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if key is None:
+        raise errors.Unauthorized("unknown or revoked SecretId", reason="unknown_key")
+    try:
+        signed_at = datetime.fromtimestamp(int(timestamp_ms) / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise errors.Unauthorized("Timestamp must be milliseconds since the epoch", reason="timestamp") from None
+    if abs(now - signed_at) > SIGNATURE_WINDOW:
+        raise errors.Unauthorized("Timestamp is outside the five-minute window", reason="timestamp")
+    expected = signature_compute(secret=crypto.decrypt(key.secret_ciphertext), message=message)
+    if not hmac.compare_digest(expected, signature.lower()):
+        raise errors.Unauthorized("Signature does not match", reason="signature")
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        SigningKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key

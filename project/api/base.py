@@ -1,0 +1,137 @@
+"""What every dialect is made of: an error table with ``render_error``, a base view and paginators."""
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from project import errors
+from project.api.errors import ErrorRecord, normalise
+
+
+class Dialect:
+    """A URL prefix plus its error rendering; subclasses fill in the table and the body shape."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    prefixes: ClassVar[tuple[str, ...]]
+
+    def render_error(self, record: ErrorRecord, request: HttpRequest) -> HttpResponse:
+        """Render the record as this dialect's error response."""
+        status, body = self.error_body(record, request)
+        response = HttpResponse(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json")
+        if record.retry_after is not None:
+            response["Retry-After"] = str(record.retry_after)
+        return response
+
+    def error_body(self, record: ErrorRecord, request: HttpRequest) -> tuple[int, dict[str, Any]]:
+        """Return the HTTP status and JSON body for the record."""
+        raise NotImplementedError
+
+    def exception_handler(self, exc: Exception, context: dict[str, Any]) -> HttpResponse:
+        """DRF exception handler for this dialect's views."""
+        return self.render_error(normalise(exc), context["request"])
+
+    def owns(self, path: str) -> bool:
+        """Whether the path lies under one of this dialect's prefixes."""
+        return any(path.startswith(prefix) for prefix in self.prefixes)
+
+
+class DialectAPIView(APIView):
+    """Base view: errors render in the view's dialect, whatever the path it is mounted on."""
+
+    dialect: ClassVar[Dialect]
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], HttpResponse]:
+        """Route every exception through the dialect's renderer."""
+        return self.dialect.exception_handler
+
+
+def parse_int(raw: str | None, *, field: str, default: int) -> int:
+    """Parse an integer query parameter, raising ``Invalid(field, 'type')`` for anything else."""
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise errors.Invalid(field, "type") from None
+
+
+def count(items: QuerySet | Sequence) -> int:
+    """Count a queryset in the database or a sequence in memory."""
+    return items.count() if isinstance(items, QuerySet) else len(items)
+
+
+class OffsetLimitPagination(BasePagination):
+    """``offset``/``limit`` paging into ``{<list>, offset, <record size>, <total count>}``."""
+
+    default_limit = 128
+    max_limit = 128
+    record_size_key = "recordSize"
+    total_count_key = "totalCount"
+
+    def parse(self, params: Any) -> tuple[int, int]:
+        """Read and check ``offset`` and ``limit``."""
+        offset = parse_int(params.get("offset"), field="offset", default=0)
+        limit = parse_int(params.get("limit"), field="limit", default=self.default_limit)
+        if offset < 0:
+            raise errors.Invalid("offset", "must not be negative")
+        if limit < 1:
+            raise errors.Invalid("limit", "not_positive")
+        if limit > self.max_limit:
+            raise errors.Invalid("limit", "too_large")
+        return offset, limit
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
+        """Return exactly ``min(limit, total - offset)`` items."""
+        self.offset, self.limit = self.parse(request.query_params)
+        self.total = count(queryset)
+        self.list_key = getattr(view, "list_key", "results")
+        return list(queryset[self.offset : self.offset + self.limit])
+
+    def get_paginated_response(self, data: list) -> Response:
+        """Wrap one page in the envelope."""
+        return Response(
+            {
+                self.list_key: data,
+                "offset": self.offset,
+                self.record_size_key: len(data),
+                self.total_count_key: self.total,
+            }
+        )
+
+
+class PageNumberPagination(BasePagination):
+    """``page``/size paging into ``{<list>, total}``."""
+
+    size_param = "per_page"
+    default_size = 20
+    min_size = 1
+    max_size = 100
+
+    def parse(self, params: Any) -> tuple[int, int]:
+        """Read and check the page number and size."""
+        page = parse_int(params.get("page"), field="page", default=1)
+        size = parse_int(params.get(self.size_param), field=self.size_param, default=self.default_size)
+        if page < 1:
+            raise errors.Invalid("page", "must be at least 1")
+        if not self.min_size <= size <= self.max_size:
+            raise errors.Invalid(self.size_param, f"must be between {self.min_size} and {self.max_size}")
+        return page, size
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
+        """Return the requested page (empty past the end)."""
+        page, size = self.parse(request.query_params)
+        self.total = count(queryset)
+        self.list_key = getattr(view, "list_key", "results")
+        start = (page - 1) * size
+        return list(queryset[start : start + size])
+
+    def get_paginated_response(self, data: list) -> Response:
+        """Wrap one page in the envelope."""
+        return Response({self.list_key: data, "total": self.total})

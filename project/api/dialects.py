@@ -1,0 +1,50 @@
+"""The five dialects, chosen by path prefix, and the error handlers that speak them outside any view."""
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.views import defaults
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from project.api import aidmp, graviti, institution, tensorbay, whalerun
+from project.api.base import Dialect
+from project.api.errors import ErrorRecord, normalise
+
+# Longest prefixes first: /api/v1/ is the institution dialect, the rest of /api/ is whale.run.
+DIALECTS: tuple[Dialect, ...] = (
+    institution.DIALECT,
+    aidmp.DIALECT,
+    tensorbay.DIALECT,
+    graviti.DIALECT,
+    whalerun.DIALECT,
+)
+BY_NAME = {dialect.name: dialect for dialect in DIALECTS}
+
+
+def dialect_for_path(path: str) -> Dialect | None:
+    """Return the dialect that owns the path, if any."""
+    return next((dialect for dialect in DIALECTS if dialect.owns(path)), None)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
+    """DRF's fallback handler: the dialect of the request's path, else DRF's own behaviour."""
+    dialect = dialect_for_path(context["request"].path)
+    if dialect is None:
+        return drf_exception_handler(exc, context)
+    return dialect.render_error(normalise(exc), context["request"])
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Unknown routes answer in the dialect of their prefix."""
+    dialect = dialect_for_path(request.path)
+    if dialect is None:
+        return defaults.page_not_found(request, exception)
+    return dialect.render_error(ErrorRecord(kind="not_found", message="no such route"), request)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    """Server errors answer in the dialect of their prefix, without details."""
+    dialect = dialect_for_path(request.path)
+    if dialect is None:
+        return defaults.server_error(request)
+    return dialect.render_error(ErrorRecord(kind="internal", message="internal server error"), request)

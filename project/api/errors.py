@@ -1,0 +1,98 @@
+"""One normaliser: any exception (domain, DRF, Django) becomes a neutral ``ErrorRecord``."""
+
+import logging
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404
+from rest_framework import exceptions as drf
+
+from project import errors
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """A failure in neutral terms: a domain ``kind``, a message and the context a dialect may show."""
+
+    kind: str
+    message: str
+    field: str = ""
+    retry_after: int | None = None
+    context: dict = dataclass_field(default_factory=dict)
+
+
+def _from_validation_error(error: drf.ValidationError) -> ErrorRecord:
+    """Report the first failing field; a required field that is absent is ``missing``, else ``invalid``."""
+    detail = error.detail
+    name = ""
+    while isinstance(detail, (dict, list)) and detail:
+        if isinstance(detail, dict):
+            name, detail = next(iter(detail.items()))
+        else:
+            detail = detail[0]
+    code = getattr(detail, "code", "invalid")
+    field_name = "" if name == "non_field_errors" else str(name)
+    kind = "missing" if code == "required" else "invalid"
+    message = f"{field_name}: {detail}" if field_name else str(detail)
+    return ErrorRecord(kind=kind, message=message, field=field_name)
+
+
+_DRF_KINDS: list[tuple[type[Exception], str]] = [
+    (drf.ParseError, "malformed"),
+    (drf.UnsupportedMediaType, "malformed"),
+    (drf.NotAuthenticated, "unauthorized"),
+    (drf.AuthenticationFailed, "unauthorized"),
+    (drf.PermissionDenied, "forbidden"),
+    (drf.NotFound, "not_found"),
+    (drf.MethodNotAllowed, "method_not_allowed"),
+    (drf.NotAcceptable, "malformed"),
+    (Http404, "not_found"),
+    (PermissionDenied, "forbidden"),
+    (RequestDataTooBig, "too_large"),
+    (BadRequest, "malformed"),
+    (SuspiciousOperation, "malformed"),
+]
+
+
+def normalise(exc: BaseException) -> ErrorRecord:
+    """Turn any exception into an ``ErrorRecord``; unexpected ones are logged and become ``internal``."""
+    if isinstance(exc, errors.DomainError):
+        return ErrorRecord(
+            kind=exc.kind,
+            message=exc.message,
+            field=str(exc.context.get("field", "")),
+            retry_after=exc.context.get("retry_after"),
+            context=exc.context,
+        )
+    if isinstance(exc, drf.ValidationError):
+        return _from_validation_error(exc)
+    if isinstance(exc, drf.Throttled):
+        return ErrorRecord(kind="throttled", message="too many requests", retry_after=exc.wait and int(exc.wait))
+    for exc_class, kind in _DRF_KINDS:
+        if isinstance(exc, exc_class):
+            return ErrorRecord(kind=kind, message=_public_message(exc, kind))
+    logger.exception("unhandled error", exc_info=exc)
+    return ErrorRecord(kind="internal", message="internal server error")
+
+
+def _public_message(exc: BaseException, kind: str) -> str:
+    """Say what failed without echoing internals: DRF's messages are safe, Django's are replaced."""
+    if isinstance(exc, drf.APIException):
+        return str(exc.detail)
+    return kind.replace("_", " ")
+
+
+def kind_for_status(status: int) -> str:
+    """Name the kind of a framework error response that carries only a status code."""
+    return {
+        400: "malformed",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+        429: "throttled",
+    }.get(status, "internal")

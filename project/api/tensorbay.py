@@ -1,0 +1,58 @@
+"""TensorBay Open API v1 dialect (``/v1/`` and ``/gatewayv2/tensorbay-open-api/v1/``)."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from rest_framework.permissions import IsAuthenticated
+
+from project.api.authentication import AccessKeyAuthentication
+from project.api.base import Dialect, DialectAPIView, OffsetLimitPagination
+from project.api.errors import ErrorRecord
+
+# kind -> (HTTP status, code string the tensorbay SDK maps to an exception class)
+ERRORS: dict[str, tuple[int, str]] = {
+    "malformed": (400, "InvalidParamsValue"),
+    "missing": (400, "RequestParamsMissing"),
+    "invalid": (400, "InvalidParamsValue"),
+    "files_invalid": (400, "InvalidParamsValue"),
+    "storage_object_missing": (400, "InvalidParamsValue"),
+    "too_large": (400, "InvalidParamsValue"),
+    "unauthorized": (401, "Unauthorized"),
+    "forbidden": (403, "AccessDenied"),
+    "throttled": (429, "AccessDenied"),
+    "not_allowed": (403, "Forbidden"),
+    "not_found": (404, "ResourceNotExist"),
+    "method_not_allowed": (405, "ResourceNotExist"),
+    "conflict": (409, "NameConflict"),
+    "unavailable": (503, "InternalServerError"),
+    "internal": (500, "InternalServerError"),
+}
+
+
+class TensorBay(Dialect):
+    """The TensorBay v1 dialect."""
+
+    name = "tensorbay"
+    title = "TensorBay Open API v1"
+    prefixes = ("/gatewayv2/tensorbay-open-api/v1/", "/v1/")
+
+    def error_body(self, record: ErrorRecord, request: HttpRequest) -> tuple[int, dict[str, Any]]:
+        """Map the record to a status and code string."""
+        status, code = ERRORS.get(record.kind, ERRORS["internal"])
+        return status, {"code": code, "message": record.message}
+
+
+DIALECT = TensorBay()
+
+
+class TensorBayPagination(OffsetLimitPagination):
+    """``offset`` and ``limit`` (1 to 128, default 128) into ``{…, offset, recordSize, totalCount}``."""
+
+
+class TensorBayView(DialectAPIView):
+    """Base view for TensorBay endpoints, authenticated by ``X-Token``."""
+
+    dialect = DIALECT
+    authentication_classes = [AccessKeyAuthentication]
+    permission_classes = [IsAuthenticated]
+    pagination_class = TensorBayPagination

@@ -1,0 +1,40 @@
+"""Root URLs: the admin, operations endpoints, API schemas and docs, and the five dialects."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from project import health
+from project.api import routes
+
+# (dialect name, mount points, routes); institution's /api/v1/ must precede whale.run's /api/.
+DIALECT_MOUNTS = [
+    ("institution", ["api/v1/"], routes.institution),
+    ("aidmp", ["aids/aidmp/data/v1/"], routes.aidmp),
+    ("tensorbay", ["v1/", "gatewayv2/tensorbay-open-api/v1/"], routes.tensorbay),
+    ("graviti", ["v2/"], routes.graviti),
+    ("whalerun", ["api/"], routes.whalerun),
+]
+
+schema_urls = [
+    path(
+        f"openapi/{name}.json",
+        SpectacularAPIView.as_view(
+            patterns=[path(mounts[-1], include(dialect_routes))],
+            custom_settings={"TITLE": f"Dataset Hub — {name}"},
+        ),
+        name=f"openapi-{name}",
+    )
+    for name, mounts, dialect_routes in DIALECT_MOUNTS
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    *schema_urls,
+    path("docs/", SpectacularSwaggerView.as_view(url_name="openapi-tensorbay"), name="docs"),
+    *[path(mount, include(dialect_routes)) for _, mounts, dialect_routes in DIALECT_MOUNTS for mount in mounts],
+]
+
+handler404 = "project.api.dialects.handler404"
+handler500 = "project.api.dialects.handler500"

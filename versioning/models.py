@@ -1,0 +1,1 @@
+"""Branches, commits, tags, drafts and the content-addressed file tree (issue #4)."""
