@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from datasets.models import AccessKey, Membership, SigningKey, User, Workspace
+from datasets.models import AccessKey, Dataset, Licence, Membership, SigningKey, Tag, TagCategory, User, Workspace
 from project import crypto, errors
 
 ACCESS_KEY_PREFIX = "ACCESSKEY-"
@@ -163,3 +163,75 @@ def signing_key_authenticate(
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         SigningKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
+
+
+def licence_get_or_create(*, name: str) -> Licence | None:
+    """Return the licence with this name, creating it; an empty name means no licence."""
+    name = name.strip()
+    if not name:
+        return None
+    licence, _ = Licence.objects.get_or_create(name=name)
+    return licence
+
+
+def dataset_set_tags(*, dataset: Dataset, tags: dict[str, list[str]]) -> None:
+    """Replace the dataset's tags with ``{category: [values]}``, creating categories and values."""
+    chosen = []
+    for category_name, values in tags.items():
+        if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+            raise errors.Invalid("tags", f"values of {category_name!r} must be a list of strings")
+        category, _ = TagCategory.objects.get_or_create(name=category_name)
+        chosen += [Tag.objects.get_or_create(category=category, name=value)[0] for value in values]
+    dataset.tags.set(chosen)
+
+
+def dataset_name_check(*, name: str) -> str:
+    """Return the name stripped, or fail when it cannot name a dataset."""
+    name = name.strip()
+    if not name:
+        raise errors.Invalid("name", "must not be empty")
+    if len(name) > Dataset._meta.get_field("name").max_length or "/" in name:
+        raise errors.Invalid("name", "must be at most 255 characters without '/'")
+    return name
+
+
+@transaction.atomic
+def dataset_create(
+    *,
+    workspace: Workspace,
+    creator: User | None,
+    name: str,
+    alias: str = "",
+    title: str = "",
+    description: str = "",
+    licence: str = "",
+    data_type: int = Dataset.DataType.IMAGE,
+    kind: int = Dataset.Kind.NORMAL,
+    origin: int = Dataset.Origin.COMMON,
+    is_public: bool = False,
+    tags: dict[str, list[str]] | None = None,
+) -> Dataset:
+    """Create a dataset; its name is unique in the workspace."""
+    name = dataset_name_check(name=name)
+    if data_type not in Dataset.DataType.values:
+        raise errors.Invalid("type", f"must be one of {Dataset.DataType.values}")
+    try:
+        with transaction.atomic():
+            dataset = Dataset.objects.create(
+                workspace=workspace,
+                creator=creator,
+                name=name,
+                alias=alias,
+                title=title or name,
+                description=description,
+                licence=licence_get_or_create(name=licence),
+                data_type=data_type,
+                kind=kind,
+                origin=origin,
+                is_public=is_public,
+            )
+    except IntegrityError:
+        raise errors.Conflict(f"dataset {name!r} already exists in workspace {workspace.name}") from None
+    if tags:
+        dataset_set_tags(dataset=dataset, tags=tags)
+    return dataset

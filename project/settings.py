@@ -221,6 +221,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # /docs/ offers every dialect's schema in Swagger UI's dropdown.
+    "SWAGGER_UI_SETTINGS": {
+        "urls": [
+            {"name": name, "url": f"/openapi/{name}.json"}
+            for name in ("tensorbay", "graviti", "whalerun", "aidmp", "institution")
+        ]
+    },
 }
 
 LOGGING = {

@@ -2,10 +2,10 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from project import health
-from project.api import routes
+from project.api import routes, schema  # noqa: F401  (schema registers the auth schemes)
 
 # (dialect name, mount points, routes); institution's /api/v1/ must precede whale.run's /api/.
 DIALECT_MOUNTS = [
@@ -19,7 +19,7 @@ DIALECT_MOUNTS = [
 schema_urls = [
     path(
         f"openapi/{name}.json",
-        SpectacularAPIView.as_view(
+        SpectacularJSONAPIView.as_view(
             patterns=[path(mounts[-1], include(dialect_routes))],
             custom_settings={"TITLE": f"Dataset Hub — {name}"},
         ),

@@ -1,5 +1,6 @@
 """Graviti v2 views of the catalog: the current user and workspaces."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,6 +38,7 @@ class CurrentUserSerializer(serializers.Serializer):
         return workspace.name if workspace.kind == workspace.Kind.TEAM else None
 
 
+@extend_schema(responses=CurrentUserSerializer)
 class CurrentUserView(GravitiView):
     """``GET /v2/current-user``."""
 
@@ -45,6 +47,7 @@ class CurrentUserView(GravitiView):
         return Response(CurrentUserSerializer(request.auth).data)
 
 
+@extend_schema(responses=WorkspaceSerializer)
 class CurrentWorkspaceView(GravitiView):
     """``GET /v2/current-workspace``: the workspace the key belongs to."""
 
@@ -53,6 +56,7 @@ class CurrentWorkspaceView(GravitiView):
         return Response(WorkspaceSerializer(request.auth.workspace).data)
 
 
+@extend_schema(responses=WorkspaceSerializer)
 class WorkspaceView(GravitiView):
     """``GET /v2/workspaces/{workspace}``: a workspace the caller is a member of."""
 

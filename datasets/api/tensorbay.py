@@ -1,5 +1,6 @@
 """TensorBay v1 views of the catalog."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +26,7 @@ class UserSerializer(serializers.Serializer):
         return {"name": workspace.name, "email": workspace.email, "description": workspace.description}
 
 
+@extend_schema(responses=UserSerializer)
 class UserView(TensorBayView):
     """``GET users``: the caller."""
 

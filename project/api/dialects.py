@@ -8,7 +8,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from project.api import aidmp, graviti, institution, tensorbay, whalerun
 from project.api.base import Dialect
-from project.api.errors import ErrorRecord, normalise
+from project.api.errors import normalise, record_for_status
 
 # Longest prefixes first: /api/v1/ is the institution dialect, the rest of /api/ is whale.run.
 DIALECTS: tuple[Dialect, ...] = (
@@ -39,7 +39,7 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     dialect = dialect_for_path(request.path)
     if dialect is None:
         return defaults.page_not_found(request, exception)
-    return dialect.render_error(ErrorRecord(kind="not_found", message="no such route"), request)
+    return dialect.render_error(record_for_status(404), request)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
@@ -47,4 +47,4 @@ def handler500(request: HttpRequest) -> HttpResponse:
     dialect = dialect_for_path(request.path)
     if dialect is None:
         return defaults.server_error(request)
-    return dialect.render_error(ErrorRecord(kind="internal", message="internal server error"), request)
+    return dialect.render_error(record_for_status(500), request)

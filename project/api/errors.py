@@ -74,8 +74,8 @@ def normalise(exc: BaseException) -> ErrorRecord:
     for exc_class, kind in _DRF_KINDS:
         if isinstance(exc, exc_class):
             return ErrorRecord(kind=kind, message=_public_message(exc, kind))
-    logger.exception("unhandled error", exc_info=exc)
-    return ErrorRecord(kind="internal", message="internal server error")
+    logger.error("unhandled error", exc_info=exc)
+    return _INTERNAL
 
 
 def _public_message(exc: BaseException, kind: str) -> str:
@@ -85,14 +85,18 @@ def _public_message(exc: BaseException, kind: str) -> str:
     return kind.replace("_", " ")
 
 
-def kind_for_status(status: int) -> str:
-    """Name the kind of a framework error response that carries only a status code."""
-    return {
-        400: "malformed",
-        401: "unauthorized",
-        403: "forbidden",
-        404: "not_found",
-        405: "method_not_allowed",
-        413: "too_large",
-        429: "throttled",
-    }.get(status, "internal")
+_STATUS_RECORDS = {
+    400: ErrorRecord(kind="malformed", message="malformed request"),
+    401: ErrorRecord(kind="unauthorized", message="missing, unknown or revoked credential"),
+    403: ErrorRecord(kind="forbidden", message="not allowed"),
+    404: ErrorRecord(kind="not_found", message="no such route"),
+    405: ErrorRecord(kind="method_not_allowed", message="method not allowed"),
+    413: ErrorRecord(kind="too_large", message="request too large"),
+    429: ErrorRecord(kind="throttled", message="too many requests"),
+}
+_INTERNAL = ErrorRecord(kind="internal", message="internal server error")
+
+
+def record_for_status(status: int) -> ErrorRecord:
+    """The record for a framework error response that carries only a status code."""
+    return _STATUS_RECORDS.get(status, _INTERNAL)

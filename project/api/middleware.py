@@ -5,7 +5,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from project.api.dialects import dialect_for_path
-from project.api.errors import ErrorRecord, kind_for_status, normalise
+from project.api.errors import normalise, record_for_status
 
 
 class DialectErrorMiddleware:
@@ -21,8 +21,7 @@ class DialectErrorMiddleware:
         dialect = dialect_for_path(request.path)
         if dialect is None:
             return response
-        kind = kind_for_status(response.status_code)
-        return dialect.render_error(ErrorRecord(kind=kind, message=kind.replace("_", " ")), request)
+        return dialect.render_error(record_for_status(response.status_code), request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Exceptions from views that are not DRF views."""
