@@ -7,6 +7,7 @@ import string
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -160,6 +161,9 @@ def signing_key_authenticate(
     expected = signature_compute(secret=crypto.decrypt(key.secret_ciphertext), message=message)
     if not hmac.compare_digest(expected, signature.lower()):
         raise errors.Unauthorized("Signature does not match", reason="signature")
+    # A signature is good once: remember it for longer than a timestamp stays acceptable.
+    if not cache.add(f"signature-used:{key.secret_id}:{expected}", 1, timeout=2 * SIGNATURE_WINDOW.seconds):
+        raise errors.Unauthorized("this signature has been used already", reason="replay")
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         SigningKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key

@@ -2,7 +2,7 @@
 
 import hmac
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
@@ -54,9 +54,9 @@ SIGNATURE_PARAMETERS = ("SecretId", "Timestamp", "Signature")
 
 
 def canonical_query(params: Any) -> str:
-    """Every query parameter except ``Signature``, sorted by name then value, URL-encoded."""
+    """Every query parameter but ``Signature``, sorted, as ``name=value`` with the value RFC 3986-encoded."""
     pairs = sorted((name, value) for name in params for value in params.getlist(name) if name != "Signature")
-    return urlencode(pairs)
+    return "&".join(f"{name}={quote(value, safe='')}" for name, value in pairs)
 
 
 class SignatureAuthentication(BaseAuthentication):

@@ -29,9 +29,10 @@ MESSAGES = {
     214: "limit参数长度超过限制",
     215: "limit参数必须大于0",
     216: "offset参数类型错误",
+    217: "Signature已被使用，请重新签名",
 }
 
-_UNAUTHORIZED_CODES = {"missing": 201, "unknown_key": 202, "timestamp": 203, "signature": 204}
+_UNAUTHORIZED_CODES = {"missing": 201, "unknown_key": 202, "timestamp": 203, "signature": 204, "replay": 217}
 # (field, reason) -> code; a reason of None covers every reason for that field.
 _INVALID_CODES: dict[tuple[str, str | None], int] = {
     ("type", None): 208,

@@ -3,7 +3,7 @@
 import json
 import re
 import time
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 import pytest
 from django.core.management import call_command
@@ -28,7 +28,8 @@ class WhoAmI(InstitutionView):
 def signed_get(secret_id: str, secret: str, *, timestamp_ms: int | None = None, **params: str) -> Response:
     """Call WhoAmI with a query signed as the institution dialect requires."""
     query = {"SecretId": secret_id, "Timestamp": str(timestamp_ms or int(time.time() * 1000)), **params}
-    signature = services.signature_compute(secret=secret, message=urlencode(sorted(query.items())))
+    canonical = "&".join(f"{name}={quote(value, safe='')}" for name, value in sorted(query.items()))
+    signature = services.signature_compute(secret=secret, message=canonical)
     request = APIRequestFactory().get("/api/v1/whoami", {**query, "Signature": signature})
     return WhoAmI.as_view()(request)
 
@@ -81,9 +82,16 @@ def test_revoked_signing_key_is_refused(signing_pair: tuple[str, str]) -> None:
     assert signed_get(*signing_pair).status_code == 401
 
 
-def test_canonical_query_sorts_and_leaves_out_the_signature() -> None:
-    request = APIRequestFactory().get("/x", {"b": "2", "a": "1 1", "Signature": "s"})
-    assert canonical_query(Request(request).query_params) == "a=1+1&b=2"
+def test_canonical_query_sorts_encodes_rfc3986_and_leaves_out_the_signature() -> None:
+    request = APIRequestFactory().get("/x", {"b": "2", "a": "1 1/~*", "Signature": "s"})
+    assert canonical_query(Request(request).query_params) == "a=1%201%2F~%2A&b=2"
+
+
+def test_a_signature_is_accepted_once(signing_pair: tuple[str, str]) -> None:
+    now = int(time.time() * 1000)
+    assert signed_get(*signing_pair, timestamp_ms=now, type="1").status_code == 200
+    replay = signed_get(*signing_pair, timestamp_ms=now, type="1")
+    assert (replay.status_code, json.loads(replay.content)["code"]) == (401, 217)
 
 
 @pytest.mark.django_db
