@@ -242,3 +242,28 @@ class DatasetFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ModerationEvent(models.Model):
+    """One hide/unhide/feature/unfeature of a dataset: who, when, what, why, and through which door."""
+
+    class Action(models.TextChoices):
+        HIDE = "hide"
+        UNHIDE = "unhide"
+        FEATURE = "feature"
+        UNFEATURE = "unfeature"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="moderation_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="moderation_events"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    reason = models.TextField(blank=True)
+    via = models.CharField(max_length=16, default="api")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.dataset} by {self.actor}"

@@ -4,14 +4,29 @@ import hashlib
 import hmac
 import secrets
 import string
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from datasets.models import AccessKey, Dataset, Licence, Membership, SigningKey, Tag, TagCategory, User, Workspace
+from datasets.models import (
+    AccessKey,
+    Dataset,
+    DatasetFile,
+    Licence,
+    Membership,
+    ModerationEvent,
+    SigningKey,
+    Tag,
+    TagCategory,
+    User,
+    Workspace,
+)
 from project import crypto, errors
 
 ACCESS_KEY_PREFIX = "ACCESSKEY-"
@@ -239,3 +254,132 @@ def dataset_create(
     if tags:
         dataset_set_tags(dataset=dataset, tags=tags)
     return dataset
+
+
+def dataset_file_create(
+    *, user: User, name: str, oss_object: str, size: int, mime_type: str = "", description: str = ""
+) -> DatasetFile:
+    """Register an object already in the hub's storage; it must exist with exactly this size."""
+    if not default_storage.exists(oss_object):
+        raise errors.StorageObjectMissing(f"object {oss_object!r} does not exist")
+    stored_size = default_storage.size(oss_object)
+    if stored_size != size:
+        raise errors.Invalid("size", f"the stored object has {stored_size} bytes")
+    return DatasetFile.objects.create(
+        user=user, name=name, oss_object=oss_object, size=size, mime_type=mime_type, description=description
+    )
+
+
+def _files_for_dataset(*, user: User, file_ids: list[int], dataset: Dataset | None) -> list[DatasetFile]:
+    """Lock and return the caller's files for the dataset; unknown, foreign, repeated or taken ids fail."""
+    if len(set(file_ids)) != len(file_ids):
+        raise errors.FilesInvalid("file_ids repeats a file")
+    files = list(DatasetFile.objects.select_for_update().filter(pk__in=file_ids).order_by("pk"))
+    if len(files) != len(file_ids):
+        raise errors.FilesInvalid("file_ids names files that do not exist")
+    for file in files:
+        if file.user_id != user.pk:
+            raise errors.FilesInvalid(f"file {file.pk} belongs to another user")
+        if file.dataset_id is not None and (dataset is None or file.dataset_id != dataset.pk):
+            raise errors.FilesInvalid(f"file {file.pk} is attached to another dataset")
+    return files
+
+
+def _unique_name(*, workspace: Workspace, title: str) -> str:
+    """A dataset name for a title, made unique in the workspace."""
+    base = (title.strip().replace("/", "-") or "dataset")[:240]
+    if not Dataset.objects.filter(workspace=workspace, name=base).exists():
+        return base
+    return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+@transaction.atomic
+def dataset_create_with_files(
+    *, user: User, title: str, description: str, licence: str, file_ids: list[int]
+) -> Dataset:
+    """Create a dataset in the user's workspace holding these files (whale.run's create)."""
+    workspace = personal_workspace(user=user)
+    files = _files_for_dataset(user=user, file_ids=file_ids, dataset=None)
+    dataset = dataset_create(
+        workspace=workspace,
+        creator=user,
+        name=_unique_name(workspace=workspace, title=title),
+        title=title,
+        description=description,
+        licence=licence,
+    )
+    _attach_files(dataset=dataset, files=files, user=user)
+    return dataset
+
+
+@transaction.atomic
+def dataset_edit_with_files(
+    *, dataset_id: int, user: User, title: str, description: str, licence: str, file_ids: list[int]
+) -> Dataset:
+    """Replace a dataset's metadata and files; only its creator may (whale.run's edit)."""
+    dataset = _dataset_for_owner(dataset_id=dataset_id, user=user)
+    files = _files_for_dataset(user=user, file_ids=file_ids, dataset=dataset)
+    dataset.title = title
+    dataset.description = description
+    dataset.licence = licence_get_or_create(name=licence)
+    dataset.save(update_fields=["title", "description", "licence", "updated_at"])
+    DatasetFile.objects.filter(dataset=dataset).exclude(pk__in=file_ids).update(dataset=None)
+    _attach_files(dataset=dataset, files=files, user=user)
+    return dataset
+
+
+def _attach_files(*, dataset: Dataset, files: list[DatasetFile], user: User) -> None:
+    """Point the files at the dataset."""
+    DatasetFile.objects.filter(pk__in=[file.pk for file in files]).update(dataset=dataset)
+
+
+def _dataset_for_owner(*, dataset_id: int, user: User) -> Dataset:
+    """Lock and return the dataset when the user created it."""
+    dataset = Dataset.objects.select_for_update().filter(pk=dataset_id).first()
+    if dataset is None:
+        raise errors.NotFound(f"dataset {dataset_id} does not exist")
+    if dataset.creator_id != user.pk:
+        raise errors.Forbidden("only the dataset's owner may change it")
+    return dataset
+
+
+MODERATION_FLAGS = {"hidden": ("hide", "unhide"), "featured": ("feature", "unfeature")}
+
+
+@transaction.atomic
+def dataset_moderate(
+    *, dataset: Dataset, actor: User | None, flag: str, value: bool, reason: str = "", via: str = "api"
+) -> Dataset:
+    """Set ``hidden`` or ``featured`` and record the step in the moderation log (only when it changes)."""
+    on, off = MODERATION_FLAGS[flag]
+    if getattr(dataset, flag) != value:
+        setattr(dataset, flag, value)
+        dataset.save(update_fields=[flag, "updated_at"])
+        ModerationEvent.objects.create(
+            dataset=dataset, actor=actor, action=on if value else off, reason=reason, via=via
+        )
+    return dataset
+
+
+@transaction.atomic
+def dataset_set_hidden(*, dataset_id: int, user: User, hidden: bool) -> Dataset:
+    """Hide or show a dataset; only its creator may (whale.run)."""
+    dataset = _dataset_for_owner(dataset_id=dataset_id, user=user)
+    return dataset_moderate(dataset=dataset, actor=user, flag="hidden", value=hidden)
+
+
+COUNTERS = ("total_notebooks", "total_topics", "total_comments", "total_votes")
+
+
+def dataset_counter_add(*, dataset_id: int, counter: str, delta: int) -> Dataset:
+    """Add ``delta`` to a counter in one atomic UPDATE; a total never goes below zero."""
+    if counter not in COUNTERS:
+        raise errors.Invalid("counter", f"must be one of {', '.join(COUNTERS)}")
+    matching = Dataset.objects.filter(pk=dataset_id)
+    if delta < 0:
+        matching = matching.filter(**{f"{counter}__gte": -delta})
+    if not matching.update(**{counter: F(counter) + delta, "updated_at": timezone.now()}):
+        if not Dataset.objects.filter(pk=dataset_id).exists():
+            raise errors.NotFound(f"dataset {dataset_id} does not exist")
+        raise errors.Invalid("delta", f"{counter} cannot go below zero")
+    return Dataset.objects.get(pk=dataset_id)

@@ -27,7 +27,7 @@ class Malformed(DomainError):
 
 
 class Missing(DomainError):
-    """A required parameter or field is absent."""
+    """A required parameter or field is absent; ``location`` is ``query`` or ``body`` when it matters."""
 
     kind = "missing"
 
@@ -37,7 +37,7 @@ class Missing(DomainError):
 
 
 class Invalid(DomainError):
-    """A parameter or field is present but its value is wrong."""
+    """A parameter or field is present but its value is wrong; ``location`` as for ``Missing``."""
 
     kind = "invalid"
 

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
@@ -46,6 +47,12 @@ class DialectAPIView(APIView):
     """Base view: errors render in the view's dialect, whatever the path it is mounted on."""
 
     dialect: ClassVar[Dialect]
+    pagination_class: ClassVar[type[BasePagination]]
+
+    @cached_property
+    def paginator(self) -> BasePagination:
+        """The dialect's paginator for this request."""
+        return self.pagination_class()
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], HttpResponse]:
         """Route every exception through the dialect's renderer."""

@@ -4,9 +4,22 @@ from django.urls import path
 
 from datasets.api import graviti as graviti_catalog
 from datasets.api import tensorbay as tensorbay_catalog
+from datasets.api import whalerun as whalerun_catalog
 
 # TensorBay and Graviti routes have no trailing slash, whale.run routes have one, as their clients send them.
-whalerun: list = []
+whalerun = [
+    path("dataset_files/", whalerun_catalog.DatasetFileCollectionView.as_view()),
+    path("datasets/", whalerun_catalog.DatasetCollectionView.as_view()),
+    path("datasets/<int:dataset_id>/", whalerun_catalog.DatasetView.as_view()),
+    path("datasets/<int:dataset_id>/hidden/", whalerun_catalog.DatasetHiddenView.as_view()),
+    *[
+        path(
+            f"datasets/<int:dataset_id>/{counter}/",
+            whalerun_catalog.DatasetCounterView.as_view(counter=counter),
+        )
+        for counter in ("total_notebooks", "total_topics", "total_comments", "total_votes")
+    ],
+]
 aidmp: list = []
 institution: list = []
 tensorbay = [

@@ -26,7 +26,7 @@ MESSAGES = {
     1602: "DELETE方法url参数值错误",
 }
 
-# Parameter errors are numbered by the HTTP method that carried the parameter.
+# Parameter errors are numbered by where the parameter travelled: a GET URL, a POST/PUT body, a DELETE URL.
 _PARAMETER_CODES = {
     ("missing", "GET"): 1201,
     ("invalid", "GET"): 1202,
@@ -35,6 +35,16 @@ _PARAMETER_CODES = {
     ("missing", "DELETE"): 1601,
     ("invalid", "DELETE"): 1602,
 }
+
+
+def _parameter_channel(record: ErrorRecord, method: str) -> str:
+    """GET, BODY or DELETE: a URL parameter (``location='query'``) of a POST or PUT counts as GET's."""
+    if method == "DELETE":
+        return "DELETE"
+    if method == "GET" or record.context.get("location") == "query":
+        return "GET"
+    return "BODY"
+
 
 ERRORS: dict[str, tuple[int, int]] = {
     "malformed": (400, 1100),
@@ -63,8 +73,7 @@ class WhaleRun(Dialect):
     def error_body(self, record: ErrorRecord, request: HttpRequest) -> tuple[int, dict[str, Any]]:
         """Map the record to a 1xxx code; parameter errors depend on the method."""
         if record.kind in ("missing", "invalid"):
-            method = request.method if request.method in ("GET", "DELETE") else "BODY"
-            status, code = 400, _PARAMETER_CODES[(record.kind, method)]
+            status, code = 400, _PARAMETER_CODES[(record.kind, _parameter_channel(record, request.method or ""))]
         else:
             status, code = ERRORS.get(record.kind, ERRORS["internal"])
         return status, {"code": code, "message": MESSAGES[code], "data": {}}

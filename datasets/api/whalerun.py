@@ -1,0 +1,248 @@
+"""whale.run dataset service (seed 000): dataset files, datasets, hiding and counters."""
+
+import uuid
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from datasets import selectors, services
+from datasets.models import Dataset
+from project import errors
+from project.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from project.api.whalerun import WhaleRunView, success
+
+ORDER_FIELDS = ("id", "created_at", "updated_at", "title", *services.COUNTERS)
+
+
+class DatasetFileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    name = serializers.CharField()
+    oss_object = serializers.CharField()
+    size = serializers.IntegerField()
+    mime_type = serializers.CharField()
+    description = serializers.CharField()
+    dataset_id = serializers.IntegerField(allow_null=True)
+    parent_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class DatasetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    uuid = serializers.CharField(source="uuid.hex")
+    user_id = serializers.IntegerField(source="creator_id", allow_null=True)
+    title = serializers.CharField()
+    description = serializers.CharField()
+    license = serializers.SerializerMethodField()
+    hidden = serializers.BooleanField()
+    featured = serializers.BooleanField()
+    total_notebooks = serializers.IntegerField()
+    total_topics = serializers.IntegerField()
+    total_comments = serializers.IntegerField()
+    total_votes = serializers.IntegerField()
+    file_ids = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_license(self, dataset: Dataset) -> str:
+        return dataset.licence.name if dataset.licence else ""
+
+    def get_file_ids(self, dataset: Dataset) -> list[int]:
+        return [file.pk for file in dataset.files.all()]
+
+
+class DatasetFileCreateSerializer(serializers.Serializer):
+    user_id = StrictIntegerField()
+    name = StrictCharField(max_length=255)
+    oss_object = StrictCharField(max_length=1024)
+    size = StrictIntegerField(min_value=0)
+    mime_type = StrictCharField(max_length=255, required=False, default="", allow_blank=True)
+    description = StrictCharField(required=False, default="", allow_blank=True)
+
+
+class DatasetWriteSerializer(serializers.Serializer):
+    user_id = StrictIntegerField()
+    title = StrictCharField(max_length=255)
+    description = StrictCharField(allow_blank=True)
+    license = StrictCharField(max_length=255, allow_blank=True)
+    file_ids = serializers.ListField(child=StrictIntegerField())
+
+
+class HiddenSerializer(serializers.Serializer):
+    user_id = StrictIntegerField()
+    hidden = StrictBooleanField()
+
+
+class DeltaSerializer(serializers.Serializer):
+    delta = StrictIntegerField()
+
+
+def parse_body(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """Validate the JSON body; a body that is not an object is a bad value (1402)."""
+    if not isinstance(request.data, dict):
+        raise errors.Invalid("body", "must be a JSON object")
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def parse_fields(request: Request, serializer_class: type[serializers.Serializer]) -> list[str] | None:
+    """The ``fields`` URL parameter: which fields of each object to return."""
+    raw = request.query_params.get("fields")
+    if raw is None:
+        return None
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(serializer_class().fields))
+    if not names or unknown:
+        raise errors.Invalid("fields", f"unknown fields: {', '.join(unknown) or '(none given)'}", location="query")
+    return names
+
+
+def render(serializer_class: type[serializers.Serializer], instance: Any, fields: list[str] | None) -> Any:
+    """Serialize one object or a list, keeping only the requested fields."""
+    data = serializer_class(instance, many=isinstance(instance, list)).data
+    if fields is None:
+        return data
+    if isinstance(instance, list):
+        return [{name: item[name] for name in fields} for item in data]
+    return {name: data[name] for name in fields}
+
+
+def parse_list(raw: str | None, field: str, convert: type) -> list | None:
+    """A comma-separated URL parameter converted item by item (``int``, ``uuid.UUID``)."""
+    if raw is None:
+        return None
+    try:
+        return [convert(item.strip()) for item in raw.split(",") if item.strip()]
+    except ValueError:
+        raise errors.Invalid(field, "must be a comma-separated list", location="query") from None
+
+
+def parse_flag(raw: str | None, field: str) -> bool | None:
+    """A 0/1 URL parameter."""
+    if raw is None:
+        return None
+    if raw not in ("0", "1"):
+        raise errors.Invalid(field, "must be 0 or 1", location="query")
+    return raw == "1"
+
+
+def parse_order(raw: str | None) -> tuple[str, ...]:
+    """``order_by``: comma-separated fields of the whitelist, ``-`` for descending."""
+    if raw is None:
+        return ("-id",)
+    keys = tuple(key.strip() for key in raw.split(",") if key.strip())
+    if not keys or any(key.lstrip("-") not in ORDER_FIELDS for key in keys):
+        raise errors.Invalid("order_by", f"must name fields of {', '.join(ORDER_FIELDS)}", location="query")
+    return keys
+
+
+def dataset_payload(dataset_id: int, fields: list[str] | None) -> Response:
+    """``{dataset: …}`` for one dataset, reloaded with its files."""
+    dataset = selectors.dataset_get_with_files(dataset_id=dataset_id)
+    return success({"dataset": render(DatasetSerializer, dataset, fields)})
+
+
+class DatasetFileCollectionView(WhaleRunView):
+    """``POST /api/dataset_files/``."""
+
+    @extend_schema(request=DatasetFileCreateSerializer, responses=DatasetFileSerializer)
+    def post(self, request: Request) -> Response:
+        fields = parse_fields(request, DatasetFileSerializer)
+        data = parse_body(DatasetFileCreateSerializer, request)
+        user = selectors.user_get(user_id=data.pop("user_id"))
+        dataset_file = services.dataset_file_create(user=user, **data)
+        return success({"dataset_file": render(DatasetFileSerializer, dataset_file, fields)})
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("ids", str, description="dataset ids, comma-separated"),
+    OpenApiParameter("uuids", str, description="dataset uuids, comma-separated"),
+    OpenApiParameter("user_ids", str, description="owner ids, comma-separated"),
+    OpenApiParameter("hidden", int, enum=[0, 1]),
+    OpenApiParameter("featured", int, enum=[0, 1]),
+    OpenApiParameter("order_by", str, description=f"comma-separated of {', '.join(ORDER_FIELDS)}; '-' descends"),
+    OpenApiParameter("page", int, description="default 1"),
+    OpenApiParameter("per_page", int, description="default 20, at most 100"),
+    OpenApiParameter("fields", str, description="fields to return, comma-separated"),
+]
+
+
+class DatasetCollectionView(WhaleRunView):
+    """``GET`` and ``POST /api/datasets/``."""
+
+    list_key = "datasets"
+
+    @extend_schema(parameters=LIST_PARAMETERS, responses=DatasetSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        fields = parse_fields(request, DatasetSerializer)
+        datasets = selectors.dataset_list(
+            ids=parse_list(params.get("ids"), "ids", int),
+            uuids=parse_list(params.get("uuids"), "uuids", uuid.UUID),
+            user_ids=parse_list(params.get("user_ids"), "user_ids", int),
+            hidden=parse_flag(params.get("hidden"), "hidden"),
+            featured=parse_flag(params.get("featured"), "featured"),
+            order_by=parse_order(params.get("order_by")),
+        )
+        page = self.paginator.paginate_queryset(datasets, request, self)
+        return self.paginator.get_paginated_response(render(DatasetSerializer, page, fields))
+
+    @extend_schema(request=DatasetWriteSerializer, responses=DatasetSerializer)
+    def post(self, request: Request) -> Response:
+        fields = parse_fields(request, DatasetSerializer)
+        data = parse_body(DatasetWriteSerializer, request)
+        dataset = services.dataset_create_with_files(
+            user=selectors.user_get(user_id=data["user_id"]),
+            title=data["title"],
+            description=data["description"],
+            licence=data["license"],
+            file_ids=data["file_ids"],
+        )
+        return dataset_payload(dataset.pk, fields)
+
+
+class DatasetView(WhaleRunView):
+    """``PUT /api/datasets/<id>/``: the owner edits metadata and files."""
+
+    @extend_schema(request=DatasetWriteSerializer, responses=DatasetSerializer)
+    def put(self, request: Request, dataset_id: int) -> Response:
+        fields = parse_fields(request, DatasetSerializer)
+        data = parse_body(DatasetWriteSerializer, request)
+        services.dataset_edit_with_files(
+            dataset_id=dataset_id,
+            user=selectors.user_get(user_id=data["user_id"]),
+            title=data["title"],
+            description=data["description"],
+            licence=data["license"],
+            file_ids=data["file_ids"],
+        )
+        return dataset_payload(dataset_id, fields)
+
+
+class DatasetHiddenView(WhaleRunView):
+    """``PUT /api/datasets/<id>/hidden/``: the owner hides or shows the dataset."""
+
+    @extend_schema(request=HiddenSerializer, responses=DatasetSerializer)
+    def put(self, request: Request, dataset_id: int) -> Response:
+        fields = parse_fields(request, DatasetSerializer)
+        data = parse_body(HiddenSerializer, request)
+        user = selectors.user_get(user_id=data["user_id"])
+        services.dataset_set_hidden(dataset_id=dataset_id, user=user, hidden=data["hidden"])
+        return dataset_payload(dataset_id, fields)
+
+
+class DatasetCounterView(WhaleRunView):
+    """``PUT /api/datasets/<id>/total_<counter>/``: add a delta, atomically, never below zero."""
+
+    counter = ""
+
+    @extend_schema(request=DeltaSerializer, responses=DatasetSerializer)
+    def put(self, request: Request, dataset_id: int) -> Response:
+        fields = parse_fields(request, DatasetSerializer)
+        data = parse_body(DeltaSerializer, request)
+        services.dataset_counter_add(dataset_id=dataset_id, counter=self.counter, delta=data["delta"])
+        return dataset_payload(dataset_id, fields)
