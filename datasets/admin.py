@@ -23,7 +23,7 @@ from datasets.models import (
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = ("username", "email", "nickname", "is_staff", "is_active")
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Profile", {"fields": ("nickname", "mobile", "description")}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Profile", {"fields": ("nickname", "mobile", "description")}))
 
 
 class MembershipInline(admin.TabularInline):

@@ -34,6 +34,7 @@ SIGNING_KEY_PREFIX = "AKID"
 SIGNATURE_WINDOW = timedelta(minutes=5)
 # last_used_at is a hint for people, so it is written at most this often per key.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+NAME_MAX_LENGTH = 255
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
@@ -209,7 +210,7 @@ def dataset_name_check(*, name: str) -> str:
     name = name.strip()
     if not name:
         raise errors.Invalid("name", "must not be empty")
-    if len(name) > Dataset._meta.get_field("name").max_length or "/" in name:
+    if len(name) > NAME_MAX_LENGTH or "/" in name:
         raise errors.Invalid("name", "must be at most 255 characters without '/'")
     return name
 

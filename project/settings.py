@@ -7,6 +7,7 @@ message naming it. Every variable is listed in ``.env.example`` and documented i
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -121,7 +122,7 @@ TEMPLATES = [
 ]
 
 
-def database_from_environment() -> dict:
+def database_from_environment() -> dict[str, Any]:
     """Build the default database from DATABASE_URL, or from DB_ENGINE and its DB_* variables."""
     url = env_str("DATABASE_URL")
     engine = env_str("DB_ENGINE")
@@ -143,7 +144,7 @@ def database_from_environment() -> dict:
     if not url:
         url = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
     try:
-        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0)))
     except ValueError as error:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {error}") from None
     if config["ENGINE"] == "django.db.backends.mysql":

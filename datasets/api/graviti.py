@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from datasets import selectors
+from project.api.authentication import caller_key
 from project.api.graviti import GravitiView
 
 
@@ -44,7 +45,7 @@ class CurrentUserView(GravitiView):
 
     def get(self, request: Request) -> Response:
         """Describe the key's user."""
-        return Response(CurrentUserSerializer(request.auth).data)
+        return Response(CurrentUserSerializer(caller_key(request)).data)
 
 
 @extend_schema(responses=WorkspaceSerializer)
@@ -53,7 +54,7 @@ class CurrentWorkspaceView(GravitiView):
 
     def get(self, request: Request) -> Response:
         """Describe the key's workspace."""
-        return Response(WorkspaceSerializer(request.auth.workspace).data)
+        return Response(WorkspaceSerializer(caller_key(request).workspace).data)
 
 
 @extend_schema(responses=WorkspaceSerializer)
@@ -62,4 +63,5 @@ class WorkspaceView(GravitiView):
 
     def get(self, request: Request, workspace: str) -> Response:
         """Describe the workspace, or 404 when the caller may not see it."""
-        return Response(WorkspaceSerializer(selectors.workspace_get_for_member(name=workspace, user=request.user)).data)
+        found = selectors.workspace_get_for_member(name=workspace, user=caller_key(request).user)
+        return Response(WorkspaceSerializer(found).data)

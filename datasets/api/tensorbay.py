@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from project.api.authentication import caller_key
 from project.api.tensorbay import TensorBayView
 
 
@@ -32,4 +33,4 @@ class UserView(TensorBayView):
 
     def get(self, request: Request) -> Response:
         """Describe the key's user and team."""
-        return Response(UserSerializer(request.auth).data)
+        return Response(UserSerializer(caller_key(request)).data)

@@ -9,6 +9,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from datasets import services
+from datasets.models import AccessKey
 from project import errors
 
 
@@ -26,6 +27,14 @@ class AccessKeyAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         """Name the scheme so refusals stay 401."""
         return "X-Token"
+
+
+def caller_key(request: Request) -> AccessKey:
+    """The access key an authenticated ``X-Token`` request was made with."""
+    key = request.auth
+    if not isinstance(key, AccessKey):
+        raise errors.Unauthorized()
+    return key
 
 
 class OptionalAccessKeyAuthentication(AccessKeyAuthentication):

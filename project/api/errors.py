@@ -3,6 +3,7 @@
 import logging
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from typing import Any
 
 from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
@@ -26,7 +27,7 @@ class ErrorRecord:
 
 def _from_validation_error(error: drf.ValidationError) -> ErrorRecord:
     """Report the first failing field; a required field that is absent is ``missing``, else ``invalid``."""
-    detail = error.detail
+    detail: Any = error.detail
     name = ""
     while isinstance(detail, (dict, list)) and detail:
         if isinstance(detail, dict):
@@ -70,7 +71,8 @@ def normalise(exc: BaseException) -> ErrorRecord:
     if isinstance(exc, drf.ValidationError):
         return _from_validation_error(exc)
     if isinstance(exc, drf.Throttled):
-        return ErrorRecord(kind="throttled", message="too many requests", retry_after=exc.wait and int(exc.wait))
+        wait = getattr(exc, "wait", None)
+        return ErrorRecord(kind="throttled", message="too many requests", retry_after=int(wait) if wait else None)
     for exc_class, kind in _DRF_KINDS:
         if isinstance(exc, exc_class):
             return ErrorRecord(kind=kind, message=_public_message(exc, kind))
