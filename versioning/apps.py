@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class VersioningConfig(AppConfig):
     name = "versioning"
+
+    def ready(self) -> None:
+        from versioning import signals  # noqa: F401  (connects the default-branch receiver)

@@ -1,1 +1,215 @@
-"""Branches, commits, tags, drafts and the content-addressed file tree (issue #4)."""
+"""Branches, commits, tags, drafts and the content-addressed file tree (issue #4).
+
+A commit points at an immutable ``Tree``: the ordered list of its ``Range`` ids, each range holding about a
+thousand entries sorted by path (``segment/remotePath``) and stored once under the hash of its contents.
+A draft stages upserts and deletes in ``StagedEntry`` and ``StagedSegment`` until it is committed.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+ROOT_COMMIT_ID = "0" * 32
+MAX_PATH_LENGTH = 700
+
+
+class PathField(models.CharField):
+    """Text compared byte by byte, without padding, so the database sorts paths exactly as Python does."""
+
+    def db_type(self, connection: Any) -> str | None:
+        db_type = super().db_type(connection)
+        if connection.vendor == "mysql":
+            collation = "utf8mb4_nopad_bin" if connection.mysql_is_mariadb else "utf8mb4_0900_bin"
+            return f"{db_type} COLLATE {collation}"
+        # SQLite compares text with BINARY (memcmp of UTF-8), which is code point order.
+        return db_type
+
+
+class Range(models.Model):
+    """A run of entries sorted by path, keyed by the SHA-256 of its encoding; shared by every tree holding it."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Tree(models.Model):
+    """A commit's content: its segments and the ordered ids of its ranges, keyed by the hash of its encoding."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Commit(models.Model):
+    """An immutable snapshot of a dataset; ``parent`` is null for the first commit (whose parent is ROOT)."""
+
+    id = models.CharField(max_length=32, primary_key=True)
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="commits")
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    tree = models.ForeignKey(Tree, on_delete=models.PROTECT, related_name="commits")
+    # Number of commits in the ancestry chain ending here, so history pages know their total at once.
+    depth = models.PositiveIntegerField()
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    committer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="commits"
+    )
+    committed_at = models.DateTimeField()
+    entry_count = models.PositiveBigIntegerField()
+    total_size = models.PositiveBigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["dataset", "-committed_at"], name="commit_dataset_time")]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def parent_commit_id(self) -> str:
+        """The parent's id, or the ROOT id for a first commit."""
+        return self.parent_id or ROOT_COMMIT_ID
+
+    @property
+    def committer_name(self) -> str:
+        """The committer's display name, or an empty string when the user is gone."""
+        return self.committer.display_name if self.committer else ""
+
+
+class Branch(models.Model):
+    """A movable name for a commit; ``head`` is null while the branch is at ROOT (no commits)."""
+
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="branches")
+    name = models.CharField(max_length=255)
+    head = models.ForeignKey(Commit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "name"], name="one_branch_name_per_dataset")]
+        verbose_name_plural = "branches"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def head_commit_id(self) -> str:
+        """The head's id, or the ROOT id for a branch without commits."""
+        return self.head_id or ROOT_COMMIT_ID
+
+
+class Tag(models.Model):
+    """A fixed name for a commit."""
+
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="version_tags")
+    name = models.CharField(max_length=255)
+    commit = models.ForeignKey(Commit, on_delete=models.PROTECT, related_name="tags")
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "name"], name="one_tag_name_per_dataset")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Draft(models.Model):
+    """A staging area over ``base_commit`` (null: ROOT) on a branch, numbered per dataset from 1."""
+
+    class State(models.TextChoices):
+        OPEN = "OPEN"
+        CLOSED = "CLOSED"
+        COMMITTED = "COMMITTED"
+
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="drafts")
+    number = models.PositiveIntegerField()
+    # Kept by name as well, so a draft still says where it came from after its branch is deleted.
+    branch = models.ForeignKey(Branch, on_delete=models.SET_NULL, null=True, blank=True, related_name="drafts")
+    branch_name = models.CharField(max_length=255)
+    base_commit = models.ForeignKey(Commit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    state = models.CharField(max_length=9, choices=State.choices, default=State.OPEN)
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="drafts"
+    )
+    committed_as = models.ForeignKey(Commit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "number"], name="one_draft_number_per_dataset"),
+            models.CheckConstraint(
+                condition=~Q(state="COMMITTED") | Q(committed_as__isnull=False), name="committed_draft_has_commit"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"draft {self.number}"
+
+    @property
+    def parent_commit_id(self) -> str:
+        """The base commit's id, or the ROOT id for a draft on an empty branch."""
+        return self.base_commit_id or ROOT_COMMIT_ID
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the draft still takes changes."""
+        return self.state == self.State.OPEN
+
+
+class StagedSegment(models.Model):
+    """A segment created, described or deleted in a draft; ``clears_entries`` drops its entries at base."""
+
+    class Action(models.TextChoices):
+        PUT = "put"
+        DELETE = "delete"
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="staged_segments")
+    name = models.CharField(max_length=255)
+    action = models.CharField(max_length=6, choices=Action.choices)
+    description = models.TextField(blank=True)
+    clears_entries = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["draft", "name"], name="one_staged_segment_per_name")]
+
+    def __str__(self) -> str:
+        return f"{self.action} segment {self.name!r}"
+
+
+class StagedEntry(models.Model):
+    """An entry upserted or deleted in a draft; staging the same path again replaces the row."""
+
+    class Action(models.TextChoices):
+        PUT = "put"
+        DELETE = "delete"
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="staged_entries")
+    path = PathField(max_length=MAX_PATH_LENGTH)
+    segment = PathField(max_length=255)
+    action = models.CharField(max_length=6, choices=Action.choices)
+    object_key = models.CharField(max_length=1024, blank=True)
+    sha1 = models.CharField(max_length=40, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    label = models.JSONField(null=True, blank=True)
+    timestamp = models.FloatField(null=True, blank=True)
+    # Whether the path holds an entry in the draft's base, so counts need no look-up in the tree.
+    in_base = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["draft", "path"], name="one_staged_entry_per_path")]
+        indexes = [models.Index(fields=["draft", "segment"], name="staged_entry_segment")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.path}"

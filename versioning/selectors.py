@@ -1,0 +1,510 @@
+"""Reads of versioned content: revisions, history, segments, entries, diffs and stats.
+
+Every read that takes a revision takes a ``Revision`` from ``revision_resolve``, the one place where a branch
+name, tag name, commit id, the ROOT id or a draft number is turned into content.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Generic, TypeVar
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+
+from datasets.models import Dataset
+from project import errors
+from versioning.models import ROOT_COMMIT_ID, Branch, Commit, Draft, StagedEntry, StagedSegment, Tag
+from versioning.trees import (
+    EMPTY_TREE,
+    Change,
+    Entry,
+    EntryChange,
+    TreeContent,
+    TreeReader,
+    entries_apply,
+    entries_diff,
+    segment_bounds,
+    tree_load,
+    trees_diff,
+)
+
+T = TypeVar("T")
+COMMIT_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+STAGED_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list and the total number of items in the whole list."""
+
+    items: list[T]
+    total: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A segment of a dataset at a revision."""
+
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SegmentChange:
+    """A segment that differs between two revisions: ``add``, ``delete`` or ``modify``."""
+
+    name: str
+    action: str
+    old: Segment | None
+    new: Segment | None
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Entry count and total size in bytes of a revision."""
+
+    entry_count: int
+    total_size: int
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What a revision string or draft number names, and the content it stands for.
+
+    ``kind`` is BRANCH, TAG, COMMIT, ROOT or DRAFT. ``commit`` is the commit whose tree the content starts
+    from (None for the empty ROOT); for an open or closed draft the staged changes lie over it.
+    """
+
+    dataset: Dataset
+    kind: str
+    name: str
+    commit: Commit | None
+    draft: Draft | None = None
+    branch: Branch | None = None
+    tag: Tag | None = None
+
+    @property
+    def commit_id(self) -> str:
+        """The commit id the content starts from, or the ROOT id."""
+        return self.commit.id if self.commit else ROOT_COMMIT_ID
+
+    @property
+    def has_staged_changes(self) -> bool:
+        """Whether staged changes lie over the commit (an open or closed draft)."""
+        return self.draft is not None and self.draft.state != Draft.State.COMMITTED
+
+
+def _root(dataset: Dataset) -> Revision:
+    return Revision(dataset=dataset, kind="ROOT", name=ROOT_COMMIT_ID, commit=None)
+
+
+def _commit_revision(dataset: Dataset, commit: Commit | None) -> Revision:
+    if commit is None:
+        return _root(dataset)
+    return Revision(dataset=dataset, kind="COMMIT", name=commit.id, commit=commit)
+
+
+def revision_resolve(*, dataset: Dataset, revision: str | int) -> Revision:
+    """Resolve a draft number (int), the ROOT id, a branch name, a tag name or a commit id, in that order."""
+    if isinstance(revision, int) and not isinstance(revision, bool):
+        draft = draft_get(dataset=dataset, number=revision)
+        commit = draft.committed_as if draft.state == Draft.State.COMMITTED else draft.base_commit
+        return Revision(dataset=dataset, kind="DRAFT", name=str(revision), commit=commit, draft=draft)
+    if not isinstance(revision, str) or not revision:
+        raise errors.Invalid("revision", "must be a branch, tag or commit id, or a draft number")
+    if revision == ROOT_COMMIT_ID:
+        return _root(dataset)
+    branch = Branch.objects.select_related("head__committer").filter(dataset=dataset, name=revision).first()
+    if branch is not None:
+        return Revision(dataset=dataset, kind="BRANCH", name=revision, commit=branch.head, branch=branch)
+    if revision == dataset.default_branch:
+        return Revision(dataset=dataset, kind="BRANCH", name=revision, commit=None)
+    tag = Tag.objects.select_related("commit__committer").filter(dataset=dataset, name=revision).first()
+    if tag is not None:
+        return Revision(dataset=dataset, kind="TAG", name=revision, commit=tag.commit, tag=tag)
+    if COMMIT_ID_PATTERN.fullmatch(revision):
+        commit = Commit.objects.select_related("committer").filter(dataset=dataset, pk=revision).first()
+        if commit is not None:
+            return Revision(dataset=dataset, kind="COMMIT", name=revision, commit=commit)
+    raise errors.NotFound(f"revision {revision!r} does not exist", revision=revision)
+
+
+def branch_get(*, dataset: Dataset, name: str) -> Branch:
+    """Return the named branch."""
+    branch = Branch.objects.select_related("head__committer").filter(dataset=dataset, name=name).first()
+    if branch is None:
+        raise errors.NotFound(f"branch {name!r} does not exist", branch=name)
+    return branch
+
+
+def branch_list(*, dataset: Dataset, name: str | None = None) -> QuerySet[Branch]:
+    """The dataset's branches by name (only the exactly named one when ``name`` is given)."""
+    branches = Branch.objects.filter(dataset=dataset).select_related("head__committer").order_by("name")
+    return branches if name is None else branches.filter(name=name)
+
+
+def tag_get(*, dataset: Dataset, name: str) -> Tag:
+    """Return the named tag."""
+    tag = Tag.objects.select_related("commit__committer").filter(dataset=dataset, name=name).first()
+    if tag is None:
+        raise errors.NotFound(f"tag {name!r} does not exist", tag=name)
+    return tag
+
+
+def tag_list(*, dataset: Dataset, name: str | None = None) -> QuerySet[Tag]:
+    """The dataset's tags by name (only the exactly named one when ``name`` is given)."""
+    tags = Tag.objects.filter(dataset=dataset).select_related("commit__committer").order_by("name")
+    return tags if name is None else tags.filter(name=name)
+
+
+def draft_get(*, dataset: Dataset, number: int) -> Draft:
+    """Return the dataset's draft with this number."""
+    draft = (
+        Draft.objects.select_related("creator", "base_commit", "committed_as")
+        .filter(dataset=dataset, number=number)
+        .first()
+    )
+    if draft is None:
+        raise errors.NotFound(f"draft {number} does not exist", draft=number)
+    return draft
+
+
+def draft_list(*, dataset: Dataset, state: str | None = "OPEN", branch_name: str | None = None) -> QuerySet[Draft]:
+    """The dataset's drafts by number; ``state`` None or ``ALL`` means every state."""
+    drafts = Draft.objects.filter(dataset=dataset).select_related("creator", "base_commit").order_by("number")
+    if state not in (None, "ALL"):
+        if state not in Draft.State.values:
+            raise errors.Invalid("state", f"must be one of {', '.join([*Draft.State.values, 'ALL'])}")
+        drafts = drafts.filter(state=state)
+    if branch_name is not None:
+        drafts = drafts.filter(branch_name=branch_name)
+    return drafts
+
+
+def commit_get(*, dataset: Dataset, commit_id: str) -> Commit:
+    """Return the dataset's commit with this id."""
+    commit = Commit.objects.select_related("committer").filter(dataset=dataset, pk=commit_id).first()
+    if commit is None:
+        raise errors.NotFound(f"commit {commit_id!r} does not exist", commit=commit_id)
+    return commit
+
+
+def commit_list(*, revision: Revision, offset: int = 0, limit: int = 128) -> Page[Commit]:
+    """The revision's commit and its ancestors, newest first (a draft's history is its base's)."""
+    head = revision.commit
+    if head is None:
+        return Page(items=[], total=0)
+    table = connection.ops.quote_name(Commit._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH RECURSIVE chain (id, parent_id, n) AS ("
+            f" SELECT id, parent_id, 0 FROM {table} WHERE id = %s"
+            f" UNION ALL SELECT c.id, c.parent_id, chain.n + 1 FROM {table} c"
+            f" JOIN chain ON c.id = chain.parent_id WHERE chain.n + 1 < %s"
+            f") SELECT id FROM chain WHERE n >= %s ORDER BY n",
+            [head.id, offset + limit, offset],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    commits = Commit.objects.select_related("committer").in_bulk(ids)
+    return Page(items=[commits[commit_id] for commit_id in ids], total=head.depth)
+
+
+def _tree(commit: Commit | None) -> TreeContent:
+    return EMPTY_TREE if commit is None else tree_load(commit.tree_id)
+
+
+def staged_rows(draft: Draft, low: str = "", high: str | None = None, fields: tuple[str, ...] = ()) -> Iterator[tuple]:
+    """(path, *fields) of the draft's staged entries with ``low <= path < high`` in path order, in batches."""
+    last: str | None = None
+    while True:
+        rows = StagedEntry.objects.filter(draft=draft)
+        rows = rows.filter(path__gt=last) if last is not None else rows.filter(path__gte=low)
+        if high is not None:
+            rows = rows.filter(path__lt=high)
+        batch = list(rows.order_by("path").values_list("path", *fields)[:STAGED_BATCH])
+        yield from batch
+        if len(batch) < STAGED_BATCH:
+            return
+        last = batch[-1][0]
+
+
+_CHANGE_FIELDS = ("action", "object_key", "sha1", "size", "label", "timestamp")
+
+
+def staged_changes(draft: Draft, low: str = "", high: str | None = None) -> Iterator[Change]:
+    """The draft's staged entries as sorted changes."""
+    for path, action, object_key, sha1, size, label, timestamp in staged_rows(draft, low, high, _CHANGE_FIELDS):
+        if action == StagedEntry.Action.PUT:
+            yield Change(path, Entry(path, object_key, sha1, size, label, timestamp))
+        else:
+            yield Change(path, None)
+
+
+def _staged_segments(draft: Draft) -> dict[str, StagedSegment]:
+    return {s.name: s for s in StagedSegment.objects.filter(draft=draft)}
+
+
+def segments_overlay(base: TreeContent, staged: dict[str, StagedSegment]) -> dict[str, str]:
+    """The segments (name to description) of a base tree with a draft's staged segments over it."""
+    segments = dict(base.segments)
+    for name, row in staged.items():
+        if row.action == StagedSegment.Action.PUT:
+            segments[name] = row.description
+        else:
+            segments.pop(name, None)
+    return segments
+
+
+def _segments_at(revision: Revision) -> dict[str, str]:
+    base = _tree(revision.commit)
+    if revision.has_staged_changes:
+        return segments_overlay(base, _staged_segments(revision.draft))  # type: ignore[arg-type]
+    return dict(base.segments)
+
+
+def segment_list(*, revision: Revision, offset: int = 0, limit: int = 128) -> Page[Segment]:
+    """The revision's segments by name."""
+    segments = sorted(_segments_at(revision).items())
+    return Page(
+        items=[Segment(name, description) for name, description in segments[offset : offset + limit]],
+        total=len(segments),
+    )
+
+
+def segment_get(*, revision: Revision, name: str) -> Segment:
+    """The named segment at the revision."""
+    segments = _segments_at(revision)
+    if name not in segments:
+        raise errors.NotFound(f"segment {name!r} does not exist", segment=name)
+    return Segment(name, segments[name])
+
+
+def _check_page(offset: int, limit: int) -> None:
+    if offset < 0:
+        raise errors.Invalid("offset", "must not be negative")
+    if limit < 0:
+        raise errors.Invalid("limit", "must not be negative")
+
+
+def _staged_counts(draft: Draft, low: str, high: str | None) -> tuple[int, int]:
+    """(added, deleted): staged upserts of paths not in the base, and staged deletes of paths in it."""
+    rows = StagedEntry.objects.filter(draft=draft, path__gte=low)
+    if high is not None:
+        rows = rows.filter(path__lt=high)
+    counts = rows.aggregate(
+        added=Count("pk", filter=Q(action=StagedEntry.Action.PUT, in_base=False)),
+        deleted=Count("pk", filter=Q(action=StagedEntry.Action.DELETE, in_base=True)),
+    )
+    return counts["added"], counts["deleted"]
+
+
+def _draft_page(
+    draft: Draft, base: TreeContent, base_visible: bool, low: str, high: str, offset: int, limit: int
+) -> Page[Entry]:
+    """A page of a draft's entries in ``[low, high)``, opening only the ranges from where the page starts.
+
+    The ranges before the page are skipped by counting: a range's entries plus the staged upserts of new paths
+    minus the staged deletes in the key span it covers, streamed from the staged rows in path order.
+    """
+    reader = TreeReader(base)
+    added, deleted = _staged_counts(draft, low, high)
+    base_total = reader.interval_count(low, high) if base_visible else 0
+    total = base_total + added - deleted
+    if offset >= total or limit == 0:
+        return Page(items=[], total=total)
+    spans: list[tuple[str, int]] = []  # (span start, base entries in span)
+    if base_visible:
+        base_low, base_high = reader.position(low), reader.position(high)
+        starts = base.starts
+        for index, ref in enumerate(base.ranges):
+            in_span = min(starts[index + 1], base_high) - max(starts[index], base_low)
+            if in_span > 0:
+                spans.append((low if not spans else ref.first, in_span))
+    if not spans:
+        spans.append((low, 0))
+    staged = staged_rows(draft, low, high, ("action", "in_base"))
+    pending = next(staged, None)
+    position = 0
+    page_start = spans[-1][0]
+    for index, (start, base_count) in enumerate(spans):
+        span_end = spans[index + 1][0] if index + 1 < len(spans) else None
+        delta = 0
+        while pending is not None and (span_end is None or pending[0] < span_end):
+            _, action, in_base = pending
+            if action == StagedEntry.Action.PUT and not in_base:
+                delta += 1
+            elif action == StagedEntry.Action.DELETE and in_base:
+                delta -= 1
+            pending = next(staged, None)
+        if position + base_count + delta > offset:
+            page_start = start
+            break
+        position += base_count + delta
+    base_entries = reader.interval(page_start, high) if base_visible else iter(())
+    view = entries_apply(base_entries, staged_changes(draft, page_start, high))
+    return Page(items=list(islice(view, offset - position, offset - position + limit)), total=total)
+
+
+def entry_list(*, revision: Revision, segment: str | None = None, offset: int = 0, limit: int = 128) -> Page[Entry]:
+    """A page of the revision's entries by path, in one segment or (for commits) across all of them."""
+    _check_page(offset, limit)
+    base = _tree(revision.commit)
+    if revision.has_staged_changes:
+        draft: Draft = revision.draft  # type: ignore[assignment]
+        if segment is None:
+            raise errors.Missing("segment", "a draft's entries are listed one segment at a time")
+        staged_segments = _staged_segments(draft)
+        if segment not in segments_overlay(base, staged_segments):
+            raise errors.NotFound(f"segment {segment!r} does not exist", segment=segment)
+        row = staged_segments.get(segment)
+        low, high = segment_bounds(segment)
+        return _draft_page(draft, base, not (row and row.clears_entries), low, high, offset, limit)
+    reader = TreeReader(base)
+    if segment is None:
+        start, stop = 0, base.entry_count
+    else:
+        if segment not in dict(base.segments):
+            raise errors.NotFound(f"segment {segment!r} does not exist", segment=segment)
+        low, high = segment_bounds(segment)
+        start, stop = reader.position(low), reader.position(high)
+    total = stop - start
+    return Page(items=list(reader.slice(start + offset, min(start + offset + limit, stop))), total=total)
+
+
+def entry_get(*, revision: Revision, segment: str, remote_path: str) -> Entry:
+    """The entry at ``segment/remote_path`` at the revision."""
+    path = f"{segment}/{remote_path}"
+    base = _tree(revision.commit)
+    found: Entry | None
+    if revision.has_staged_changes:
+        draft: Draft = revision.draft  # type: ignore[assignment]
+        staged = next(staged_changes(draft, path, path + "\0"), None)
+        row = StagedSegment.objects.filter(draft=draft, name=segment).first()
+        if staged is not None:
+            found = staged.entry
+        elif row is not None and row.clears_entries:
+            found = None
+        else:
+            found = TreeReader(base).get(path)
+    else:
+        found = TreeReader(base).get(path)
+    if found is None:
+        raise errors.NotFound(f"{path!r} does not exist", segment=segment, remote_path=remote_path)
+    return found
+
+
+def segment_entry_count(*, revision: Revision, name: str) -> int:
+    """Number of entries in the named segment at the revision."""
+    return entry_list(revision=revision, segment=name, offset=0, limit=0).total
+
+
+def revision_stats(*, revision: Revision) -> Stats:
+    """Entry count and total size of a commit-like revision (stored on the commit)."""
+    if revision.has_staged_changes:
+        raise errors.Invalid("revision", "stats are kept per commit, not per draft")
+    if revision.commit is None:
+        return Stats(entry_count=0, total_size=0)
+    return Stats(entry_count=revision.commit.entry_count, total_size=revision.commit.total_size)
+
+
+def diff_base(*, revision: Revision) -> Revision:
+    """What a revision is compared with by default: a draft's base commit, or a commit's parent."""
+    if revision.has_staged_changes:
+        return _commit_revision(revision.dataset, revision.commit)
+    if revision.commit is None:
+        return revision
+    parent = Commit.objects.select_related("committer").filter(pk=revision.commit.parent_id).first()
+    return _commit_revision(revision.dataset, parent)
+
+
+def _draft_changes(draft: Draft, base: TreeContent, low: str, high: str | None) -> Iterator[EntryChange]:
+    """A draft's changes against its base within ``[low, high)``, from its staged rows alone.
+
+    The old side holds the base entries at staged paths, plus every base entry of a segment the draft
+    deleted; the new side holds the staged upserts.
+    """
+    cleared = sorted(
+        segment_bounds(name)
+        for name in StagedSegment.objects.filter(draft=draft, clears_entries=True).values_list("name", flat=True)
+    )
+
+    def old_side() -> Iterator[Entry]:
+        lookups, scans = TreeReader(base), TreeReader(base)
+        rows = staged_rows(draft, low, high, ("in_base",))
+        row = next(rows, None)
+        for clear_low, clear_high in [*cleared, (None, None)]:
+            while row is not None and (clear_low is None or row[0] < clear_low):
+                if row[1]:
+                    yield lookups.get(row[0])  # type: ignore[misc]
+                row = next(rows, None)
+            if clear_low is None:
+                return
+            while row is not None and row[0] < clear_high:
+                row = next(rows, None)
+            clip_low = max(clear_low, low)
+            clip_high = clear_high if high is None else min(clear_high, high)
+            if clip_low < clip_high:
+                yield from scans.interval(clip_low, clip_high)
+
+    def new_side() -> Iterator[Entry]:
+        for change in staged_changes(draft, low, high):
+            if change.entry is not None:
+                yield change.entry
+
+    return entries_diff(old_side(), new_side())
+
+
+def _changes(base: Revision, head: Revision, low: str = "", high: str | None = None) -> Iterator[EntryChange]:
+    if base.has_staged_changes:
+        raise errors.Invalid("base", "a draft can only be the head of a diff")
+    if head.has_staged_changes:
+        if base.commit_id != head.commit_id:
+            raise errors.Invalid("base", "a draft can only be compared with its base commit")
+        return _draft_changes(head.draft, _tree(head.commit), low, high)  # type: ignore[arg-type]
+    if base.commit_id == head.commit_id:
+        return iter(())
+    return trees_diff(_tree(base.commit), _tree(head.commit), low, high)
+
+
+def diff_entries(
+    *, base: Revision, head: Revision, segment: str | None = None, offset: int = 0, limit: int = 128
+) -> Page[EntryChange]:
+    """A page of the entries that differ from ``base`` to ``head`` (in one segment, or all), by path."""
+    _check_page(offset, limit)
+    low, high = segment_bounds(segment) if segment is not None else ("", None)
+    items: list[EntryChange] = []
+    total = 0
+    for change in _changes(base, head, low, high):
+        if offset <= total < offset + limit:
+            items.append(change)
+        total += 1
+    return Page(items=items, total=total)
+
+
+def diff_segments(*, base: Revision, head: Revision, offset: int = 0, limit: int = 128) -> Page[SegmentChange]:
+    """A page of the segments that differ from ``base`` to ``head`` (described differently or with changed
+    entries), by name."""
+    _check_page(offset, limit)
+    old, new = _segments_at(base), _segments_at(head)
+    touched = {change.path.partition("/")[0] for change in _changes(base, head)}
+    changes = []
+    for name in sorted(old.keys() | new.keys()):
+        if name not in old:
+            action = "add"
+        elif name not in new:
+            action = "delete"
+        elif old[name] != new[name] or name in touched:
+            action = "modify"
+        else:
+            continue
+        changes.append(
+            SegmentChange(
+                name=name,
+                action=action,
+                old=Segment(name, old[name]) if name in old else None,
+                new=Segment(name, new[name]) if name in new else None,
+            )
+        )
+    return Page(items=changes[offset : offset + limit], total=len(changes))

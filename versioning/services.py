@@ -1,0 +1,501 @@
+"""Writes to versioned content: drafts and their staged changes, commits, branches, tags and bulk imports.
+
+Concurrency: a commit locks its branch row first (``select_for_update``), so on MariaDB the transaction's
+snapshot starts after any commit it waited for; the head then moves by compare-and-swap under that lock.
+Staging locks the draft row, so a commit never misses changes staged while it runs.
+"""
+
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from datasets.models import Dataset, User
+from project import errors
+from versioning import selectors
+from versioning.models import (
+    MAX_PATH_LENGTH,
+    Branch,
+    Commit,
+    Draft,
+    StagedEntry,
+    StagedSegment,
+    Tag,
+)
+from versioning.trees import (
+    EMPTY_TREE,
+    Change,
+    Entry,
+    TreeContent,
+    TreeReader,
+    entries_sorted,
+    ranges_apply,
+    tree_load,
+    tree_save,
+    trees_diff,
+)
+
+SHA1_PATTERN = re.compile(r"[0-9a-f]{40}")
+# A conflict names at most this many paths; the count says how many there were.
+CONFLICT_PATHS_SHOWN = 100
+
+
+def _tree(commit: Commit | None) -> TreeContent:
+    return EMPTY_TREE if commit is None else tree_load(commit.tree_id)
+
+
+def _check_name(field: str, name: str) -> None:
+    if not name or len(name) > 255:
+        raise errors.Invalid(field, "must be 1 to 255 characters")
+
+
+def _check_segment_name(name: str) -> None:
+    if len(name) > 255 or "/" in name:
+        raise errors.Invalid("segment", "must be at most 255 characters without '/'")
+
+
+def _check_entry(entry: Entry) -> None:
+    segment, slash, remote_path = entry.path.partition("/")
+    if not slash or not remote_path:
+        raise errors.Invalid("remote_path", "must not be empty", path=entry.path)
+    _check_segment_name(segment)
+    if len(entry.path) > MAX_PATH_LENGTH:
+        raise errors.Invalid("remote_path", f"segment and path must be at most {MAX_PATH_LENGTH} characters")
+    if not SHA1_PATTERN.fullmatch(entry.sha1):
+        raise errors.Invalid("checksum", "must be 40 lowercase hex digits", path=entry.path)
+    if not isinstance(entry.size, int) or entry.size < 0:
+        raise errors.Invalid("size", "must be a non-negative integer", path=entry.path)
+    if entry.label is not None and not isinstance(entry.label, dict):
+        raise errors.Invalid("label", "must be an object", path=entry.path)
+
+
+def _lock_dataset(dataset: Dataset) -> None:
+    """Serialise the dataset's numbering; taken first so a MariaDB snapshot starts after the lock."""
+    Dataset.objects.select_for_update().filter(pk=dataset.pk).values_list("pk", flat=True).first()
+
+
+@transaction.atomic
+def branch_ensure_default(*, dataset: Dataset) -> Branch:
+    """Return the dataset's default branch, creating it at ROOT when missing."""
+    branch, _ = Branch.objects.get_or_create(dataset=dataset, name=dataset.default_branch)
+    return branch
+
+
+def _name_taken(dataset: Dataset, name: str) -> bool:
+    return (
+        Branch.objects.filter(dataset=dataset, name=name).exists()
+        or Tag.objects.filter(dataset=dataset, name=name).exists()
+    )
+
+
+def _commit_for(dataset: Dataset, revision: str) -> Commit:
+    resolved = selectors.revision_resolve(dataset=dataset, revision=revision)
+    if resolved.has_staged_changes:
+        raise errors.Invalid("revision", "must name a commit, not a draft")
+    if resolved.commit is None:
+        raise errors.NotAllowed("the revision has no commits", revision=revision)
+    return resolved.commit
+
+
+@transaction.atomic
+def branch_create(*, dataset: Dataset, name: str, revision: str) -> Branch:
+    """Create a branch at the commit a revision names (a branch, tag or commit id; not ROOT)."""
+    _check_name("name", name)
+    _lock_dataset(dataset)
+    branch_ensure_default(dataset=dataset)
+    commit = _commit_for(dataset, revision)
+    if _name_taken(dataset, name):
+        raise errors.Conflict(f"{name!r} already names a branch or tag", name=name)
+    return Branch.objects.create(dataset=dataset, name=name, head=commit)
+
+
+@transaction.atomic
+def branch_delete(*, dataset: Dataset, name: str) -> None:
+    """Delete a branch (never the default one); its commits stay reachable by id and by tags."""
+    if name == dataset.default_branch:
+        raise errors.NotAllowed("the default branch cannot be deleted", branch=name)
+    deleted, _ = Branch.objects.filter(dataset=dataset, name=name).delete()
+    if not deleted:
+        raise errors.NotFound(f"branch {name!r} does not exist", branch=name)
+
+
+@transaction.atomic
+def tag_create(*, dataset: Dataset, name: str, revision: str, creator: User | None = None) -> Tag:
+    """Tag the commit a revision names (a branch, tag or commit id; not ROOT)."""
+    _check_name("name", name)
+    _lock_dataset(dataset)
+    commit = _commit_for(dataset, revision)
+    if _name_taken(dataset, name) or name == dataset.default_branch:
+        raise errors.Conflict(f"{name!r} already names a branch or tag", name=name)
+    return Tag.objects.create(dataset=dataset, name=name, commit=commit, creator=creator)
+
+
+@transaction.atomic
+def tag_delete(*, dataset: Dataset, name: str) -> None:
+    """Delete a tag; the commit stays."""
+    deleted, _ = Tag.objects.filter(dataset=dataset, name=name).delete()
+    if not deleted:
+        raise errors.NotFound(f"tag {name!r} does not exist", tag=name)
+
+
+@transaction.atomic
+def draft_create(
+    *, dataset: Dataset, title: str, description: str = "", branch_name: str | None = None, creator: User | None = None
+) -> Draft:
+    """Open a draft over the branch's head (the dataset's default branch when none is named)."""
+    if not title:
+        raise errors.Missing("title")
+    _lock_dataset(dataset)
+    branch_ensure_default(dataset=dataset)
+    name = branch_name or dataset.default_branch
+    branch = Branch.objects.filter(dataset=dataset, name=name).first()
+    if branch is None:
+        raise errors.NotFound(f"branch {name!r} does not exist", branch=name)
+    number = (Draft.objects.filter(dataset=dataset).aggregate(top=Max("number"))["top"] or 0) + 1
+    return Draft.objects.create(
+        dataset=dataset,
+        number=number,
+        branch=branch,
+        branch_name=branch.name,
+        base_commit_id=branch.head_id,
+        title=title,
+        description=description,
+        creator=creator,
+    )
+
+
+def _lock_open_draft(draft: Draft) -> Draft:
+    locked = Draft.objects.select_for_update().get(pk=draft.pk)
+    if not locked.is_open:
+        raise errors.NotAllowed(f"draft {locked.number} is {locked.state}", draft=locked.number)
+    return locked
+
+
+@transaction.atomic
+def draft_update(*, draft: Draft, title: str | None = None, description: str | None = None) -> Draft:
+    """Change an open draft's title or description."""
+    locked = _lock_open_draft(draft)
+    if title is not None:
+        if not title:
+            raise errors.Invalid("title", "must not be empty")
+        locked.title = title
+    if description is not None:
+        locked.description = description
+    locked.save(update_fields=["title", "description", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def draft_close(*, draft: Draft) -> Draft:
+    """Close an open draft; its staged changes are kept for reading but can no longer be committed."""
+    locked = _lock_open_draft(draft)
+    locked.state = Draft.State.CLOSED
+    locked.save(update_fields=["state", "updated_at"])
+    return locked
+
+
+def _segment_exists(name: str, base: TreeContent, staged: StagedSegment | None) -> bool:
+    if staged is not None:
+        return staged.action == StagedSegment.Action.PUT
+    return any(existing == name for existing, _ in base.segments)
+
+
+@transaction.atomic
+def draft_segment_put(*, draft: Draft, name: str, description: str = "") -> None:
+    """Create a segment in the draft, or set the description of one it has (repeating it is harmless)."""
+    _check_segment_name(name)
+    locked = _lock_open_draft(draft)
+    base = _tree(locked.base_commit)
+    staged = StagedSegment.objects.filter(draft=locked, name=name).first()
+    if staged is None:
+        if dict(base.segments).get(name) == description:
+            return
+        StagedSegment.objects.create(draft=locked, name=name, action=StagedSegment.Action.PUT, description=description)
+    else:
+        staged.action = StagedSegment.Action.PUT
+        staged.description = description
+        staged.save(update_fields=["action", "description"])
+    locked.save(update_fields=["updated_at"])
+
+
+@transaction.atomic
+def draft_segment_delete(*, draft: Draft, name: str) -> None:
+    """Delete a segment and all its entries in the draft."""
+    locked = _lock_open_draft(draft)
+    base = _tree(locked.base_commit)
+    staged = StagedSegment.objects.filter(draft=locked, name=name).first()
+    if not _segment_exists(name, base, staged):
+        raise errors.NotFound(f"segment {name!r} does not exist", segment=name)
+    StagedEntry.objects.filter(draft=locked, segment=name).delete()
+    if name in dict(base.segments):
+        StagedSegment.objects.update_or_create(
+            draft=locked,
+            name=name,
+            defaults={"action": StagedSegment.Action.DELETE, "description": "", "clears_entries": True},
+        )
+    elif staged is not None:
+        staged.delete()
+    locked.save(update_fields=["updated_at"])
+
+
+def _cleared_segments(draft: Draft) -> set[str]:
+    return set(StagedSegment.objects.filter(draft=draft, clears_entries=True).values_list("name", flat=True))
+
+
+_ENTRY_FIELDS = ["action", "segment", "object_key", "sha1", "size", "label", "timestamp", "in_base"]
+
+
+@transaction.atomic
+def draft_stage_upserts(*, draft: Draft, entries: Sequence[Entry]) -> None:
+    """Stage entries in the draft, creating their segments when missing; a path staged again is replaced."""
+    latest = {entry.path: entry for entry in entries}
+    for entry in latest.values():
+        _check_entry(entry)
+    locked = _lock_open_draft(draft)
+    base = _tree(locked.base_commit)
+    staged_segments = {s.name: s for s in StagedSegment.objects.filter(draft=locked)}
+    for name in sorted({entry.segment for entry in latest.values()}):
+        if not _segment_exists(name, base, staged_segments.get(name)):
+            StagedSegment.objects.update_or_create(
+                draft=locked, name=name, defaults={"action": StagedSegment.Action.PUT, "description": ""}
+            )
+    cleared = _cleared_segments(locked)
+    reader = TreeReader(base)
+    rows = [
+        StagedEntry(
+            draft=locked,
+            path=path,
+            segment=entry.segment,
+            action=StagedEntry.Action.PUT,
+            object_key=entry.object_key,
+            sha1=entry.sha1,
+            size=entry.size,
+            label=entry.label,
+            timestamp=entry.timestamp,
+            in_base=entry.segment not in cleared and reader.get(path) is not None,
+        )
+        for path, entry in sorted(latest.items())
+    ]
+    StagedEntry.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["draft", "path"], update_fields=_ENTRY_FIELDS
+    )
+    locked.save(update_fields=["updated_at"])
+
+
+@transaction.atomic
+def draft_stage_deletes(*, draft: Draft, segment: str, remote_paths: Sequence[str]) -> None:
+    """Stage deletes of entries of one segment; every path must exist in the draft."""
+    locked = _lock_open_draft(draft)
+    base = _tree(locked.base_commit)
+    staged_segment = StagedSegment.objects.filter(draft=locked, name=segment).first()
+    if not _segment_exists(segment, base, staged_segment):
+        raise errors.NotFound(f"segment {segment!r} does not exist", segment=segment)
+    cleared = staged_segment is not None and staged_segment.clears_entries
+    paths = sorted({f"{segment}/{remote_path}" for remote_path in remote_paths})
+    staged = {row.path: row for row in StagedEntry.objects.filter(draft=locked, path__in=paths)}
+    reader = TreeReader(base)
+    deletes, unstaged = [], []
+    for path in paths:
+        in_base = not cleared and reader.get(path) is not None
+        row = staged.get(path)
+        if in_base:
+            deletes.append(
+                StagedEntry(draft=locked, path=path, segment=segment, action=StagedEntry.Action.DELETE, in_base=True)
+            )
+        elif row is not None and row.action == StagedEntry.Action.PUT:
+            unstaged.append(path)
+        else:
+            raise errors.NotFound(f"{path!r} does not exist", segment=segment, remote_path=path.partition("/")[2])
+    StagedEntry.objects.filter(draft=locked, path__in=unstaged).delete()
+    StagedEntry.objects.bulk_create(
+        deletes, update_conflicts=True, unique_fields=["draft", "path"], update_fields=_ENTRY_FIELDS
+    )
+    locked.save(update_fields=["updated_at"])
+
+
+def _draft_segments_touched(draft: Draft, staged_segments: list[StagedSegment]) -> set[str]:
+    touched = {s.name for s in staged_segments}
+    touched.update(StagedEntry.objects.filter(draft=draft).values_list("segment", flat=True).distinct())
+    return touched
+
+
+def _sorted_intersection(left: Iterator[str], right: Iterator[str]) -> Iterator[str]:
+    a, b = next(left, None), next(right, None)
+    while a is not None and b is not None:
+        if a < b:
+            a = next(left, None)
+        elif b < a:
+            b = next(right, None)
+        else:
+            yield a
+            a, b = next(left, None), next(right, None)
+
+
+def _rebase_conflicts(
+    draft: Draft, base: TreeContent, head: TreeContent, staged_segments: list[StagedSegment]
+) -> tuple[list[str], int]:
+    """Paths (and segment names) the draft changed that also changed on the branch since the draft's base."""
+    touched = _draft_segments_touched(draft, staged_segments)
+    old_segments, new_segments = dict(base.segments), dict(head.segments)
+    conflicts = sorted(
+        name
+        for name in touched
+        if (name in old_segments) != (name in new_segments) or old_segments.get(name) != new_segments.get(name)
+    )
+    cleared = {s.name for s in staged_segments if s.clears_entries}
+    in_cleared: list[str] = []
+    in_cleared_count = 0
+
+    def moved_outside_cleared() -> Iterator[str]:
+        nonlocal in_cleared_count
+        for change in trees_diff(base, head):
+            if change.path.partition("/")[0] not in cleared:
+                yield change.path
+            else:
+                in_cleared_count += 1
+                if len(in_cleared) < CONFLICT_PATHS_SHOWN:
+                    in_cleared.append(change.path)
+
+    moved = moved_outside_cleared()
+    clashes = _sorted_intersection(moved, (row[0] for row in selectors.staged_rows(draft)))
+    paths = list(islice(clashes, CONFLICT_PATHS_SHOWN))
+    count = len(paths) + sum(1 for _ in clashes)
+    for _ in moved:  # drain, so every path moved inside a cleared segment is counted
+        pass
+    found = conflicts + sorted(paths + in_cleared)
+    return found[:CONFLICT_PATHS_SHOWN], len(conflicts) + count + in_cleared_count
+
+
+def _commit_create(
+    *, branch: Branch, tree: TreeContent, title: str, description: str, committer: User | None
+) -> Commit:
+    tree_id = tree_save(tree)
+    head = branch.head
+    commit = Commit.objects.create(
+        id=uuid.uuid4().hex,
+        dataset_id=branch.dataset_id,
+        parent=head,
+        tree_id=tree_id,
+        depth=(head.depth if head else 0) + 1,
+        title=title,
+        description=description,
+        committer=committer,
+        committed_at=timezone.now(),
+        entry_count=tree.entry_count,
+        total_size=tree.total_size,
+    )
+    branch.head = commit
+    branch.save(update_fields=["head", "updated_at"])
+    return commit
+
+
+def draft_commit(
+    *, draft: Draft, title: str, description: str = "", committer: User | None = None, tag: str | None = None
+) -> Commit:
+    """Commit an open draft onto its branch, optionally tagging the new commit.
+
+    If the branch moved since the draft's base, the draft's changes are applied onto the new head when none
+    of its paths or segments changed in between; otherwise ``Conflict`` names them (``paths``, ``count``)
+    and the draft stays open.
+    """
+    if not title:
+        raise errors.Missing("title")
+    if tag is not None:
+        _check_name("tag", tag)
+    with transaction.atomic():
+        # The branch row is locked before anything else is read: see the module docstring.
+        branch = Branch.objects.select_for_update().filter(pk=draft.branch_id).first() if draft.branch_id else None
+        locked = _lock_open_draft(draft)
+        if branch is None:
+            raise errors.NotAllowed(f"branch {locked.branch_name!r} was deleted", branch=locked.branch_name)
+        if tag is not None and (_name_taken(branch.dataset, tag) or tag == branch.dataset.default_branch):
+            raise errors.Conflict(f"{tag!r} already names a branch or tag", name=tag)
+        head_tree = _tree(branch.head)
+        staged_segments = list(StagedSegment.objects.filter(draft=locked))
+        if branch.head_id != locked.base_commit_id:
+            paths, count = _rebase_conflicts(locked, _tree(locked.base_commit), head_tree, staged_segments)
+            if count:
+                raise errors.Conflict(
+                    f"{count} path(s) changed on branch {branch.name!r} since draft {locked.number} was opened",
+                    paths=paths,
+                    count=count,
+                )
+        ranges = ranges_apply(
+            head_tree.ranges, selectors.staged_changes(locked), [s.name for s in staged_segments if s.clears_entries]
+        )
+        segments = selectors.segments_overlay(head_tree, {s.name: s for s in staged_segments})
+        tree = TreeContent(segments=tuple(sorted(segments.items())), ranges=tuple(ranges))
+        commit = _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
+        locked.state = Draft.State.COMMITTED
+        locked.committed_as = commit
+        locked.save(update_fields=["state", "committed_as", "updated_at"])
+        StagedEntry.objects.filter(draft=locked).delete()
+        StagedSegment.objects.filter(draft=locked).delete()
+        if tag is not None:
+            try:
+                with transaction.atomic():
+                    Tag.objects.create(dataset_id=branch.dataset_id, name=tag, commit=commit, creator=committer)
+            except IntegrityError:
+                raise errors.Conflict(f"{tag!r} already names a branch or tag", name=tag) from None
+    return commit
+
+
+def _checked(entries: Iterable[Entry], presorted: bool) -> Iterator[Entry]:
+    previous: str | None = None
+    for entry in entries:
+        _check_entry(entry)
+        if presorted:
+            if previous is not None and entry.path <= previous:
+                raise errors.Invalid("entries", "must be sorted by path without repeats", path=entry.path)
+            previous = entry.path
+        yield entry
+
+
+@transaction.atomic
+def commit_import(
+    *,
+    dataset: Dataset,
+    entries: Iterable[Entry],
+    title: str,
+    description: str = "",
+    branch_name: str | None = None,
+    committer: User | None = None,
+    presorted: bool = False,
+    segment_descriptions: dict[str, str] | None = None,
+) -> Commit:
+    """Upsert a stream of entries onto a branch's head as one commit, in bounded memory.
+
+    The bulk path for imports: entries are sorted on disk unless ``presorted`` (then they must be strictly
+    increasing by path), merged into the head's ranges and committed; their segments are created as needed.
+    """
+    if not title:
+        raise errors.Missing("title")
+    _lock_dataset(dataset)
+    branch_ensure_default(dataset=dataset)
+    name = branch_name or dataset.default_branch
+    branch = Branch.objects.select_for_update().filter(dataset=dataset, name=name).first()
+    if branch is None:
+        raise errors.NotFound(f"branch {name!r} does not exist", branch=name)
+    head_tree = _tree(branch.head)
+    segments = dict(head_tree.segments)
+    for segment, segment_description in (segment_descriptions or {}).items():
+        _check_segment_name(segment)
+        segments[segment] = segment_description
+    seen: set[str] = set()
+
+    def changes() -> Iterator[Change]:
+        stream = _checked(entries, presorted)
+        for entry in stream if presorted else entries_sorted(stream):
+            segment = entry.segment
+            if segment not in seen:
+                seen.add(segment)
+                segments.setdefault(segment, "")
+            yield Change(entry.path, entry)
+
+    ranges = ranges_apply(head_tree.ranges, changes())
+    tree = TreeContent(segments=tuple(sorted(segments.items())), ranges=tuple(ranges))
+    return _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)

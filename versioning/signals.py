@@ -1,0 +1,16 @@
+"""Receivers that keep versioning's invariants whichever path created the dataset."""
+
+from typing import Any
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from datasets.models import Dataset
+from versioning import services
+
+
+@receiver(post_save, sender=Dataset, dispatch_uid="default_branch")
+def give_every_dataset_its_default_branch(sender: type, instance: Dataset, created: bool, **kwargs: Any) -> None:
+    """Create the default branch (at ROOT) of a new dataset."""
+    if created and not kwargs.get("raw"):
+        services.branch_ensure_default(dataset=instance)

@@ -1,0 +1,519 @@
+"""The content-addressed file tree: entries, ranges and trees, and the streaming algorithms over them.
+
+Entries are sorted by path (``segment/remotePath``) and cut into ranges after every entry whose path hashes to
+a boundary (about one in ``TARGET_RANGE_SIZE``) or when a range reaches ``MAX_RANGE_SIZE``. Cut points depend
+only on the entries, so equal contents give equal ranges and trees whatever history built them, unchanged
+ranges are shared, and a rewrite stops as soon as it meets a cut point of the old tree again.
+"""
+
+import hashlib
+import heapq
+import tempfile
+import zlib
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import accumulate
+from operator import itemgetter
+from typing import IO, Any, NamedTuple
+
+import msgpack
+
+from versioning.models import Range, Tree
+
+TARGET_RANGE_SIZE = 1000
+MAX_RANGE_SIZE = 4 * TARGET_RANGE_SIZE
+# New ranges are inserted this many at a time, so a big rewrite holds few encoded ranges in memory.
+RANGE_WRITE_BATCH = 32
+# Unsorted bulk input is sorted in runs of this many entries spilled to temporary files, then merged.
+SORT_RUN_SIZE = 100_000
+COMPRESSION_LEVEL = 1
+
+
+class Entry(NamedTuple):
+    """One file of a dataset at a revision; ``path`` is ``segment/remotePath``."""
+
+    path: str
+    object_key: str
+    sha1: str
+    size: int
+    label: dict[str, Any] | None = None
+    timestamp: float | None = None
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        segment: str,
+        remote_path: str,
+        object_key: str,
+        sha1: str,
+        size: int,
+        label: dict[str, Any] | None = None,
+        timestamp: float | None = None,
+    ) -> "Entry":
+        """Build an entry from its segment and remote path."""
+        return cls(entry_path(segment, remote_path), object_key, sha1, size, label or None, timestamp)
+
+    @property
+    def segment(self) -> str:
+        """The segment name (the part of the path before the first slash)."""
+        return self.path.partition("/")[0]
+
+    @property
+    def remote_path(self) -> str:
+        """The path within the segment."""
+        return self.path.partition("/")[2]
+
+
+class Change(NamedTuple):
+    """A staged change at ``path``: an upsert when ``entry`` is set, a delete when it is None."""
+
+    path: str
+    entry: Entry | None
+
+
+class RangeRef(NamedTuple):
+    """A tree's pointer to one range, with what a page or a diff needs to know without opening it."""
+
+    id: str
+    first: str
+    last: str
+    count: int
+    size: int
+
+
+class EntryChange(NamedTuple):
+    """A difference between two revisions at ``path``: ``old`` or ``new`` is None for an add or a delete."""
+
+    path: str
+    old: Entry | None
+    new: Entry | None
+
+    @property
+    def action(self) -> str:
+        """``add``, ``delete`` or ``modify``."""
+        if self.old is None:
+            return "add"
+        if self.new is None:
+            return "delete"
+        return "modify"
+
+
+def entry_path(segment: str, remote_path: str) -> str:
+    """The tree key of a file: ``segment/remotePath``."""
+    return f"{segment}/{remote_path}"
+
+
+def segment_bounds(segment: str) -> tuple[str, str]:
+    """The half-open path interval holding exactly the segment's entries."""
+    return f"{segment}/", f"{segment}0"  # "0" is the code point after "/".
+
+
+def is_cut_point(path: str) -> bool:
+    """Whether a range ends after this path (content-defined, about one path in TARGET_RANGE_SIZE)."""
+    return zlib.crc32(path.encode()) % TARGET_RANGE_SIZE == 0
+
+
+def _content_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True)
+class TreeContent:
+    """A decoded tree: segments (name, description) sorted by name and the ordered range pointers."""
+
+    segments: tuple[tuple[str, str], ...] = ()
+    ranges: tuple[RangeRef, ...] = ()
+    starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    lasts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "starts", tuple(accumulate((r.count for r in self.ranges), initial=0)))
+        object.__setattr__(self, "lasts", tuple(r.last for r in self.ranges))
+
+    @property
+    def entry_count(self) -> int:
+        """Number of entries in the tree."""
+        return self.starts[-1]
+
+    @property
+    def total_size(self) -> int:
+        """Sum of the entries' sizes in bytes."""
+        return sum(r.size for r in self.ranges)
+
+    def encode(self) -> bytes:
+        """The canonical encoding whose hash is the tree id."""
+        return msgpack.packb({"segments": [list(s) for s in self.segments], "ranges": [list(r) for r in self.ranges]})
+
+    @classmethod
+    def decode(cls, raw: bytes) -> "TreeContent":
+        """Read a tree back from its encoding."""
+        data = msgpack.unpackb(raw)
+        return cls(
+            segments=tuple((name, description) for name, description in data["segments"]),
+            ranges=tuple(RangeRef(*r) for r in data["ranges"]),
+        )
+
+
+EMPTY_TREE = TreeContent()
+
+
+def tree_load(tree_id: str) -> TreeContent:
+    """Read and decode a stored tree."""
+    data = Tree.objects.values_list("data", flat=True).get(pk=tree_id)
+    return TreeContent.decode(zlib.decompress(data))
+
+
+def tree_save(content: TreeContent) -> str:
+    """Store the tree once under the hash of its encoding and return that id."""
+    raw = content.encode()
+    tree_id = _content_hash(raw)
+    Tree.objects.bulk_create([Tree(id=tree_id, data=zlib.compress(raw, COMPRESSION_LEVEL))], ignore_conflicts=True)
+    return tree_id
+
+
+def range_load(range_id: str) -> list[Entry]:
+    """Read and decode one stored range."""
+    data = Range.objects.values_list("data", flat=True).get(pk=range_id)
+    return [Entry._make(row) for row in msgpack.unpackb(zlib.decompress(data))]
+
+
+class RangeWriter:
+    """Builds ranges from a stream of sorted entries, cutting at content-defined points, and stores them."""
+
+    def __init__(self) -> None:
+        self.refs: list[RangeRef] = []
+        self._pending: list[Entry] = []
+        self._unsaved: list[Range] = []
+
+    @property
+    def is_at_cut(self) -> bool:
+        """Whether no entries are waiting, so an existing range can be appended as it is."""
+        return not self._pending
+
+    def add(self, entry: Entry) -> None:
+        """Append the next entry (paths must arrive in increasing order)."""
+        self._pending.append(entry)
+        if len(self._pending) >= MAX_RANGE_SIZE or is_cut_point(entry.path):
+            self.cut()
+
+    def reuse(self, ref: RangeRef) -> None:
+        """Append an existing range unchanged."""
+        self.refs.append(ref)
+
+    def cut(self) -> None:
+        """Close the range being built, if any."""
+        if not self._pending:
+            return
+        raw = msgpack.packb(self._pending)
+        range_id = _content_hash(raw)
+        self._unsaved.append(Range(id=range_id, data=zlib.compress(raw, COMPRESSION_LEVEL)))
+        first, last = self._pending[0].path, self._pending[-1].path
+        self.refs.append(RangeRef(range_id, first, last, len(self._pending), sum(e.size for e in self._pending)))
+        self._pending = []
+        if len(self._unsaved) >= RANGE_WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Store the ranges built so far (in id order, so concurrent writers lock rows in one order)."""
+        if self._unsaved:
+            self._unsaved.sort(key=lambda r: r.id)
+            Range.objects.bulk_create(self._unsaved, ignore_conflicts=True)
+            self._unsaved = []
+
+    def finish(self) -> list[RangeRef]:
+        """Close and store everything and return the range pointers in order."""
+        self.cut()
+        self.flush()
+        return self.refs
+
+
+class _ChangeStream:
+    """A sorted change iterator that can be peeked and consumed up to a bound."""
+
+    def __init__(self, changes: Iterable[Change]) -> None:
+        self._iterator = iter(changes)
+        self._head: Change | None = next(self._iterator, None)
+
+    def peek(self) -> Change | None:
+        return self._head
+
+    def take_while(self, keep: Callable[[str], bool]) -> Iterator[Change]:
+        while self._head is not None and keep(self._head.path):
+            yield self._head
+            self._head = next(self._iterator, None)
+
+
+def entries_apply(entries: Iterable[Entry], changes: Iterable[Change]) -> Iterator[Entry]:
+    """Apply sorted changes to sorted entries, streaming."""
+    change_iterator = iter(changes)
+    change = next(change_iterator, None)
+    for entry in entries:
+        while change is not None and change.path < entry.path:
+            if change.entry is not None:
+                yield change.entry
+            change = next(change_iterator, None)
+        if change is not None and change.path == entry.path:
+            if change.entry is not None:
+                yield change.entry
+            change = next(change_iterator, None)
+        else:
+            yield entry
+    while change is not None:
+        if change.entry is not None:
+            yield change.entry
+        change = next(change_iterator, None)
+
+
+def ranges_apply(
+    ranges: tuple[RangeRef, ...], changes: Iterable[Change], cleared_segments: Iterable[str] = ()
+) -> list[RangeRef]:
+    """Apply sorted changes (and drop the entries of cleared segments), rewriting only the ranges touched.
+
+    Untouched ranges are reused by id; a touched range is merged with its changes and cut again, carrying on
+    into the next ranges only until a cut point of the old tree is met again.
+    """
+    bounds = sorted(segment_bounds(name) for name in cleared_segments)
+    stream = _ChangeStream(changes)
+    writer = RangeWriter()
+
+    def overlaps_cleared(ref: RangeRef) -> bool:
+        return any(ref.first < high and ref.last >= low for low, high in bounds)
+
+    def inside_cleared(ref: RangeRef) -> bool:
+        return any(ref.first >= low and ref.last < high for low, high in bounds)
+
+    def is_cleared(path: str) -> bool:
+        return any(low <= path < high for low, high in bounds)
+
+    for index, ref in enumerate(ranges):
+        if is_cut_point(ref.last) or ref.count >= MAX_RANGE_SIZE:
+            last = ref.last
+
+            def belongs(path: str, last: str = last) -> bool:
+                return path <= last
+
+        elif index + 1 < len(ranges):
+            # The range was cut short (the dataset's tail): changes in the gap after it extend it.
+            following = ranges[index + 1].first
+
+            def belongs(path: str, following: str = following) -> bool:
+                return path < following
+
+        else:
+
+            def belongs(path: str) -> bool:
+                return True
+
+        head = stream.peek()
+        touched = head is not None and belongs(head.path)
+        if not touched and not overlaps_cleared(ref):
+            if writer.is_at_cut:
+                writer.reuse(ref)
+                continue
+        elif not touched and inside_cleared(ref):
+            continue
+        entries: Iterable[Entry] = range_load(ref.id)
+        if bounds:
+            entries = [e for e in entries if not is_cleared(e.path)]
+        for entry in entries_apply(entries, stream.take_while(belongs)):
+            writer.add(entry)
+    for change in stream.take_while(lambda path: True):
+        if change.entry is not None:
+            writer.add(change.entry)
+    return writer.finish()
+
+
+class TreeReader:
+    """Reads parts of one tree, opening only the ranges needed (and each at most once while it is current)."""
+
+    def __init__(self, content: TreeContent) -> None:
+        self.content = content
+        self._open_id: str | None = None
+        self._open_entries: list[Entry] = []
+        self._open_paths: list[str] = []
+
+    def _range(self, index: int) -> tuple[list[Entry], list[str]]:
+        ref = self.content.ranges[index]
+        if ref.id != self._open_id:
+            self._open_entries = range_load(ref.id)
+            self._open_paths = [e.path for e in self._open_entries]
+            self._open_id = ref.id
+        return self._open_entries, self._open_paths
+
+    def position(self, path: str) -> int:
+        """Number of entries whose path sorts before ``path``."""
+        content = self.content
+        index = bisect_left(content.lasts, path)
+        if index == len(content.ranges):
+            return content.entry_count
+        if path <= content.ranges[index].first:
+            return content.starts[index]
+        _, paths = self._range(index)
+        return content.starts[index] + bisect_left(paths, path)
+
+    def interval_count(self, low: str, high: str | None) -> int:
+        """Number of entries with ``low <= path < high`` (no upper bound when ``high`` is None)."""
+        end = self.content.entry_count if high is None else self.position(high)
+        return end - self.position(low)
+
+    def slice(self, start: int, stop: int) -> Iterator[Entry]:
+        """Entries at positions ``start`` to ``stop`` (exclusive) of the whole tree, in path order."""
+        content = self.content
+        if start >= stop:
+            return
+        index = bisect_right(content.starts, start) - 1
+        while start < stop and index < len(content.ranges):
+            entries, _ = self._range(index)
+            offset = start - content.starts[index]
+            taken = entries[offset : offset + stop - start]
+            yield from taken
+            start += len(taken)
+            index += 1
+
+    def interval(self, low: str, high: str | None) -> Iterator[Entry]:
+        """Entries with ``low <= path < high``, streaming range by range."""
+        content = self.content
+        index = bisect_left(content.lasts, low)
+        while index < len(content.ranges):
+            ref = content.ranges[index]
+            if high is not None and ref.first >= high:
+                return
+            entries, paths = self._range(index)
+            begin = bisect_left(paths, low)
+            end = len(paths) if high is None else bisect_left(paths, high)
+            yield from entries[begin:end]
+            if end < len(paths):
+                return
+            index += 1
+
+    def get(self, path: str) -> Entry | None:
+        """The entry at ``path``, or None."""
+        content = self.content
+        index = bisect_left(content.lasts, path)
+        if index == len(content.ranges) or path < content.ranges[index].first:
+            return None
+        entries, paths = self._range(index)
+        found = bisect_left(paths, path)
+        return entries[found] if found < len(paths) and paths[found] == path else None
+
+
+def trees_diff(old: TreeContent, new: TreeContent, low: str = "", high: str | None = None) -> Iterator[EntryChange]:
+    """Differences between two trees within ``[low, high)`` in path order, opening only ranges that differ."""
+
+    def window(ranges: tuple[RangeRef, ...]) -> list[RangeRef]:
+        return [r for r in ranges if r.last >= low and (high is None or r.first < high)]
+
+    def inside(path: str) -> bool:
+        return path >= low and (high is None or path < high)
+
+    old_ranges, new_ranges = window(old.ranges), window(new.ranges)
+    old_index = new_index = 0
+    old_buffer: list[Entry] = []
+    new_buffer: list[Entry] = []
+    old_at = new_at = 0
+
+    def open_old() -> None:
+        nonlocal old_buffer, old_at, old_index
+        old_buffer, old_at = [e for e in range_load(old_ranges[old_index].id) if inside(e.path)], 0
+        old_index += 1
+
+    def open_new() -> None:
+        nonlocal new_buffer, new_at, new_index
+        new_buffer, new_at = [e for e in range_load(new_ranges[new_index].id) if inside(e.path)], 0
+        new_index += 1
+
+    while True:
+        old_empty, new_empty = old_at >= len(old_buffer), new_at >= len(new_buffer)
+        old_more, new_more = old_index < len(old_ranges), new_index < len(new_ranges)
+        if old_empty and new_empty:
+            if not old_more and not new_more:
+                return
+            if old_more and new_more and old_ranges[old_index].id == new_ranges[new_index].id:
+                old_index += 1
+                new_index += 1
+                continue
+            old_first = old_ranges[old_index].first if old_more else None
+            new_first = new_ranges[new_index].first if new_more else None
+            if old_first is not None and (new_first is None or old_first <= new_first):
+                open_old()
+            if new_first is not None and (old_first is None or new_first <= old_first):
+                open_new()
+            continue
+        if old_empty and old_more and old_ranges[old_index].first <= new_buffer[new_at].path:
+            open_old()
+            continue
+        if new_empty and new_more and new_ranges[new_index].first <= old_buffer[old_at].path:
+            open_new()
+            continue
+        old_entry = None if old_empty else old_buffer[old_at]
+        new_entry = None if new_empty else new_buffer[new_at]
+        if new_entry is None or (old_entry is not None and old_entry.path < new_entry.path):
+            yield EntryChange(old_entry.path, old_entry, None)  # type: ignore[union-attr]
+            old_at += 1
+        elif old_entry is None or new_entry.path < old_entry.path:
+            yield EntryChange(new_entry.path, None, new_entry)
+            new_at += 1
+        else:
+            if old_entry != new_entry:
+                yield EntryChange(old_entry.path, old_entry, new_entry)
+            old_at += 1
+            new_at += 1
+
+
+def entries_diff(old: Iterable[Entry], new: Iterable[Entry]) -> Iterator[EntryChange]:
+    """Differences between two sorted entry streams, in path order."""
+    old_iterator, new_iterator = iter(old), iter(new)
+    old_entry, new_entry = next(old_iterator, None), next(new_iterator, None)
+    while old_entry is not None or new_entry is not None:
+        if new_entry is None or (old_entry is not None and old_entry.path < new_entry.path):
+            yield EntryChange(old_entry.path, old_entry, None)  # type: ignore[union-attr]
+            old_entry = next(old_iterator, None)
+        elif old_entry is None or new_entry.path < old_entry.path:
+            yield EntryChange(new_entry.path, None, new_entry)
+            new_entry = next(new_iterator, None)
+        else:
+            if old_entry != new_entry:
+                yield EntryChange(old_entry.path, old_entry, new_entry)
+            old_entry, new_entry = next(old_iterator, None), next(new_iterator, None)
+
+
+def _spill(run: list[Entry]) -> IO[bytes]:
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _read_spill once merged)
+    packer = msgpack.Packer()
+    for entry in run:
+        spool.write(packer.pack(entry))
+    spool.seek(0)
+    return spool
+
+
+def _read_spill(spool: IO[bytes]) -> Iterator[Entry]:
+    with spool:
+        for row in msgpack.Unpacker(spool, use_list=False):
+            yield Entry._make(row)
+
+
+def entries_sorted(entries: Iterable[Entry]) -> Iterator[Entry]:
+    """Sort entries by path in bounded memory (runs spilled to disk); of equal paths the last one wins."""
+    runs: list[IO[bytes]] = []
+    run: list[Entry] = []
+    for entry in entries:
+        run.append(entry)
+        if len(run) >= SORT_RUN_SIZE:
+            run.sort(key=itemgetter(0))
+            runs.append(_spill(run))
+            run = []
+    run.sort(key=itemgetter(0))
+    if runs:
+        runs.append(_spill(run))
+        merged: Iterator[Entry] = heapq.merge(*(_read_spill(spool) for spool in runs), key=itemgetter(0))
+    else:
+        merged = iter(run)
+    previous: Entry | None = None
+    for entry in merged:
+        if previous is not None and previous.path != entry.path:
+            yield previous
+        previous = entry
+    if previous is not None:
+        yield previous
