@@ -1,54 +1,26 @@
-"""The service runs under gunicorn exactly as deployed: ``gunicorn project.wsgi:application``."""
+"""The service runs under gunicorn over TLS exactly as deployed: ``gunicorn project.wsgi:application``."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
+import pytest
+import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+from datasets import services
+from tests.acceptance.conftest import HubServer
+from tests.factories import UserFactory
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def test_gunicorn_serves_health_over_tls(hub_server: HubServer) -> None:
+    response = requests.get(f"{hub_server.url}healthz", timeout=10)
+    assert (response.status_code, response.json()["status"]) == (200, "ok")
 
 
-def test_gunicorn_serves_health_and_dialect_errors(tmp_path: Path) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
-        "MEDIA_ROOT": str(tmp_path / "media"),
-    }
-    env.pop("REDIS_URL", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "project.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                health = urllib.request.urlopen(f"{base}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("gunicorn did not answer /healthz")
-        assert health.status == 200
-        try:
-            urllib.request.urlopen(f"{base}/v2/nowhere", timeout=2)
-        except urllib.error.HTTPError as error:
-            assert (error.code, error.headers["Content-Type"]) == (404, "application/json")
-        else:
-            raise AssertionError("an unknown route answered 2xx")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+def test_unknown_routes_are_dialect_json_through_gunicorn(hub_server: HubServer) -> None:
+    response = requests.get(f"{hub_server.url}v2/nowhere", timeout=10)
+    assert (response.status_code, response.headers["Content-Type"]) == (404, "application/json")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_server_sees_keys_the_test_creates(hub_server: HubServer) -> None:
+    user = UserFactory(username="served")
+    _, key = services.access_key_create(user=user, workspace=services.personal_workspace(user=user))
+    response = requests.get(f"{hub_server.url}v2/current-user", headers={"X-Token": key}, timeout=10)
+    assert (response.status_code, response.json()["workspace"]) == (200, "served")
