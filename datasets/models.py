@@ -234,6 +234,8 @@ class DatasetFile(models.Model):
         "storage_configs.StorageConfig", on_delete=models.PROTECT, null=True, blank=True, related_name="files"
     )
     size = models.PositiveBigIntegerField()
+    # SHA-1 of the object's bytes, read when the file is registered, so commits can hold it.
+    sha1 = models.CharField(max_length=40, blank=True)
     mime_type = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, null=True, blank=True, related_name="files")

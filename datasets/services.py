@@ -28,6 +28,9 @@ from datasets.models import (
     Workspace,
 )
 from project import crypto, errors
+from versioning import selectors as versioning_selectors
+from versioning import services as versioning_services
+from versioning.trees import Entry
 
 ACCESS_KEY_PREFIX = "ACCESSKEY-"
 SIGNING_KEY_PREFIX = "AKID"
@@ -254,6 +257,7 @@ def dataset_create(
         raise errors.Conflict(f"dataset {name!r} already exists in workspace {workspace.name}") from None
     if tags:
         dataset_set_tags(dataset=dataset, tags=tags)
+    versioning_services.branch_ensure_default(dataset=dataset)
     return dataset
 
 
@@ -266,8 +270,18 @@ def dataset_file_create(
     stored_size = default_storage.size(oss_object)
     if stored_size != size:
         raise errors.Invalid("size", f"the stored object has {stored_size} bytes")
+    digest = hashlib.sha1(usedforsecurity=False)
+    with default_storage.open(oss_object, "rb") as stored:
+        for chunk in stored.chunks():
+            digest.update(chunk)
     return DatasetFile.objects.create(
-        user=user, name=name, oss_object=oss_object, size=size, mime_type=mime_type, description=description
+        user=user,
+        name=name,
+        oss_object=oss_object,
+        size=size,
+        sha1=digest.hexdigest(),
+        mime_type=mime_type,
+        description=description,
     )
 
 
@@ -278,6 +292,8 @@ def _files_for_dataset(*, user: User, file_ids: list[int], dataset: Dataset | No
     files = list(DatasetFile.objects.select_for_update().filter(pk__in=file_ids).order_by("pk"))
     if len(files) != len(file_ids):
         raise errors.FilesInvalid("file_ids names files that do not exist")
+    if len({file.name for file in files}) != len(files):
+        raise errors.FilesInvalid("two files have the same name")
     for file in files:
         if file.user_id != user.pk:
             raise errors.FilesInvalid(f"file {file.pk} belongs to another user")
@@ -324,14 +340,40 @@ def dataset_edit_with_files(
     dataset.description = description
     dataset.licence = licence_get_or_create(name=licence)
     dataset.save(update_fields=["title", "description", "licence", "updated_at"])
-    DatasetFile.objects.filter(dataset=dataset).exclude(pk__in=file_ids).update(dataset=None)
     _attach_files(dataset=dataset, files=files, user=user)
     return dataset
 
 
+# whale.run files live in the dataset's default segment (TensorBay's unnamed segment), keyed by file name.
+FILES_SEGMENT = ""
+
+
 def _attach_files(*, dataset: Dataset, files: list[DatasetFile], user: User) -> None:
-    """Point the files at the dataset."""
-    DatasetFile.objects.filter(pk__in=[file.pk for file in files]).update(dataset=dataset)
+    """Point the files at the dataset and, when the set changed, commit it on the default branch."""
+    file_ids = {file.pk for file in files}
+    attached = set(DatasetFile.objects.filter(dataset=dataset).values_list("pk", flat=True))
+    DatasetFile.objects.filter(dataset=dataset).exclude(pk__in=file_ids).update(dataset=None)
+    DatasetFile.objects.filter(pk__in=file_ids).update(dataset=dataset)
+    if attached == file_ids:
+        return
+    draft = versioning_services.draft_create(dataset=dataset, title="Update dataset files", creator=user)
+    revision = versioning_selectors.revision_resolve(dataset=dataset, revision=draft.number)
+    try:
+        versioning_selectors.segment_get(revision=revision, name=FILES_SEGMENT)
+    except errors.NotFound:
+        pass
+    else:
+        # Emptying the segment first makes the staged files its whole content.
+        versioning_services.draft_segment_delete(draft=draft, name=FILES_SEGMENT)
+    entries = [
+        Entry.create(
+            segment=FILES_SEGMENT, remote_path=file.name, object_key=file.oss_object, sha1=file.sha1, size=file.size
+        )
+        for file in files
+    ]
+    if entries:
+        versioning_services.draft_stage_upserts(draft=draft, entries=entries)
+    versioning_services.draft_commit(draft=draft, title="Update dataset files", committer=user)
 
 
 def _dataset_for_owner(*, dataset_id: int, user: User) -> Dataset:

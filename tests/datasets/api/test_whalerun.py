@@ -11,6 +11,8 @@ from rest_framework.test import APIClient
 
 from datasets.models import Dataset, DatasetFile, ModerationEvent, User
 from tests.factories import DatasetFactory
+from versioning import selectors as versioning
+from versioning.models import Commit
 
 pytestmark = pytest.mark.django_db
 
@@ -269,3 +271,35 @@ def test_fifty_concurrent_increments_give_fifty(user: User) -> None:
         thread.join()
     assert failures == []
     assert Dataset.objects.get(pk=dataset.pk).total_votes == 50
+
+
+def test_file_ids_are_committed_on_the_default_branch(api_client: APIClient, user: User, stored_object: str) -> None:
+    first, second = (register(api_client, user, name, stored_object)["id"] for name in ("a.jpg", "b.jpg"))
+    created = create_dataset(api_client, user, [first, second])
+    dataset = Dataset.objects.get(pk=created["id"])
+    head = versioning.revision_resolve(dataset=dataset, revision="main")
+    assert [entry.remote_path for entry in versioning.entry_list(revision=head, segment="").items] == ["a.jpg", "b.jpg"]
+    assert head.commit is not None and head.commit.entry_count == 2
+    body = {"user_id": user.pk, "title": "T", "description": "", "license": "", "file_ids": [second]}
+    api_client.put(f"/api/datasets/{dataset.pk}/", body, format="json")
+    edited = versioning.revision_resolve(dataset=dataset, revision="main")
+    assert [entry.remote_path for entry in versioning.entry_list(revision=edited, segment="").items] == ["b.jpg"]
+    assert edited.commit is not None and edited.commit.parent_id == head.commit.id
+    history = versioning.commit_list(revision=edited)
+    assert history.total == 2
+    entry = versioning.entry_list(revision=edited, segment="").items[0]
+    assert (entry.object_key, entry.size, len(entry.sha1)) == (stored_object, 10, 40)
+
+
+def test_an_unchanged_file_set_makes_no_commit(api_client: APIClient, user: User, stored_object: str) -> None:
+    file_id = register(api_client, user, "a.jpg", stored_object)["id"]
+    created = create_dataset(api_client, user, [file_id])
+    body = {"user_id": user.pk, "title": "Renamed", "description": "", "license": "", "file_ids": [file_id]}
+    api_client.put(f"/api/datasets/{created['id']}/", body, format="json")
+    assert Commit.objects.filter(dataset_id=created["id"]).count() == 1
+
+
+def test_two_files_with_one_name_are_1431(api_client: APIClient, user: User, stored_object: str) -> None:
+    files = [register(api_client, user, "same.jpg", stored_object)["id"] for _ in range(2)]
+    body = {"user_id": user.pk, "title": "T", "description": "", "license": "", "file_ids": files}
+    error(api_client.post("/api/datasets/", body, format="json"), 1431)
