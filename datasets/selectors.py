@@ -2,9 +2,9 @@
 
 import uuid
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from datasets.models import AccessKey, Dataset, DatasetFile, Membership, User, Workspace
+from datasets.models import AccessKey, Dataset, DatasetFile, Membership, Tag, User, Workspace
 from project import errors
 
 
@@ -66,3 +66,34 @@ def user_get(*, user_id: int) -> User:
     if user is None:
         raise errors.Invalid("user_id", "no such user")
     return user
+
+
+def dataset_list_public(*, keyword: str = "") -> QuerySet[Dataset]:
+    """Public, not hidden datasets, newest first, matching the keyword in name, alias or description."""
+    datasets = (
+        Dataset.objects.filter(is_public=True, hidden=False)
+        .select_related("workspace", "creator", "storage_config")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.select_related("category").order_by("pk")))
+    )
+    if keyword:
+        datasets = datasets.filter(
+            Q(name__icontains=keyword) | Q(alias__icontains=keyword) | Q(description__icontains=keyword)
+        )
+    return datasets.order_by("-created_at", "-pk")
+
+
+def dataset_list_for_workspace(*, workspace: Workspace, data_type: int | None = None) -> QuerySet[Dataset]:
+    """The workspace's datasets, newest first, optionally of one data type."""
+    datasets = (
+        Dataset.objects.filter(workspace=workspace)
+        .select_related("workspace", "creator")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("pk")))
+    )
+    if data_type is not None:
+        datasets = datasets.filter(data_type=data_type)
+    return datasets.order_by("-created_at", "-pk")
+
+
+def membership_roles(*, user: User) -> dict[int, str]:
+    """The user's role in each workspace they belong to, by workspace id."""
+    return dict(Membership.objects.filter(user=user).values_list("workspace_id", "role"))

@@ -213,3 +213,16 @@ class StagedEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.path}"
+
+
+class DatasetObject(models.Model):
+    """A distinct object (by SHA-1) that a commit of the dataset has held; catalogs count them as files."""
+
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="+")
+    sha1 = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "sha1"], name="one_object_per_dataset_sha1")]
+
+    def __str__(self) -> str:
+        return self.sha1

@@ -5,17 +5,31 @@ name, tag name, commit id, the ROOT id or a draft number is turned into content.
 """
 
 import re
-from collections.abc import Iterator
+import zlib
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Generic, TypeVar
 
+import msgpack
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from datasets.models import Dataset
 from project import errors
-from versioning.models import ROOT_COMMIT_ID, Branch, Commit, Draft, StagedEntry, StagedSegment, Tag
+from versioning.models import (
+    ROOT_COMMIT_ID,
+    Branch,
+    Commit,
+    DatasetObject,
+    Draft,
+    Range,
+    StagedEntry,
+    StagedSegment,
+    Tag,
+    Tree,
+)
 from versioning.trees import (
     EMPTY_TREE,
     Change,
@@ -508,3 +522,105 @@ def diff_segments(*, base: Revision, head: Revision, offset: int = 0, limit: int
             )
         )
     return Page(items=changes[offset : offset + limit], total=len(changes))
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """What catalog listings show of a dataset's versions: counts and its default branch's head."""
+
+    branch_count: int
+    commit_count: int
+    head: Commit | None
+    object_count: int
+    segments: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def entry_count(self) -> int:
+        """Entries at the default branch's head."""
+        return self.head.entry_count if self.head else 0
+
+    @property
+    def total_size(self) -> int:
+        """Bytes at the default branch's head."""
+        return self.head.total_size if self.head else 0
+
+
+def dataset_summaries(*, datasets: Sequence[Dataset], with_segments: bool = False) -> dict[int, DatasetSummary]:
+    """Summaries of many datasets in a fixed number of queries; ``with_segments`` adds head segment counts."""
+    ids = [dataset.pk for dataset in datasets]
+    branch_counts = dict(
+        Branch.objects.filter(dataset_id__in=ids)
+        .values("dataset_id")
+        .annotate(n=Count("pk"))
+        .values_list("dataset_id", "n")
+    )
+    commit_counts = dict(
+        Commit.objects.filter(dataset_id__in=ids)
+        .values("dataset_id")
+        .annotate(n=Count("pk"))
+        .values_list("dataset_id", "n")
+    )
+    object_counts = dict(
+        DatasetObject.objects.filter(dataset_id__in=ids)
+        .values("dataset_id")
+        .annotate(n=Count("pk"))
+        .values_list("dataset_id", "n")
+    )
+    heads = {
+        branch.dataset_id: branch.head
+        for branch in Branch.objects.filter(dataset_id__in=ids, name=F("dataset__default_branch")).select_related(
+            "head"
+        )
+    }
+    counts: dict[str, tuple[tuple[str, int], ...]] = {}
+    if with_segments:
+        tree_ids = {head.tree_id for head in heads.values() if head is not None}
+        counts = _segment_counts(
+            {tree.pk: TreeContent.decode(zlib.decompress(tree.data)) for tree in Tree.objects.filter(pk__in=tree_ids)}
+        )
+    summaries = {}
+    for dataset in datasets:
+        head = heads.get(dataset.pk)
+        segments = counts.get(head.tree_id, ()) if head is not None else ()
+        summaries[dataset.pk] = DatasetSummary(
+            branch_count=max(branch_counts.get(dataset.pk, 0), 1),
+            commit_count=commit_counts.get(dataset.pk, 0),
+            head=head,
+            object_count=object_counts.get(dataset.pk, 0),
+            segments=segments,
+        )
+    return summaries
+
+
+def _segment_counts(trees: dict[str, TreeContent]) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Entry counts per segment of many trees; ranges straddling a segment boundary are read in one query."""
+    boundaries: dict[str, list[tuple[str, int, int, str]]] = {}
+    needed: set[str] = set()
+    for tree_id, content in trees.items():
+        spans: list[tuple[str, int, int, str]] = []
+        for name, _ in content.segments:
+            low, high = segment_bounds(name)
+            first = bisect_left(content.lasts, low)
+            last = bisect_left(content.lasts, high)
+            spans.append((name, first, last, low))
+            for index in {first, last} & set(range(len(content.ranges))):
+                needed.add(content.ranges[index].id)
+        boundaries[tree_id] = spans
+    paths = {
+        range_id: [row[0] for row in msgpack.unpackb(zlib.decompress(data))]
+        for range_id, data in Range.objects.filter(pk__in=needed).values_list("pk", "data")
+    }
+
+    def position(content: TreeContent, index: int, path: str) -> int:
+        """Entries of the tree before ``path``, given the first range whose last path is not below it."""
+        if index == len(content.ranges):
+            return content.entry_count
+        return content.starts[index] + bisect_left(paths[content.ranges[index].id], path)
+
+    result = {}
+    for tree_id, content in trees.items():
+        result[tree_id] = tuple(
+            (name, position(content, last, segment_bounds(name)[1]) - position(content, first, low))
+            for name, first, last, low in boundaries[tree_id]
+        )
+    return result

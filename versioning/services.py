@@ -21,6 +21,7 @@ from versioning.models import (
     MAX_PATH_LENGTH,
     Branch,
     Commit,
+    DatasetObject,
     Draft,
     StagedEntry,
     StagedSegment,
@@ -393,6 +394,18 @@ def _commit_create(
     return commit
 
 
+OBJECT_BATCH = 5000
+
+
+def _objects_register(dataset_id: int, sha1s: Iterable[str]) -> None:
+    """Record the distinct objects a commit holds, in batches; already known ones are ignored."""
+    remaining = iter(sha1s)
+    while batch := set(islice(remaining, OBJECT_BATCH)):
+        DatasetObject.objects.bulk_create(
+            [DatasetObject(dataset_id=dataset_id, sha1=sha1) for sha1 in batch], ignore_conflicts=True
+        )
+
+
 def draft_commit(
     *, draft: Draft, title: str, description: str = "", committer: User | None = None, tag: str | None = None
 ) -> Commit:
@@ -430,6 +443,12 @@ def draft_commit(
         segments = selectors.segments_overlay(head_tree, {s.name: s for s in staged_segments})
         tree = TreeContent(segments=tuple(sorted(segments.items())), ranges=tuple(ranges))
         commit = _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
+        _objects_register(
+            branch.dataset_id,
+            StagedEntry.objects.filter(draft=locked, action=StagedEntry.Action.PUT)
+            .values_list("sha1", flat=True)
+            .iterator(chunk_size=OBJECT_BATCH),
+        )
         locked.state = Draft.State.COMMITTED
         locked.committed_as = commit
         locked.save(update_fields=["state", "committed_as", "updated_at"])
@@ -486,6 +505,7 @@ def commit_import(
         _check_segment_name(segment)
         segments[segment] = segment_description
     seen: set[str] = set()
+    sha1s: list[str] = []
 
     def changes() -> Iterator[Change]:
         stream = _checked(entries, presorted)
@@ -494,8 +514,13 @@ def commit_import(
             if segment not in seen:
                 seen.add(segment)
                 segments.setdefault(segment, "")
+            sha1s.append(entry.sha1)
+            if len(sha1s) >= OBJECT_BATCH:
+                _objects_register(dataset.pk, sha1s)
+                sha1s.clear()
             yield Change(entry.path, entry)
 
     ranges = ranges_apply(head_tree.ranges, changes())
+    _objects_register(dataset.pk, sha1s)
     tree = TreeContent(segments=tuple(sorted(segments.items())), ranges=tuple(ranges))
     return _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)

@@ -57,6 +57,11 @@ class AidmpPagination(PageNumberPagination):
     min_size = 0
     max_size = 1000
 
+    def params(self, request: Any) -> dict[str, Any]:
+        """The query string over a JSON body's fields, since the seed's example sends them in a GET body."""
+        body = request.data if isinstance(request.data, dict) else {}
+        return {**body, **request.query_params.dict()}
+
 
 class AidmpView(DialectAPIView):
     """Base view for AIDMP endpoints: public, with an optional ``X-Token``."""

@@ -9,7 +9,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from datasets import services
-from datasets.models import AccessKey
+from datasets.models import AccessKey, SigningKey
 from project import errors
 
 
@@ -34,6 +34,14 @@ def caller_key(request: Request) -> AccessKey:
     key = request.auth
     if not isinstance(key, AccessKey):
         raise errors.Unauthorized()
+    return key
+
+
+def caller_signing_key(request: Request) -> SigningKey:
+    """The signing key a signed request was made with."""
+    key = request.auth
+    if not isinstance(key, SigningKey):
+        raise errors.Unauthorized(reason="missing")
     return key
 
 

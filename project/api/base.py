@@ -59,10 +59,14 @@ class DialectAPIView(APIView):
         return self.dialect.exception_handler
 
 
-def parse_int(raw: str | None, *, field: str, default: int) -> int:
-    """Parse an integer query parameter, raising ``Invalid(field, 'type')`` for anything else."""
+def parse_int(raw: object, *, field: str, default: int) -> int:
+    """Parse an integer parameter (a query string, or a JSON integer), raising ``Invalid(field, 'type')``."""
     if raw is None or raw == "":
         return default
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if not isinstance(raw, str):
+        raise errors.Invalid(field, "type")
     try:
         return int(raw)
     except ValueError:
@@ -131,9 +135,13 @@ class PageNumberPagination(BasePagination):
             raise errors.Invalid(self.size_param, f"must be between {self.min_size} and {self.max_size}")
         return page, size
 
+    def params(self, request: Any) -> Any:
+        """Where the paging parameters are read from."""
+        return request.query_params
+
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
         """Return the requested page (empty past the end)."""
-        page, size = self.parse(request.query_params)
+        page, size = self.parse(self.params(request))
         self.total = count(queryset)
         self.list_key = getattr(view, "list_key", "results")
         start = (page - 1) * size

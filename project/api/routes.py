@@ -2,7 +2,9 @@
 
 from django.urls import path
 
+from datasets.api import aidmp as aidmp_catalog
 from datasets.api import graviti as graviti_catalog
+from datasets.api import institution as institution_catalog
 from datasets.api import tensorbay as tensorbay_catalog
 from datasets.api import whalerun as whalerun_catalog
 
@@ -20,8 +22,8 @@ whalerun = [
         for counter in ("total_notebooks", "total_topics", "total_comments", "total_votes")
     ],
 ]
-aidmp: list = []
-institution: list = []
+aidmp = [path("datasets", aidmp_catalog.PublicDatasetListView.as_view())]
+institution = [path("datasets", institution_catalog.InstitutionDatasetListView.as_view())]
 tensorbay = [
     path("users", tensorbay_catalog.UserView.as_view()),
 ]
