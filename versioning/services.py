@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -250,6 +250,13 @@ def _cleared_segments(draft: Draft) -> set[str]:
 _ENTRY_FIELDS = ["action", "segment", "object_key", "sha1", "size", "label", "timestamp", "in_base"]
 
 
+def _staged_entries_upsert(rows: list[StagedEntry]) -> None:
+    """Insert staged rows, replacing any row already staged at the same path."""
+    # MySQL upserts on any unique key and takes no conflict target; SQLite needs one.
+    target = ["draft", "path"] if connection.features.supports_update_conflicts_with_target else None
+    StagedEntry.objects.bulk_create(rows, update_conflicts=True, unique_fields=target, update_fields=_ENTRY_FIELDS)
+
+
 @transaction.atomic
 def draft_stage_upserts(*, draft: Draft, entries: Sequence[Entry]) -> None:
     """Stage entries in the draft, creating their segments when missing; a path staged again is replaced."""
@@ -281,9 +288,7 @@ def draft_stage_upserts(*, draft: Draft, entries: Sequence[Entry]) -> None:
         )
         for path, entry in sorted(latest.items())
     ]
-    StagedEntry.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["draft", "path"], update_fields=_ENTRY_FIELDS
-    )
+    _staged_entries_upsert(rows)
     locked.save(update_fields=["updated_at"])
 
 
@@ -312,9 +317,7 @@ def draft_stage_deletes(*, draft: Draft, segment: str, remote_paths: Sequence[st
         else:
             raise errors.NotFound(f"{path!r} does not exist", segment=segment, remote_path=path.partition("/")[2])
     StagedEntry.objects.filter(draft=locked, path__in=unstaged).delete()
-    StagedEntry.objects.bulk_create(
-        deletes, update_conflicts=True, unique_fields=["draft", "path"], update_fields=_ENTRY_FIELDS
-    )
+    _staged_entries_upsert(deletes)
     locked.save(update_fields=["updated_at"])
 
 
