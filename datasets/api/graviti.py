@@ -167,6 +167,7 @@ class DatasetCollectionView(GravitiView):
     list_key = "datasets"
 
     @extend_schema(
+        operation_id="list_datasets",
         parameters=[OpenApiParameter("offset", int), OpenApiParameter("limit", int)],
         responses=envelope("datasets", DatasetSerializer),
     )
@@ -176,7 +177,7 @@ class DatasetCollectionView(GravitiView):
         page = self.paginator.paginate_queryset(datasets, request, view=self)
         return self.paginator.get_paginated_response(DatasetSerializer(page, many=True).data)
 
-    @extend_schema(request=DatasetCreateSerializer, responses={201: DatasetSerializer})
+    @extend_schema(operation_id="create_dataset", request=DatasetCreateSerializer, responses={201: DatasetSerializer})
     def post(self, request: Request) -> Response:
         """Create a dataset with its default branch ``main`` (and draft 1 with ``with_draft``)."""
         body = parse_body(DatasetCreateSerializer, request)
@@ -195,13 +196,13 @@ class DatasetCollectionView(GravitiView):
 class DatasetView(GravitiView):
     """``/v2/datasets/{workspace}/{dataset}``."""
 
-    @extend_schema(responses=DatasetSerializer)
+    @extend_schema(operation_id="get_dataset", responses=DatasetSerializer)
     def get(self, request: Request, workspace: str, dataset: str) -> Response:
         """Describe the dataset."""
         found = selectors.dataset_get_for_user(workspace=workspace, name=dataset, user=caller_key(request).user)
         return Response(DatasetSerializer(found).data)
 
-    @extend_schema(request=DatasetUpdateSerializer, responses=DatasetSerializer)
+    @extend_schema(operation_id="update_dataset", request=DatasetUpdateSerializer, responses=DatasetSerializer)
     def patch(self, request: Request, workspace: str, dataset: str) -> Response:
         """Change the name, alias or default branch; the answer shows the dataset after the change."""
         body = parse_body(DatasetUpdateSerializer, request)
@@ -210,7 +211,7 @@ class DatasetView(GravitiView):
         )
         return Response(DatasetSerializer(services.dataset_update(dataset=found, **body)).data)
 
-    @extend_schema(responses=EMPTY)
+    @extend_schema(operation_id="delete_dataset", responses={200: EMPTY})
     def delete(self, request: Request, workspace: str, dataset: str) -> Response:
         """Delete the dataset with its history; 200 with ``{}``, as the SDK takes no 204."""
         found = selectors.dataset_get_for_user(
@@ -226,6 +227,7 @@ class StorageConfigCollectionView(GravitiView):
     list_key = "storage_configs"
 
     @extend_schema(
+        operation_id="list_storage_configs",
         parameters=[
             OpenApiParameter("sort", str, many=True),
             OpenApiParameter("offset", int),
@@ -243,7 +245,9 @@ class StorageConfigCollectionView(GravitiView):
         response.data = {"default_storage_config": default.name if default else "", **response.data}
         return response
 
-    @extend_schema(request=DefaultStorageConfigSerializer, responses=EMPTY)
+    @extend_schema(
+        operation_id="update_storage_configs", request=DefaultStorageConfigSerializer, responses={200: EMPTY}
+    )
     def patch(self, request: Request, workspace: str) -> Response:
         """Set the workspace's default storage config."""
         body = parse_body(DefaultStorageConfigSerializer, request)
@@ -256,7 +260,7 @@ class StorageConfigCollectionView(GravitiView):
 class StorageConfigView(GravitiView):
     """``/v2/workspaces/{workspace}/storage-configs/{storage_config}``."""
 
-    @extend_schema(responses=StorageConfigSerializer)
+    @extend_schema(operation_id="get_storage_config", responses=StorageConfigSerializer)
     def get(self, request: Request, workspace: str, storage_config: str) -> Response:
         """Describe one of the workspace's storage configs."""
         found = selectors.workspace_get_for_member(name=workspace, user=caller_key(request).user)

@@ -134,14 +134,16 @@ class BranchCollectionView(DatasetScopedView):
 
     list_key = "branches"
 
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=envelope("branches", BranchSerializer))
+    @extend_schema(
+        operation_id="list_branches", parameters=PAGE_PARAMETERS, responses=envelope("branches", BranchSerializer)
+    )
     def get(self, request: Request, workspace: str, dataset: str) -> Response:
         """List the branches by name."""
         branches = selectors.branch_list(dataset=self.dataset(request, workspace, dataset))
         page = self.paginator.paginate_queryset(branches, request, view=self)
         return self.paginator.get_paginated_response(BranchSerializer(page, many=True).data)
 
-    @extend_schema(request=NameRevisionSerializer, responses={201: BranchSerializer})
+    @extend_schema(operation_id="create_branch", request=NameRevisionSerializer, responses={201: BranchSerializer})
     def post(self, request: Request, workspace: str, dataset: str) -> Response:
         """Create a branch at the commit a branch name, tag name or commit id names."""
         body = parse_body(NameRevisionSerializer, request)
@@ -154,13 +156,13 @@ class BranchCollectionView(DatasetScopedView):
 class BranchView(DatasetScopedView):
     """``DS/branches/{branch}``."""
 
-    @extend_schema(responses=BranchSerializer)
+    @extend_schema(operation_id="get_branch", responses=BranchSerializer)
     def get(self, request: Request, workspace: str, dataset: str, branch: str) -> Response:
         """Describe a branch and its head commit."""
         found = selectors.branch_get(dataset=self.dataset(request, workspace, dataset), name=branch)
         return Response(BranchSerializer(found).data)
 
-    @extend_schema(responses=EMPTY)
+    @extend_schema(operation_id="delete_branch", responses={200: EMPTY})
     def delete(self, request: Request, workspace: str, dataset: str, branch: str) -> Response:
         """Delete a branch other than the default one."""
         services.branch_delete(dataset=self.dataset(request, workspace, dataset), name=branch)
@@ -173,6 +175,7 @@ class CommitCollectionView(DatasetScopedView):
     list_key = "commits"
 
     @extend_schema(
+        operation_id="list_commits",
         parameters=[OpenApiParameter("revision", str), *PAGE_PARAMETERS],
         responses=envelope("commits", CommitSerializer),
     )
@@ -187,7 +190,7 @@ class CommitCollectionView(DatasetScopedView):
         )
         return self.paginator.get_paginated_response(CommitSerializer(commits, many=True).data)
 
-    @extend_schema(request=CommitDraftSerializer, responses={201: CommitSerializer})
+    @extend_schema(operation_id="commit_draft", request=CommitDraftSerializer, responses={201: CommitSerializer})
     def post(self, request: Request, workspace: str, dataset: str) -> Response:
         """Commit an open draft onto its branch; the draft becomes COMMITTED."""
         body = parse_body(CommitDraftSerializer, request)
@@ -201,7 +204,7 @@ class CommitCollectionView(DatasetScopedView):
 class CommitView(DatasetScopedView):
     """``DS/commits/{commit_id}``."""
 
-    @extend_schema(responses=CommitSerializer)
+    @extend_schema(operation_id="get_commit", responses=CommitSerializer)
     def get(self, request: Request, workspace: str, dataset: str, commit_id: str) -> Response:
         """Describe a commit."""
         commit = selectors.commit_get(dataset=self.dataset(request, workspace, dataset), commit_id=commit_id)
@@ -211,7 +214,7 @@ class CommitView(DatasetScopedView):
 class RevisionView(DatasetScopedView):
     """``DS/revisions/{revision}``."""
 
-    @extend_schema(responses=RevisionSerializer)
+    @extend_schema(operation_id="get_revision", responses=RevisionSerializer)
     def get(self, request: Request, workspace: str, dataset: str, revision: str) -> Response:
         """Say whether a revision names a branch, a tag or a commit, and describe its commit."""
         resolved = selectors.revision_resolve(dataset=self.dataset(request, workspace, dataset), revision=revision)
@@ -226,6 +229,7 @@ class DraftCollectionView(DatasetScopedView):
     list_key = "drafts"
 
     @extend_schema(
+        operation_id="list_drafts",
         parameters=[
             OpenApiParameter("state", str, enum=["OPEN", "CLOSED", "COMMITTED", "ALL"]),
             OpenApiParameter("branch", str),
@@ -243,7 +247,7 @@ class DraftCollectionView(DatasetScopedView):
         page = self.paginator.paginate_queryset(drafts, request, view=self)
         return self.paginator.get_paginated_response(DraftSerializer(page, many=True).data)
 
-    @extend_schema(request=DraftCreateSerializer, responses={201: DraftSerializer})
+    @extend_schema(operation_id="create_draft", request=DraftCreateSerializer, responses={201: DraftSerializer})
     def post(self, request: Request, workspace: str, dataset: str) -> Response:
         """Open a draft on a branch (the default branch when none is named)."""
         body = parse_body(DraftCreateSerializer, request)
@@ -260,13 +264,13 @@ class DraftCollectionView(DatasetScopedView):
 class DraftView(DatasetScopedView):
     """``DS/drafts/{draft_number}``."""
 
-    @extend_schema(responses=DraftSerializer)
+    @extend_schema(operation_id="get_draft", responses=DraftSerializer)
     def get(self, request: Request, workspace: str, dataset: str, draft_number: int) -> Response:
         """Describe a draft."""
         draft = selectors.draft_get(dataset=self.dataset(request, workspace, dataset), number=draft_number)
         return Response(DraftSerializer(draft).data)
 
-    @extend_schema(request=DraftUpdateSerializer, responses=DraftSerializer)
+    @extend_schema(operation_id="update_draft", request=DraftUpdateSerializer, responses=DraftSerializer)
     def patch(self, request: Request, workspace: str, dataset: str, draft_number: int) -> Response:
         """Change an open draft's title or description, or close it with ``state`` CLOSED."""
         body = parse_body(DraftUpdateSerializer, request)
@@ -279,14 +283,14 @@ class TagCollectionView(DatasetScopedView):
 
     list_key = "tags"
 
-    @extend_schema(parameters=PAGE_PARAMETERS, responses=envelope("tags", TagSerializer))
+    @extend_schema(operation_id="list_tags", parameters=PAGE_PARAMETERS, responses=envelope("tags", TagSerializer))
     def get(self, request: Request, workspace: str, dataset: str) -> Response:
         """List the tags by name."""
         tags = selectors.tag_list(dataset=self.dataset(request, workspace, dataset))
         page = self.paginator.paginate_queryset(tags, request, view=self)
         return self.paginator.get_paginated_response(TagSerializer(page, many=True).data)
 
-    @extend_schema(request=NameRevisionSerializer, responses={201: TagSerializer})
+    @extend_schema(operation_id="create_tag", request=NameRevisionSerializer, responses={201: TagSerializer})
     def post(self, request: Request, workspace: str, dataset: str) -> Response:
         """Tag the commit a branch name, tag name or commit id names."""
         body = parse_body(NameRevisionSerializer, request)
@@ -302,13 +306,13 @@ class TagCollectionView(DatasetScopedView):
 class TagView(DatasetScopedView):
     """``DS/tags/{tag}``."""
 
-    @extend_schema(responses=TagSerializer)
+    @extend_schema(operation_id="get_tag", responses=TagSerializer)
     def get(self, request: Request, workspace: str, dataset: str, tag: str) -> Response:
         """Describe a tag and its commit."""
         found = selectors.tag_get(dataset=self.dataset(request, workspace, dataset), name=tag)
         return Response(TagSerializer(found).data)
 
-    @extend_schema(responses=EMPTY)
+    @extend_schema(operation_id="delete_tag", responses={200: EMPTY})
     def delete(self, request: Request, workspace: str, dataset: str, tag: str) -> Response:
         """Delete a tag; its commit stays."""
         services.tag_delete(dataset=self.dataset(request, workspace, dataset), name=tag)
