@@ -394,7 +394,7 @@ def dataset_counter_add(*, dataset_id: int, counter: str, delta: int) -> Dataset
 
 def _check_can_write(*, workspace: Workspace, user: User) -> None:
     """Only members who are not readers change a workspace's datasets and settings."""
-    membership = Membership.objects.filter(workspace=workspace, user=user).first()
+    membership = selectors.membership_get(workspace=workspace, user=user)
     if membership is None or not membership.can_write:
         raise errors.Forbidden(f"{user.username} may not change workspace {workspace.name}")
 
@@ -414,9 +414,7 @@ def dataset_create_in_storage(
     if storage_config_name is None:
         storage_config = workspace.default_storage_config
     else:
-        storage_config = StorageConfig.objects.filter(workspace=workspace, name=storage_config_name).first()
-        if storage_config is None:
-            raise errors.NotFound(f"storage config {storage_config_name!r} does not exist")
+        storage_config = selectors.storage_config_get(workspace=workspace, name=storage_config_name)
     dataset = dataset_create(
         workspace=workspace, creator=creator, name=name, alias=alias, storage_config=storage_config
     )
@@ -457,9 +455,6 @@ def dataset_delete(*, dataset: Dataset) -> None:
 def workspace_set_default_storage_config(*, workspace: Workspace, user: User, name: str) -> Workspace:
     """Make the workspace's storage config with this name the one new datasets use by default."""
     _check_can_write(workspace=workspace, user=user)
-    storage_config = StorageConfig.objects.filter(workspace=workspace, name=name).first()
-    if storage_config is None:
-        raise errors.NotFound(f"storage config {name!r} does not exist")
-    workspace.default_storage_config = storage_config
+    workspace.default_storage_config = selectors.storage_config_get(workspace=workspace, name=name)
     workspace.save(update_fields=["default_storage_config"])
     return workspace
