@@ -18,7 +18,7 @@ from datasets import services
 from datasets.models import Membership
 from storage_configs.models import StorageConfig
 from tests.acceptance.conftest import HubServer
-from tests.factories import UserFactory
+from tests.factories import DatasetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -183,3 +183,11 @@ def test_workspace_manager_drafts_commits_branches_tags_and_checkout(caller: Cal
     dataset.tags.delete("v1")
     dataset.branches.delete("dev")
     assert [b.name for b in dataset.branches.list()] == ["main"]
+
+
+def test_workspace_manager_pages_through_more_datasets_than_one_page(caller: Caller) -> None:
+    owner = UserFactory(username="sdk")
+    for number in range(130):
+        DatasetFactory(creator=owner, name=f"d{number:03}")
+    names = [dataset.name for dataset in graviti.Workspace(caller.key, caller.url).datasets.list()]
+    assert names == [f"d{number:03}" for number in range(130)]
