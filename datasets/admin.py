@@ -38,7 +38,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("name", "alias", "owner__username")
     list_select_related = ("owner",)
-    raw_id_fields = ("owner",)
+    raw_id_fields = ("owner", "default_storage_config")
     inlines = [MembershipInline]
 
 

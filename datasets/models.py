@@ -37,6 +37,10 @@ class Workspace(models.Model):
     location = models.CharField(max_length=255, blank=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEAM)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_workspaces")
+    # Where new datasets go when their creator names no storage config (Graviti's default storage config).
+    default_storage_config = models.ForeignKey(
+        "storage_configs.StorageConfig", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces", blank=True
     )

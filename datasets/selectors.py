@@ -2,10 +2,12 @@
 
 import uuid
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from datasets.models import AccessKey, Dataset, DatasetFile, Membership, Tag, User, Workspace
 from project import errors
+from storage_configs.models import StorageConfig
+from versioning.models import Branch
 
 
 def workspace_get_for_member(*, name: str, user: User) -> Workspace:
@@ -97,3 +99,51 @@ def dataset_list_for_workspace(*, workspace: Workspace, data_type: int | None = 
 def membership_roles(*, user: User) -> dict[int, str]:
     """The user's role in each workspace they belong to, by workspace id."""
     return dict(Membership.objects.filter(user=user).values_list("workspace_id", "role"))
+
+
+def dataset_list_with_head(*, workspace: Workspace | None = None) -> QuerySet[Dataset]:
+    """Datasets (of one workspace when given) oldest first, with ``head_commit_id``: their default branch's head."""
+    heads = Branch.objects.filter(dataset=OuterRef("pk"), name=OuterRef("default_branch")).values("head_id")[:1]
+    datasets = Dataset.objects.select_related("workspace", "creator", "storage_config").annotate(
+        head_commit_id=Subquery(heads)
+    )
+    if workspace is not None:
+        datasets = datasets.filter(workspace=workspace)
+    return datasets.order_by("created_at", "pk")
+
+
+def dataset_get_for_user(*, workspace: str, name: str, user: User, write: bool = False) -> Dataset:
+    """The dataset ``workspace/name`` as the user may use it.
+
+    Members read, members who may write (not readers) write, anyone reads a public dataset; a dataset the
+    user may not read does not exist for them.
+    """
+    dataset = dataset_list_with_head().filter(workspace__name=workspace, name=name).first()
+    if dataset is None:
+        raise errors.NotFound(f"dataset {workspace}/{name} does not exist")
+    membership = membership_get(workspace=dataset.workspace, user=user)
+    if membership is None and not dataset.is_public:
+        raise errors.NotFound(f"dataset {workspace}/{name} does not exist")
+    if write and (membership is None or not membership.can_write):
+        raise errors.Forbidden(f"{user.username} may not change datasets of workspace {workspace}")
+    return dataset
+
+
+STORAGE_CONFIG_ORDERS = ("name", "created_at", "updated_at")
+
+
+def storage_config_list(*, workspace: Workspace, sort: list[str] | None = None) -> QuerySet[StorageConfig]:
+    """The workspace's storage configs by name, or by ``sort`` keys (each a field, ``-`` for descending)."""
+    sort = sort or ["name"]
+    for key in sort:
+        if key.removeprefix("-") not in STORAGE_CONFIG_ORDERS:
+            raise errors.Invalid("sort", f"must be one of {', '.join(STORAGE_CONFIG_ORDERS)}, '-' to descend")
+    return StorageConfig.objects.filter(workspace=workspace).order_by(*sort, "pk")
+
+
+def storage_config_get(*, workspace: Workspace, name: str) -> StorageConfig:
+    """The workspace's storage config with this name."""
+    config = StorageConfig.objects.filter(workspace=workspace, name=name).first()
+    if config is None:
+        raise errors.NotFound(f"storage config {name!r} does not exist")
+    return config

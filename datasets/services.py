@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from datasets import selectors
 from datasets.models import (
     AccessKey,
     Dataset,
@@ -28,8 +29,10 @@ from datasets.models import (
     Workspace,
 )
 from project import crypto, errors
+from storage_configs.models import StorageConfig
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
+from versioning.models import Branch
 from versioning.trees import Entry
 
 ACCESS_KEY_PREFIX = "ACCESSKEY-"
@@ -233,6 +236,7 @@ def dataset_create(
     origin: int = Dataset.Origin.COMMON,
     is_public: bool = False,
     tags: dict[str, list[str]] | None = None,
+    storage_config: StorageConfig | None = None,
 ) -> Dataset:
     """Create a dataset; its name is unique in the workspace."""
     name = dataset_name_check(name=name)
@@ -252,6 +256,7 @@ def dataset_create(
                 kind=kind,
                 origin=origin,
                 is_public=is_public,
+                storage_config=storage_config,
             )
     except IntegrityError:
         raise errors.Conflict(f"dataset {name!r} already exists in workspace {workspace.name}") from None
@@ -426,3 +431,71 @@ def dataset_counter_add(*, dataset_id: int, counter: str, delta: int) -> Dataset
             raise errors.NotFound(f"dataset {dataset_id} does not exist")
         raise errors.Invalid("delta", f"{counter} cannot go below zero")
     return Dataset.objects.get(pk=dataset_id)
+
+
+def _check_can_write(*, workspace: Workspace, user: User) -> None:
+    """Only members who are not readers change a workspace's datasets and settings."""
+    membership = selectors.membership_get(workspace=workspace, user=user)
+    if membership is None or not membership.can_write:
+        raise errors.Forbidden(f"{user.username} may not change workspace {workspace.name}")
+
+
+@transaction.atomic
+def dataset_create_in_storage(
+    *,
+    workspace: Workspace,
+    creator: User,
+    name: str,
+    alias: str = "",
+    storage_config_name: str | None = None,
+    with_draft: bool = False,
+) -> Dataset:
+    """Create a dataset in a named storage config (else the workspace's default), optionally with draft 1 open."""
+    _check_can_write(workspace=workspace, user=creator)
+    if storage_config_name is None:
+        storage_config = workspace.default_storage_config
+    else:
+        storage_config = selectors.storage_config_get(workspace=workspace, name=storage_config_name)
+    dataset = dataset_create(
+        workspace=workspace, creator=creator, name=name, alias=alias, storage_config=storage_config
+    )
+    if with_draft:
+        versioning_services.draft_create(dataset=dataset, title=dataset.name, creator=creator)
+    return selectors.dataset_list_with_head().get(pk=dataset.pk)
+
+
+@transaction.atomic
+def dataset_update(
+    *, dataset: Dataset, name: str | None = None, alias: str | None = None, default_branch: str | None = None
+) -> Dataset:
+    """Rename a dataset (unique in its workspace), change its alias, or make another existing branch the default."""
+    if name is not None:
+        dataset.name = dataset_name_check(name=name)
+    if alias is not None:
+        dataset.alias = alias
+    if default_branch is not None:
+        if not Branch.objects.filter(dataset=dataset, name=default_branch).exists():
+            raise errors.NotFound(f"branch {default_branch!r} does not exist", branch=default_branch)
+        dataset.default_branch = default_branch
+    try:
+        with transaction.atomic():
+            dataset.save(update_fields=["name", "alias", "default_branch", "updated_at"])
+    except IntegrityError:
+        raise errors.Conflict(f"dataset {dataset.name!r} already exists in its workspace") from None
+    return selectors.dataset_list_with_head().get(pk=dataset.pk)
+
+
+@transaction.atomic
+def dataset_delete(*, dataset: Dataset) -> None:
+    """Delete a dataset with its history: drafts, tags, branches and commits."""
+    versioning_services.history_delete(dataset=dataset)
+    dataset.delete()
+
+
+@transaction.atomic
+def workspace_set_default_storage_config(*, workspace: Workspace, user: User, name: str) -> Workspace:
+    """Make the workspace's storage config with this name the one new datasets use by default."""
+    _check_can_write(workspace=workspace, user=user)
+    workspace.default_storage_config = selectors.storage_config_get(workspace=workspace, name=name)
+    workspace.save(update_fields=["default_storage_config"])
+    return workspace

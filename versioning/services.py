@@ -527,3 +527,36 @@ def commit_import(
     _objects_register(dataset.pk, sha1s)
     tree = TreeContent(segments=tuple(sorted(segments.items())), ranges=tuple(ranges))
     return _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
+
+
+@transaction.atomic
+def history_delete(*, dataset: Dataset) -> None:
+    """Delete a dataset's drafts, tags, branches and commits, so the dataset itself can be deleted.
+
+    Commits protect their parents and heads protect their commits, so the rows go in that order; trees and
+    ranges stay, as other commits may share them.
+    """
+    _lock_dataset(dataset)
+    Draft.objects.filter(dataset=dataset).delete()
+    Tag.objects.filter(dataset=dataset).delete()
+    Branch.objects.filter(dataset=dataset).delete()
+    Commit.objects.filter(dataset=dataset).update(parent=None)
+    Commit.objects.filter(dataset=dataset).delete()
+
+
+@transaction.atomic
+def draft_edit(
+    *, draft: Draft, title: str | None = None, description: str | None = None, state: str | None = None
+) -> Draft:
+    """Change an open draft's title or description and, with ``state`` CLOSED, close it, in one step.
+
+    Only an open draft changes: it cannot be reopened, and it is committed through ``draft_commit`` alone.
+    """
+    if state is not None and state not in Draft.State.values:
+        raise errors.Invalid("state", f"must be one of {', '.join(Draft.State.values)}")
+    if state == Draft.State.COMMITTED:
+        raise errors.NotAllowed("a draft is committed by committing it, not by setting its state")
+    edited = draft_update(draft=draft, title=title, description=description)
+    if state == Draft.State.CLOSED:
+        edited = draft_close(draft=edited)
+    return edited

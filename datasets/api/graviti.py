@@ -1,13 +1,20 @@
-"""Graviti v2 views of the catalog: the current user and workspaces."""
+"""Graviti v2 views of the catalog: the current user, workspaces, datasets and workspace storage configs."""
 
-from drf_spectacular.utils import extend_schema
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from datasets import selectors
+from datasets import selectors, services
+from datasets.models import Dataset
+from project import errors
 from project.api.authentication import caller_key
-from project.api.graviti import GravitiView
+from project.api.base import parse_body
+from project.api.fields import StrictBooleanField, StrictCharField
+from project.api.graviti import EMPTY, GravitiView, Timestamp, envelope
+from storage_configs.models import StorageConfig
 
 
 class WorkspaceSerializer(serializers.Serializer):
@@ -65,3 +72,197 @@ class WorkspaceView(GravitiView):
         """Describe the workspace, or 404 when the caller may not see it."""
         found = selectors.workspace_get_for_member(name=workspace, user=caller_key(request).user)
         return Response(WorkspaceSerializer(found).data)
+
+
+# The SDK knows only these three backends; the hub's own storage and local directories take the same
+# form uploads as OSS, so they are described as OSS.
+BACKEND_TYPES = {
+    StorageConfig.Kind.OSS: "OSS",
+    StorageConfig.Kind.S3: "S3",
+    StorageConfig.Kind.AZURE: "AZURE",
+    StorageConfig.Kind.LOCAL: "OSS",
+}
+HUB_BACKEND_TYPE = "OSS"
+
+
+def backend_type(config: StorageConfig | None) -> str:
+    """The SDK's backend type of a storage config (the hub's own storage when there is none)."""
+    return HUB_BACKEND_TYPE if config is None else BACKEND_TYPES[StorageConfig.Kind(config.kind)]
+
+
+class DatasetSerializer(serializers.Serializer):
+    """Dataset object (spec §3.1)."""
+
+    id = serializers.CharField(source="hex_id")
+    name = serializers.CharField()
+    alias = serializers.CharField()
+    workspace = serializers.CharField(source="workspace.name")
+    default_branch = serializers.CharField()
+    commit_id = serializers.CharField(source="head_commit_id", allow_null=True)
+    cover_url = serializers.CharField(source="cover")
+    creator = serializers.SerializerMethodField()
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    is_public = serializers.BooleanField()
+    storage_config = serializers.SerializerMethodField()
+    backend_type = serializers.SerializerMethodField()
+
+    def get_creator(self, dataset: Dataset) -> str:
+        return dataset.creator.display_name if dataset.creator else ""
+
+    def get_storage_config(self, dataset: Dataset) -> str:
+        return dataset.storage_config.name if dataset.storage_config else ""
+
+    def get_backend_type(self, dataset: Dataset) -> str:
+        return backend_type(dataset.storage_config)
+
+
+class DatasetCreateSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=255)
+    alias = StrictCharField(max_length=255, required=False, default="", allow_blank=True)
+    storage_config = StrictCharField(required=False, allow_null=True, default=None)
+    with_draft = StrictBooleanField(required=False, allow_null=True, default=False)
+
+
+class DatasetUpdateSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=255, required=False)
+    alias = StrictCharField(max_length=255, required=False, allow_blank=True)
+    default_branch = StrictCharField(max_length=255, required=False)
+
+
+class StorageConfigSerializer(serializers.Serializer):
+    """Storage-config object (spec §3.6); ids are the integer key as 32 hex digits."""
+
+    id = serializers.SerializerMethodField()
+    name = serializers.CharField()
+    config_type = serializers.SerializerMethodField()
+    backend_type = serializers.SerializerMethodField()
+
+    def get_id(self, config: StorageConfig) -> str:
+        return f"{config.pk:032x}"
+
+    def get_config_type(self, config: StorageConfig) -> str:
+        return "GRAVITI" if config.is_hub_default else "AUTHORIZED"
+
+    def get_backend_type(self, config: StorageConfig) -> str:
+        return backend_type(config)
+
+
+class DefaultStorageConfigSerializer(serializers.Serializer):
+    """The SDK sends ``deafault_storage_config`` (sic); the right spelling is taken too."""
+
+    deafault_storage_config = StrictCharField(required=False)
+    default_storage_config = StrictCharField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        name = attrs.get("deafault_storage_config", attrs.get("default_storage_config"))
+        if name is None:
+            raise errors.Missing("default_storage_config")
+        return {"name": name}
+
+
+class DatasetCollectionView(GravitiView):
+    """``/v2/datasets``: the caller's workspace's datasets (the workspace comes from the key)."""
+
+    list_key = "datasets"
+
+    @extend_schema(
+        operation_id="list_datasets",
+        parameters=[OpenApiParameter("offset", int), OpenApiParameter("limit", int)],
+        responses=envelope("datasets", DatasetSerializer),
+    )
+    def get(self, request: Request) -> Response:
+        """List the workspace's datasets, oldest first."""
+        datasets = selectors.dataset_list_with_head(workspace=caller_key(request).workspace)
+        page = self.paginator.paginate_queryset(datasets, request, view=self)
+        return self.paginator.get_paginated_response(DatasetSerializer(page, many=True).data)
+
+    @extend_schema(operation_id="create_dataset", request=DatasetCreateSerializer, responses={201: DatasetSerializer})
+    def post(self, request: Request) -> Response:
+        """Create a dataset with its default branch ``main`` (and draft 1 with ``with_draft``)."""
+        body = parse_body(DatasetCreateSerializer, request)
+        key = caller_key(request)
+        dataset = services.dataset_create_in_storage(
+            workspace=key.workspace,
+            creator=key.user,
+            name=body["name"],
+            alias=body["alias"],
+            storage_config_name=body["storage_config"],
+            with_draft=bool(body["with_draft"]),
+        )
+        return Response(DatasetSerializer(dataset).data, status=201)
+
+
+class DatasetView(GravitiView):
+    """``/v2/datasets/{workspace}/{dataset}``."""
+
+    @extend_schema(operation_id="get_dataset", responses=DatasetSerializer)
+    def get(self, request: Request, workspace: str, dataset: str) -> Response:
+        """Describe the dataset."""
+        found = selectors.dataset_get_for_user(workspace=workspace, name=dataset, user=caller_key(request).user)
+        return Response(DatasetSerializer(found).data)
+
+    @extend_schema(operation_id="update_dataset", request=DatasetUpdateSerializer, responses=DatasetSerializer)
+    def patch(self, request: Request, workspace: str, dataset: str) -> Response:
+        """Change the name, alias or default branch; the answer shows the dataset after the change."""
+        body = parse_body(DatasetUpdateSerializer, request)
+        found = selectors.dataset_get_for_user(
+            workspace=workspace, name=dataset, user=caller_key(request).user, write=True
+        )
+        return Response(DatasetSerializer(services.dataset_update(dataset=found, **body)).data)
+
+    @extend_schema(operation_id="delete_dataset", responses={200: EMPTY})
+    def delete(self, request: Request, workspace: str, dataset: str) -> Response:
+        """Delete the dataset with its history; 200 with ``{}``, as the SDK takes no 204."""
+        found = selectors.dataset_get_for_user(
+            workspace=workspace, name=dataset, user=caller_key(request).user, write=True
+        )
+        services.dataset_delete(dataset=found)
+        return Response({})
+
+
+class StorageConfigCollectionView(GravitiView):
+    """``/v2/workspaces/{workspace}/storage-configs``."""
+
+    list_key = "storage_configs"
+
+    @extend_schema(
+        operation_id="list_storage_configs",
+        parameters=[
+            OpenApiParameter("sort", str, many=True),
+            OpenApiParameter("offset", int),
+            OpenApiParameter("limit", int),
+        ],
+        responses=envelope("storage_configs", StorageConfigSerializer, default_storage_config=serializers.CharField()),
+    )
+    def get(self, request: Request, workspace: str) -> Response:
+        """List the workspace's storage configs and name its default one."""
+        found = selectors.workspace_get_for_member(name=workspace, user=caller_key(request).user)
+        configs = selectors.storage_config_list(workspace=found, sort=request.query_params.getlist("sort"))
+        page = self.paginator.paginate_queryset(configs, request, view=self)
+        response = self.paginator.get_paginated_response(StorageConfigSerializer(page, many=True).data)
+        default = found.default_storage_config
+        response.data = {"default_storage_config": default.name if default else "", **response.data}
+        return response
+
+    @extend_schema(
+        operation_id="update_storage_configs", request=DefaultStorageConfigSerializer, responses={200: EMPTY}
+    )
+    def patch(self, request: Request, workspace: str) -> Response:
+        """Set the workspace's default storage config."""
+        body = parse_body(DefaultStorageConfigSerializer, request)
+        user = caller_key(request).user
+        found = selectors.workspace_get_for_member(name=workspace, user=user)
+        services.workspace_set_default_storage_config(workspace=found, user=user, name=body["name"])
+        return Response({})
+
+
+class StorageConfigView(GravitiView):
+    """``/v2/workspaces/{workspace}/storage-configs/{storage_config}``."""
+
+    @extend_schema(operation_id="get_storage_config", responses=StorageConfigSerializer)
+    def get(self, request: Request, workspace: str, storage_config: str) -> Response:
+        """Describe one of the workspace's storage configs."""
+        found = selectors.workspace_get_for_member(name=workspace, user=caller_key(request).user)
+        config = selectors.storage_config_get(workspace=found, name=storage_config)
+        return Response(StorageConfigSerializer(config).data)

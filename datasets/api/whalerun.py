@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from datasets import selectors, services
 from datasets.models import Dataset
 from project import errors
+from project.api.base import parse_body
 from project.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from project.api.whalerun import WhaleRunView, success
 
@@ -78,15 +79,6 @@ class HiddenSerializer(serializers.Serializer):
 
 class DeltaSerializer(serializers.Serializer):
     delta = StrictIntegerField()
-
-
-def parse_body(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    """Validate the JSON body; a body that is not an object is a bad value (1402)."""
-    if not isinstance(request.data, dict):
-        raise errors.Invalid("body", "must be a JSON object")
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def parse_fields(request: Request, serializer_class: type[serializers.Serializer]) -> list[str] | None:

@@ -7,7 +7,9 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from rest_framework import serializers
 from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -57,6 +59,15 @@ class DialectAPIView(APIView):
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], HttpResponse]:
         """Route every exception through the dialect's renderer."""
         return self.dialect.exception_handler
+
+
+def parse_body(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """Validate the JSON body with the serializer; a body that is not an object is a bad value."""
+    if not isinstance(request.data, dict):
+        raise errors.Invalid("body", "must be a JSON object")
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 def parse_int(raw: object, *, field: str, default: int) -> int:

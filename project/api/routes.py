@@ -7,6 +7,7 @@ from datasets.api import graviti as graviti_catalog
 from datasets.api import institution as institution_catalog
 from datasets.api import tensorbay as tensorbay_catalog
 from datasets.api import whalerun as whalerun_catalog
+from versioning.api import graviti as graviti_versioning
 
 # TensorBay and Graviti routes have no trailing slash, whale.run routes have one, as their clients send them.
 whalerun = [
@@ -27,8 +28,25 @@ institution = [path("datasets", institution_catalog.InstitutionDatasetListView.a
 tensorbay = [
     path("users", tensorbay_catalog.UserView.as_view()),
 ]
+GRAVITI_DATASET = "datasets/<str:workspace>/<str:dataset>"
 graviti = [
     path("current-user", graviti_catalog.CurrentUserView.as_view()),
     path("current-workspace", graviti_catalog.CurrentWorkspaceView.as_view()),
     path("workspaces/<str:workspace>", graviti_catalog.WorkspaceView.as_view()),
+    path("workspaces/<str:workspace>/storage-configs", graviti_catalog.StorageConfigCollectionView.as_view()),
+    path(
+        "workspaces/<str:workspace>/storage-configs/<str:storage_config>",
+        graviti_catalog.StorageConfigView.as_view(),
+    ),
+    path("datasets", graviti_catalog.DatasetCollectionView.as_view()),
+    path(GRAVITI_DATASET, graviti_catalog.DatasetView.as_view()),
+    path(f"{GRAVITI_DATASET}/branches", graviti_versioning.BranchCollectionView.as_view()),
+    path(f"{GRAVITI_DATASET}/branches/<str:branch>", graviti_versioning.BranchView.as_view()),
+    path(f"{GRAVITI_DATASET}/commits", graviti_versioning.CommitCollectionView.as_view()),
+    path(f"{GRAVITI_DATASET}/commits/<str:commit_id>", graviti_versioning.CommitView.as_view()),
+    path(f"{GRAVITI_DATASET}/revisions/<str:revision>", graviti_versioning.RevisionView.as_view()),
+    path(f"{GRAVITI_DATASET}/drafts", graviti_versioning.DraftCollectionView.as_view()),
+    path(f"{GRAVITI_DATASET}/drafts/<int:draft_number>", graviti_versioning.DraftView.as_view()),
+    path(f"{GRAVITI_DATASET}/tags", graviti_versioning.TagCollectionView.as_view()),
+    path(f"{GRAVITI_DATASET}/tags/<str:tag>", graviti_versioning.TagView.as_view()),
 ]
