@@ -1,0 +1,133 @@
+"""The hub's own signed download and ``fps`` upload endpoints for filesystem storage.
+
+No token header: the signed token in the URL (download) or in the form (upload) is the authorisation. Both
+answer JSON errors, and success is 200 or 201 only, because the TensorBay SDK treats anything else as failure.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, TemporaryFileUploadHandler
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from project import errors
+from project.api.errors import normalise
+from storage_configs import services, tokens
+from storage_configs.backends import FilesystemBackend, StorageBackend, backend_for_reference, clean_key
+
+SHA1_HEX = re.compile(r"[0-9a-f]{40}")
+STATUS = {
+    "malformed": 400,
+    "missing": 400,
+    "invalid": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "storage_object_missing": 404,
+    "method_not_allowed": 405,
+    "conflict": 409,
+    "too_large": 413,
+    "unavailable": 503,
+}
+
+
+def json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Render any exception the view raises as ``{"code", "message"}`` JSON with a matching status."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            response = view(request, *args, **kwargs)
+        except Exception as error:
+            record = normalise(error)
+            return JsonResponse({"code": record.kind, "message": record.message}, status=STATUS.get(record.kind, 500))
+        if response.status_code == 405:
+            return JsonResponse({"code": "method_not_allowed", "message": "method not allowed"}, status=405)
+        return response
+
+    return wrapper
+
+
+def filesystem_backend(reference: str) -> StorageBackend:
+    """The filesystem backend a token names; other kinds serve their own URLs."""
+    backend = backend_for_reference(reference)
+    if not isinstance(backend, FilesystemBackend):
+        raise errors.NotFound("storage is not served by the hub")
+    return backend
+
+
+class HashingUploadHandler(FileUploadHandler):
+    """Hash the file part while it streams in and stop the upload once it passes the size limit."""
+
+    def __init__(self, request: HttpRequest | None = None, *, max_size: int) -> None:
+        super().__init__(request)
+        self.max_size = max_size
+        self.sha1 = hashlib.sha1(usedforsecurity=False)
+        self.received = 0
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict,  # noqa: N803
+        content_length: int,
+        boundary: bytes,
+        encoding: str | None = None,
+    ) -> None:
+        # The body holds a few small fields besides the file; far beyond the limit it cannot be acceptable.
+        if content_length > self.max_size + 1024 * 1024:
+            raise errors.TooLarge(f"objects are limited to {self.max_size} bytes")
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.max_size:
+            raise errors.TooLarge(f"objects are limited to {self.max_size} bytes")
+        self.sha1.update(raw_data)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+@json_errors
+@csrf_exempt
+@require_GET
+def download(request: HttpRequest, token: str) -> HttpResponse:
+    """Stream the object a signed, unexpired token names."""
+    grant = tokens.download_grant(token)
+    backend = filesystem_backend(grant.storage)
+    size = backend.size(grant.key)
+    response = FileResponse(backend.open(grant.key), content_type="application/octet-stream")
+    response["Content-Length"] = str(size)
+    return response
+
+
+@json_errors
+@csrf_exempt
+@require_POST
+def upload(request: HttpRequest) -> HttpResponse:
+    """Accept one ``fps`` multipart upload: ``token``, ``key`` = prefix + sha1 and the ``file`` part."""
+    hashing = HashingUploadHandler(request, max_size=settings.STORAGE_UPLOAD_MAX_SIZE)
+    request.upload_handlers = [hashing, TemporaryFileUploadHandler(request)]
+    grant = tokens.upload_grant(request.POST.get("token", ""))
+    key = clean_key(request.POST.get("key", ""))
+    if not key.startswith(grant.prefix):
+        raise errors.Forbidden("the key is outside the signed prefix")
+    sha1 = key[len(grant.prefix) :]
+    if not SHA1_HEX.fullmatch(sha1):
+        raise errors.Invalid("key", "must be the signed prefix followed by the file's sha1 in lowercase hex")
+    upload_file = request.FILES.get("file")
+    if upload_file is None:
+        raise errors.Missing("file")
+    if upload_file.size > grant.max_size:
+        raise errors.TooLarge(f"objects are limited to {grant.max_size} bytes")
+    if hashing.sha1.hexdigest() != sha1:
+        raise errors.Invalid("file", "content does not match the sha1 in the key")
+    services.storage_object_put(backend=filesystem_backend(grant.storage), key=key, content=upload_file)
+    return HttpResponse(json.dumps({}), status=201, content_type="application/json")
