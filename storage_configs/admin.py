@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from project import errors
 from storage_configs.models import StorageConfig
 from storage_configs.selectors import storage_config_check_connection
-from storage_configs.services import storage_config_validate
+from storage_configs.services import storage_config_validate, storage_config_validate_secret
 
 
 class StorageConfigForm(forms.ModelForm):
@@ -43,6 +43,7 @@ class StorageConfigForm(forms.ModelForm):
             return cleaned
         try:
             storage_config_validate(config=self.instance, secret_given=bool(cleaned.get("secret")))
+            storage_config_validate_secret(kind=self.instance.kind, secret=cleaned.get("secret", ""))
         except errors.DomainError as error:
             field = error.context.get("field", "")
             self.add_error(field if field in self.fields else None, error.message)

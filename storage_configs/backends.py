@@ -167,10 +167,14 @@ class StorageBackend(ABC):
     def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
         """Return a policy that lets a client upload objects under ``object_prefix`` directly."""
 
+    def probe(self) -> None:
+        """Make one cheap authenticated request to the storage."""
+        self.list("", limit=1)
+
     def check_connection(self) -> None:
         """Reach the storage with the configured credentials, raising ``ServiceUnavailable`` when it fails."""
         try:
-            self.list("", limit=1)
+            self.probe()
         except errors.DomainError:
             raise
         except Exception as error:
@@ -250,6 +254,10 @@ class AzureBackend(StorageBackend):
     @property
     def missing_errors(self) -> tuple[type[Exception], ...]:
         return (ResourceNotFoundError, FileNotFoundError)
+
+    def probe(self) -> None:
+        """Read the container's properties once: the client's default ten retries would keep an admin waiting."""
+        self.storage.client.get_container_properties(retry_total=0, timeout=10)
 
     def open(self, key: str) -> IO[bytes]:
         try:

@@ -1,5 +1,7 @@
 """Writes to storage configs and storage objects: one function per use case, keyword-only, transactional."""
 
+import base64
+import binascii
 import logging
 from typing import IO
 
@@ -40,6 +42,15 @@ def storage_config_validate(*, config: StorageConfig, secret_given: bool) -> Non
         raise errors.Missing("secret")
 
 
+def storage_config_validate_secret(*, kind: str, secret: str) -> None:
+    """Check the secret's shape where the kind fixes one; the message never repeats the secret."""
+    if kind == StorageConfig.Kind.AZURE and secret:
+        try:
+            base64.b64decode(secret, validate=True)
+        except binascii.Error:
+            raise errors.Invalid("secret", "an Azure account key is base64") from None
+
+
 def _save(config: StorageConfig) -> StorageConfig:
     """Save, turning a taken name into a conflict; the error never echoes field values."""
     try:
@@ -77,6 +88,7 @@ def storage_config_create(
         is_hub_default=is_hub_default,
     )
     storage_config_validate(config=config, secret_given=bool(secret))
+    storage_config_validate_secret(kind=kind, secret=secret)
     config.set_secret(secret)
     return _save(config)
 
@@ -110,6 +122,7 @@ def storage_config_update(
             setattr(config, field, value)
     storage_config_validate(config=config, secret_given=bool(secret))
     if secret:
+        storage_config_validate_secret(kind=config.kind, secret=secret)
         config.set_secret(secret)
     return _save(config)
 

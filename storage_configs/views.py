@@ -64,12 +64,13 @@ def filesystem_backend(reference: str) -> StorageBackend:
 
 
 class HashingUploadHandler(FileUploadHandler):
-    """Hash the file part while it streams in and stop the upload once it passes the size limit."""
+    """Hash the ``file`` part while it streams in, and stop the upload once it passes the size limit."""
 
     def __init__(self, request: HttpRequest | None = None, *, max_size: int) -> None:
         super().__init__(request)
         self.max_size = max_size
         self.sha1 = hashlib.sha1(usedforsecurity=False)
+        self.file_parts = 0
         self.received = 0
 
     def handle_raw_input(
@@ -84,11 +85,18 @@ class HashingUploadHandler(FileUploadHandler):
         if content_length > self.max_size + 1024 * 1024:
             raise errors.TooLarge(f"objects are limited to {self.max_size} bytes")
 
+    def new_file(self, field_name: str, *args: Any, **kwargs: Any) -> None:
+        super().new_file(field_name, *args, **kwargs)
+        if field_name == "file":
+            self.file_parts += 1
+
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
         if self.received > self.max_size:
             raise errors.TooLarge(f"objects are limited to {self.max_size} bytes")
-        self.sha1.update(raw_data)
+        # Only the part that is stored is hashed, so no other part can make a wrong key look right.
+        if self.field_name == "file":
+            self.sha1.update(raw_data)
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
@@ -125,6 +133,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     upload_file = request.FILES.get("file")
     if upload_file is None:
         raise errors.Missing("file")
+    if hashing.file_parts != 1:
+        raise errors.Invalid("file", "send exactly one file part")
     if upload_file.size > grant.max_size:
         raise errors.TooLarge(f"objects are limited to {grant.max_size} bytes")
     if hashing.sha1.hexdigest() != sha1:

@@ -172,6 +172,8 @@ def storage_settings(settings: LazySettings, tmp_path: Path) -> LazySettings:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGE_LOCAL_ROOT = tmp_path / "local"
     settings.STORAGE_PUBLIC_URL = "http://testserver"
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STATIC_ROOT.mkdir()
     return settings
 
 

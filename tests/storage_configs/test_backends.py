@@ -3,6 +3,7 @@
 import hashlib
 import io
 import mimetypes
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -78,8 +79,8 @@ def test_deleted_object_is_gone(backend: StorageBackend) -> None:
 def test_listing_pages_through_2500_keys_in_order(backend: StorageBackend) -> None:
     """2,500 keys in pages of 1,000; for OSS the pages come from moto via the namespace proxy (conftest)."""
     names = [f"many/{number:05d}.txt" for number in range(2500)]
-    for name in names:
-        backend.save(name, io.BytesIO(b"x"))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda name: backend.save(name, io.BytesIO(b"x")), names))
     backend.save("other/outside.txt", io.BytesIO(b"x"))
 
     pages = []
