@@ -66,7 +66,7 @@ class StorageConfigAdmin(admin.ModelAdmin):
 
     @admin.display(boolean=True, description="secret set")
     def has_secret(self, config: StorageConfig) -> bool:
-        return bool(config.secret_ciphertext)
+        return config.has_secret
 
     @admin.action(description="Test the connection of the selected storage configs")
     def test_connection(self, request: HttpRequest, queryset: QuerySet[StorageConfig]) -> None:

@@ -121,7 +121,8 @@ class StorageBackend(ABC):
 
     def save(self, key: str, content: IO[bytes]) -> None:
         """Store the content under exactly this key, replacing what was there."""
-        self.storage.save(self.name(key), File(content))
+        # An uploaded temporary file stays a Django File, so the filesystem can move it instead of copying.
+        self.storage.save(self.name(key), content if isinstance(content, File) else File(content))
 
     def delete(self, key: str) -> None:
         """Remove the object; removing a missing object is not an error."""

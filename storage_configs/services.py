@@ -33,6 +33,9 @@ def storage_config_validate(*, config: StorageConfig, secret_given: bool) -> Non
     if config.kind not in StorageConfig.Kind.values:
         raise errors.Invalid("kind", f"must be one of {', '.join(StorageConfig.Kind.values)}")
     config.file_path = clean_prefix(config.file_path.strip("/"), field="file_path")
+    if config.is_hub_default:
+        # The hub's own storage: its credentials come from the environment (STORAGE_BACKEND), not the config.
+        return
     for field in REQUIRED_FIELDS[config.kind]:
         if not getattr(config, field):
             raise errors.Missing(field)

@@ -49,7 +49,9 @@ def json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             record = normalise(error)
             return JsonResponse({"code": record.kind, "message": record.message}, status=STATUS.get(record.kind, 500))
         if response.status_code == 405:
-            return JsonResponse({"code": "method_not_allowed", "message": "method not allowed"}, status=405)
+            allowed = response["Allow"]
+            response = JsonResponse({"code": "method_not_allowed", "message": "method not allowed"}, status=405)
+            response["Allow"] = allowed
         return response
 
     return wrapper
@@ -141,3 +143,10 @@ def upload(request: HttpRequest) -> HttpResponse:
         raise errors.Invalid("file", "content does not match the sha1 in the key")
     services.storage_object_put(backend=filesystem_backend(grant.storage), key=key, content=upload_file)
     return HttpResponse(json.dumps({}), status=201, content_type="application/json")
+
+
+@json_errors
+@csrf_exempt
+def unknown(request: HttpRequest, path: str) -> HttpResponse:
+    """Answer unknown storage routes in JSON too, so a client never has to parse an HTML page."""
+    raise errors.NotFound("no such route")

@@ -166,9 +166,9 @@ def workspace() -> Workspace:
     return Workspace.objects.create(name="storage-team", owner=owner)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def storage_settings(settings: LazySettings, tmp_path: Path) -> LazySettings:
-    """Filesystem storage under a temporary directory."""
+    """Filesystem storage (and static files) under a temporary directory, never in the checkout."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGE_LOCAL_ROOT = tmp_path / "local"
     settings.STORAGE_PUBLIC_URL = "http://testserver"

@@ -13,7 +13,7 @@ from storage_configs.backends import StorageBackend
 from storage_configs.models import StorageConfig
 from storage_configs.selectors import storage_object_check
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 PAYLOAD = bytes(range(256)) * 64 + b"tail"
 

@@ -152,6 +152,7 @@ def test_upload_answers_json_to_a_get(client: Client) -> None:
 
     assert answer.status_code == 405
     assert answer.json()["code"] == "method_not_allowed"
+    assert answer["Allow"] == "POST"
 
 
 def test_download_streams_the_object(client: Client, local_backend: StorageBackend) -> None:
@@ -224,3 +225,22 @@ def test_hub_storage_serves_its_own_signed_urls(client: Client, storage_settings
     answer = client.get(hub.url("covers/a.png", expires_in=60))
 
     assert b"".join(answer.streaming_content) == DATA
+
+
+def test_unknown_storage_route_answers_json_404(client: Client) -> None:
+    answer = client.get("/storage/nothing/here")
+
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "not_found"
+
+
+def test_hub_default_config_keeps_its_objects_in_the_hub_storage_under_its_path(
+    workspace: Workspace, storage_settings: object
+) -> None:
+    config = storage_config_create(
+        workspace=workspace, name="hub", kind="oss", file_path="graviti/team", is_hub_default=True
+    )
+
+    backend_for(config).save("seg/a.bin", io.BytesIO(DATA))
+
+    assert (storage_settings.MEDIA_ROOT / "graviti/team/seg/a.bin").read_bytes() == DATA
