@@ -1,7 +1,5 @@
 """Admin for storage configs: the secret can be set but is never shown, and connections can be tested."""
 
-from typing import Any
-
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -37,17 +35,18 @@ class StorageConfigForm(forms.ModelForm):
             "is_hub_default",
         ]
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+    def _post_clean(self) -> None:
+        """After Django copies the form onto the instance, apply the rules the services apply."""
+        super()._post_clean()
         if self.errors:
-            return cleaned
+            return
+        secret = self.cleaned_data.get("secret", "")
         try:
-            storage_config_validate(config=self.instance, secret_given=bool(cleaned.get("secret")))
-            storage_config_validate_secret(kind=self.instance.kind, secret=cleaned.get("secret", ""))
+            storage_config_validate(config=self.instance, secret_given=bool(secret))
+            storage_config_validate_secret(kind=self.instance.kind, secret=secret)
         except errors.DomainError as error:
             field = error.context.get("field", "")
             self.add_error(field if field in self.fields else None, error.message)
-        return cleaned
 
     def save(self, commit: bool = True) -> StorageConfig:
         if self.cleaned_data.get("secret"):

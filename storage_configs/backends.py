@@ -208,7 +208,7 @@ class S3Backend(StorageBackend):
             raise errors.StorageObjectMissing(key=key) from None
 
     def list(self, prefix: str = "", *, marker: str = "", limit: int = LIST_PAGE_SIZE) -> ListPage:
-        full_prefix = join_key(self.prefix, clean_prefix(prefix)) if self.prefix else clean_prefix(prefix)
+        full_prefix = join_key(self.prefix, clean_prefix(prefix))
         request = {"Bucket": self.storage.bucket_name, "Prefix": full_prefix, "MaxKeys": limit}
         if marker:
             request["ContinuationToken"] = marker
@@ -267,7 +267,7 @@ class AzureBackend(StorageBackend):
             raise errors.StorageObjectMissing(key=key) from None
 
     def list(self, prefix: str = "", *, marker: str = "", limit: int = LIST_PAGE_SIZE) -> ListPage:
-        full_prefix = join_key(self.prefix, clean_prefix(prefix)) if self.prefix else clean_prefix(prefix)
+        full_prefix = join_key(self.prefix, clean_prefix(prefix))
         pages = self.storage.client.list_blobs(name_starts_with=full_prefix or None, results_per_page=limit).by_page(
             continuation_token=marker or None
         )
@@ -338,7 +338,7 @@ class OssBackend(StorageBackend):
             raise errors.StorageObjectMissing(key=key) from None
 
     def list(self, prefix: str = "", *, marker: str = "", limit: int = LIST_PAGE_SIZE) -> ListPage:
-        full_prefix = join_key(self.prefix, clean_prefix(prefix)) if self.prefix else clean_prefix(prefix)
+        full_prefix = join_key(self.prefix, clean_prefix(prefix))
         answer = self.storage.bucket.list_objects(prefix=full_prefix, marker=marker, max_keys=limit)
         keys = [self.relative(item.key) for item in answer.object_list]
         return ListPage(keys=keys, next_marker=answer.next_marker if answer.is_truncated else None)

@@ -23,7 +23,7 @@ REQUIRED_FIELDS = {
     StorageConfig.Kind.LOCAL: (),
 }
 KINDS_WITH_SECRET = (StorageConfig.Kind.S3, StorageConfig.Kind.OSS, StorageConfig.Kind.AZURE)
-AZURE_ACCOUNT_TYPES = ("China", "Global")
+AZURE_ACCOUNT_TYPES = {"china": "China", "global": "Global"}
 
 
 def storage_config_validate(*, config: StorageConfig, secret_given: bool) -> None:
@@ -39,8 +39,12 @@ def storage_config_validate(*, config: StorageConfig, secret_given: bool) -> Non
     for field in REQUIRED_FIELDS[config.kind]:
         if not getattr(config, field):
             raise errors.Missing(field)
-    if config.kind == StorageConfig.Kind.AZURE and config.account_type not in AZURE_ACCOUNT_TYPES:
-        raise errors.Invalid("account_type", f"must be one of {', '.join(AZURE_ACCOUNT_TYPES)}")
+    if config.kind == StorageConfig.Kind.AZURE:
+        # The SDK sends "China" or "Global"; the official docs' example writes "Azure_china".
+        account_type = config.account_type.lower().removeprefix("azure_")
+        if account_type not in AZURE_ACCOUNT_TYPES:
+            raise errors.Invalid("account_type", "must be China or Global")
+        config.account_type = AZURE_ACCOUNT_TYPES[account_type]
     if config.kind in KINDS_WITH_SECRET and not (secret_given or config.secret_ciphertext):
         raise errors.Missing("secret")
 

@@ -111,7 +111,8 @@ def test_admin_form_with_an_empty_secret_keeps_the_stored_one(
     assert StorageConfig.objects.get(pk=config.pk).get_secret() == SECRET
 
 
-def test_admin_refuses_a_cloud_config_without_a_secret(admin_client: Client, workspace: Workspace) -> None:
+def new_s3_form(workspace: Workspace, **fields: str) -> dict:
+    """The admin add form for an S3 config."""
     form = {
         "workspace": workspace.pk,
         "name": "new",
@@ -120,10 +121,33 @@ def test_admin_refuses_a_cloud_config_without_a_secret(admin_client: Client, wor
         "bucket": "b",
         "access_key_id": "k",
     }
+    return form | fields
+
+
+def test_admin_creates_a_config_with_an_encrypted_secret(admin_client: Client, workspace: Workspace) -> None:
+    answer = admin_client.post(
+        reverse("admin:storage_configs_storageconfig_add"), new_s3_form(workspace, secret=SECRET)
+    )
+
+    assert answer.status_code == 302
+    assert StorageConfig.objects.get(name="new").get_secret() == SECRET
+
+
+def test_admin_refuses_a_cloud_config_without_a_secret(admin_client: Client, workspace: Workspace) -> None:
+    answer = admin_client.post(reverse("admin:storage_configs_storageconfig_add"), new_s3_form(workspace))
+
+    assert answer.status_code == 200
+    assert "secret is required" in answer.content.decode()
+    assert not StorageConfig.objects.filter(name="new").exists()
+
+
+def test_admin_refuses_a_file_path_that_climbs_out(admin_client: Client, workspace: Workspace) -> None:
+    form = new_s3_form(workspace, secret=SECRET, file_path="../other")
 
     answer = admin_client.post(reverse("admin:storage_configs_storageconfig_add"), form)
 
     assert answer.status_code == 200
+    assert SECRET not in answer.content.decode()
     assert not StorageConfig.objects.filter(name="new").exists()
 
 

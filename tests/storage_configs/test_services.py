@@ -58,6 +58,20 @@ def test_azure_config_needs_china_or_global_account_type(workspace: Workspace) -
         )
 
 
+def test_azure_account_type_is_read_as_the_docs_spell_it(workspace: Workspace) -> None:
+    config = storage_config_create(
+        workspace=workspace,
+        name="az",
+        kind="azure",
+        bucket="c",
+        access_key_id="a",
+        account_type="Azure_china",
+        secret="a2V5",
+    )
+
+    assert config.account_type == "China"
+
+
 def test_azure_account_key_must_be_base64(workspace: Workspace) -> None:
     with pytest.raises(errors.Invalid) as raised:
         storage_config_create(
