@@ -527,3 +527,11 @@ def backend_for_reference(reference: str) -> StorageBackend:
     if config is None:
         raise errors.NotFound("storage no longer exists")
     return backend_for(config)
+
+
+def hub_served_backend(reference: str) -> FilesystemBackend:
+    """The filesystem backend a hub token names; object stores serve their own URLs, never through the hub."""
+    backend = backend_for_reference(reference)
+    if not isinstance(backend, FilesystemBackend):
+        raise errors.NotFound("storage is not served by the hub")
+    return backend

@@ -1,10 +1,13 @@
 """Reads of storage configs and of the objects they hold."""
 
+from typing import IO
+
 from django.db.models import QuerySet
 
 from datasets.models import Workspace
 from project import errors
-from storage_configs.backends import backend_for
+from storage_configs import tokens
+from storage_configs.backends import backend_for, hub_served_backend
 from storage_configs.models import StorageConfig
 
 
@@ -41,3 +44,11 @@ def storage_object_check(*, storage_config: StorageConfig | None, key: str, size
 def storage_config_check_connection(*, storage_config: StorageConfig) -> None:
     """Reach the config's storage with its credentials; ``ServiceUnavailable`` says only why, never the secret."""
     backend_for(storage_config).check_connection()
+
+
+def storage_download_open(*, token: str) -> tuple[IO[bytes], int]:
+    """Open the object a signed download token names, with its size, for streaming."""
+    grant = tokens.download_grant(token)
+    backend = hub_served_backend(grant.storage)
+    size = backend.size(grant.key)
+    return backend.open(grant.key), size

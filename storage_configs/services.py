@@ -3,6 +3,7 @@
 import base64
 import binascii
 import logging
+import re
 from typing import IO
 
 from django.db import IntegrityError, transaction
@@ -10,10 +11,13 @@ from django.db.models import ProtectedError
 
 from datasets.models import Workspace
 from project import crypto, errors
-from storage_configs.backends import StorageBackend, clean_prefix
+from storage_configs import tokens
+from storage_configs.backends import StorageBackend, clean_key, clean_prefix, hub_served_backend
 from storage_configs.models import StorageConfig
 
 logger = logging.getLogger(__name__)
+
+SHA1_HEX = re.compile(r"[0-9a-f]{40}")
 
 # What each kind cannot work without; the secret is checked separately because it is never stored in clear.
 REQUIRED_FIELDS = {
@@ -173,3 +177,23 @@ def storage_object_put(*, backend: StorageBackend, key: str, content: IO[bytes])
         return
     backend.save(key, content)
     logger.info("stored object %s (%d bytes) in %s storage", key, size, backend.kind)
+
+
+def storage_upload_accept(*, token: str, key: str, content: IO[bytes], size: int, content_sha1: str) -> str:
+    """Store one ``fps`` upload if the token is valid and the key is its prefix plus the content's sha1.
+
+    ``content_sha1`` is computed by the caller while the bytes stream in; the object is accepted only when it
+    matches the key, so the hub never stores bytes under another content's address. Returns the key.
+    """
+    grant = tokens.upload_grant(token)
+    key = clean_key(key)
+    if not key.startswith(grant.prefix):
+        raise errors.Forbidden("the key is outside the signed prefix")
+    if not SHA1_HEX.fullmatch(key[len(grant.prefix) :]):
+        raise errors.Invalid("key", "must be the signed prefix followed by the file's sha1 in lowercase hex")
+    if size > grant.max_size:
+        raise errors.TooLarge(f"objects are limited to {grant.max_size} bytes")
+    if content_sha1 != key[len(grant.prefix) :]:
+        raise errors.Invalid("file", "content does not match the sha1 in the key")
+    storage_object_put(backend=hub_served_backend(grant.storage), key=key, content=content)
+    return key

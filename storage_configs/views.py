@@ -6,7 +6,6 @@ answer JSON errors, and success is 200 or 201 only, because the TensorBay SDK tr
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -19,10 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from project import errors
 from project.api.errors import normalise
-from storage_configs import services, tokens
-from storage_configs.backends import FilesystemBackend, StorageBackend, backend_for_reference, clean_key
+from storage_configs import selectors, services
 
-SHA1_HEX = re.compile(r"[0-9a-f]{40}")
 STATUS = {
     "malformed": 400,
     "missing": 400,
@@ -55,14 +52,6 @@ def json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         return response
 
     return wrapper
-
-
-def filesystem_backend(reference: str) -> StorageBackend:
-    """The filesystem backend a token names; other kinds serve their own URLs."""
-    backend = backend_for_reference(reference)
-    if not isinstance(backend, FilesystemBackend):
-        raise errors.NotFound("storage is not served by the hub")
-    return backend
 
 
 class HashingUploadHandler(FileUploadHandler):
@@ -110,10 +99,8 @@ class HashingUploadHandler(FileUploadHandler):
 @require_GET
 def download(request: HttpRequest, token: str) -> HttpResponse:
     """Stream the object a signed, unexpired token names."""
-    grant = tokens.download_grant(token)
-    backend = filesystem_backend(grant.storage)
-    size = backend.size(grant.key)
-    response = FileResponse(backend.open(grant.key), content_type="application/octet-stream")
+    stream, size = selectors.storage_download_open(token=token)
+    response = FileResponse(stream, content_type="application/octet-stream")
     response["Content-Length"] = str(size)
     return response
 
@@ -125,23 +112,18 @@ def upload(request: HttpRequest) -> HttpResponse:
     """Accept one ``fps`` multipart upload: ``token``, ``key`` = prefix + sha1 and the ``file`` part."""
     hashing = HashingUploadHandler(request, max_size=settings.STORAGE_UPLOAD_MAX_SIZE)
     request.upload_handlers = [hashing, TemporaryFileUploadHandler(request)]
-    grant = tokens.upload_grant(request.POST.get("token", ""))
-    key = clean_key(request.POST.get("key", ""))
-    if not key.startswith(grant.prefix):
-        raise errors.Forbidden("the key is outside the signed prefix")
-    sha1 = key[len(grant.prefix) :]
-    if not SHA1_HEX.fullmatch(sha1):
-        raise errors.Invalid("key", "must be the signed prefix followed by the file's sha1 in lowercase hex")
     upload_file = request.FILES.get("file")
     if upload_file is None:
         raise errors.Missing("file")
     if hashing.file_parts != 1:
         raise errors.Invalid("file", "send exactly one file part")
-    if upload_file.size > grant.max_size:
-        raise errors.TooLarge(f"objects are limited to {grant.max_size} bytes")
-    if hashing.sha1.hexdigest() != sha1:
-        raise errors.Invalid("file", "content does not match the sha1 in the key")
-    services.storage_object_put(backend=filesystem_backend(grant.storage), key=key, content=upload_file)
+    services.storage_upload_accept(
+        token=request.POST.get("token", ""),
+        key=request.POST.get("key", ""),
+        content=upload_file,
+        size=upload_file.size,
+        content_sha1=hashing.sha1.hexdigest(),
+    )
     return HttpResponse(json.dumps({}), status=201, content_type="application/json")
 
 
