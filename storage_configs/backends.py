@@ -195,7 +195,8 @@ class S3Backend(StorageBackend):
 
     @property
     def missing_errors(self) -> tuple[type[Exception], ...]:
-        return (ClientError, FileNotFoundError)
+        # django-storages turns S3's 404 into FileNotFoundError and lets every other error (denied, …) through.
+        return (FileNotFoundError,)
 
     @property
     def client(self) -> Any:
@@ -204,8 +205,10 @@ class S3Backend(StorageBackend):
     def open(self, key: str) -> IO[bytes]:
         try:
             return self.client.get_object(Bucket=self.storage.bucket_name, Key=self.name(key))["Body"]
-        except ClientError:
-            raise errors.StorageObjectMissing(key=key) from None
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise errors.StorageObjectMissing(key=key) from None
+            raise
 
     def list(self, prefix: str = "", *, marker: str = "", limit: int = LIST_PAGE_SIZE) -> ListPage:
         full_prefix = join_key(self.prefix, clean_prefix(prefix))

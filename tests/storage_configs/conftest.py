@@ -18,7 +18,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -259,6 +259,12 @@ def storage_config(request: pytest.FixtureRequest, storage_settings: LazySetting
         storage_settings.STORAGE_PUBLIC_URL = request.getfixturevalue("live_server").url
     workspace = request.getfixturevalue("workspace")
     return make_config(request.param, request, workspace)
+
+
+@pytest.fixture
+def make_storage_config(request: pytest.FixtureRequest, workspace: Workspace) -> Callable[[str], StorageConfig]:
+    """Create a config of the given kind on its real server."""
+    return lambda kind: make_config(kind, request, workspace)
 
 
 @pytest.fixture

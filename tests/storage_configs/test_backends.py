@@ -2,14 +2,16 @@
 
 import hashlib
 import io
-import mimetypes
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from django.conf import LazySettings
 
 from project import errors
-from storage_configs.backends import StorageBackend
+from project.settings import default_storage_from_environment
+from storage_configs.backends import StorageBackend, backend_for
 from storage_configs.models import StorageConfig
 from storage_configs.selectors import storage_object_check
 
@@ -171,5 +173,41 @@ def test_connection_check_passes_with_valid_credentials(backend: StorageBackend)
     backend.check_connection()
 
 
-def test_mime_guess_matches_the_sdk_for_png() -> None:
-    assert mimetypes.guess_type("x.png")[0] == "image/png"
+@pytest.mark.parametrize("kind", ["s3", "azure", "oss"])
+def test_hub_storage_chosen_by_environment_stores_in_that_backend(
+    kind: str,
+    make_storage_config: Callable[[str], StorageConfig],
+    monkeypatch: pytest.MonkeyPatch,
+    settings: LazySettings,
+) -> None:
+    config = make_storage_config(kind)
+    environment = {
+        "s3": {
+            "STORAGE_S3_BUCKET": config.bucket,
+            "STORAGE_S3_ACCESS_KEY_ID": config.access_key_id,
+            "STORAGE_S3_SECRET_ACCESS_KEY": config.get_secret(),
+            "STORAGE_S3_ENDPOINT_URL": config.endpoint,
+        },
+        "azure": {
+            "STORAGE_AZURE_CONTAINER": config.bucket,
+            "STORAGE_AZURE_ACCOUNT_NAME": config.access_key_id,
+            "STORAGE_AZURE_ACCOUNT_KEY": config.get_secret(),
+            "STORAGE_AZURE_ENDPOINT": config.endpoint,
+        },
+        "oss": {
+            "STORAGE_OSS_BUCKET": config.bucket,
+            "STORAGE_OSS_ACCESS_KEY_ID": config.access_key_id,
+            "STORAGE_OSS_ACCESS_KEY_SECRET": config.get_secret(),
+            "STORAGE_OSS_ENDPOINT": config.endpoint,
+        },
+    }[kind]
+    monkeypatch.setenv("STORAGE_BACKEND", kind)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings.STORAGE_BACKEND, default = default_storage_from_environment()
+    settings.STORAGES = {**settings.STORAGES, "default": default}
+
+    backend_for(None).save("hub/object.bin", io.BytesIO(PAYLOAD))
+
+    assert backend_for(config).storage.exists("hub/object.bin")
+    assert requests.get(backend_for(None).url("hub/object.bin", expires_in=60), timeout=30).content == PAYLOAD
