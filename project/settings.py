@@ -186,10 +186,68 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATIC_URL = "/static/"
+
+
+def default_storage_from_environment() -> tuple[str, dict]:
+    """Pick the hub's own storage from STORAGE_BACKEND; each backend makes its variables required."""
+    backend = env_str("STORAGE_BACKEND", "filesystem")
+    because = f"when STORAGE_BACKEND={backend}"
+    if backend == "filesystem":
+        return backend, {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}}
+    if backend == "s3":
+        options = {
+            "bucket_name": env_required("STORAGE_S3_BUCKET", because),
+            "access_key": env_required("STORAGE_S3_ACCESS_KEY_ID", because),
+            "secret_key": env_required("STORAGE_S3_SECRET_ACCESS_KEY", because),
+            "endpoint_url": env_str("STORAGE_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("STORAGE_S3_REGION") or None,
+            "addressing_style": env_str("STORAGE_S3_ADDRESSING_STYLE") or None,
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": True,
+        }
+        return backend, {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+    if backend == "azure":
+        account_name = env_required("STORAGE_AZURE_ACCOUNT_NAME", because)
+        account_key = env_required("STORAGE_AZURE_ACCOUNT_KEY", because)
+        endpoint = env_str("STORAGE_AZURE_ENDPOINT")
+        options = {
+            "azure_container": env_required("STORAGE_AZURE_CONTAINER", because),
+            "account_name": account_name,
+            "account_key": account_key,
+            "endpoint_suffix": env_str("STORAGE_AZURE_ENDPOINT_SUFFIX", "core.windows.net"),
+            "overwrite_files": True,
+        }
+        if endpoint:
+            # A full blob endpoint (Azurite, a private link) replaces the account's public address.
+            options["connection_string"] = (
+                f"AccountName={account_name};AccountKey={account_key};BlobEndpoint={endpoint.rstrip('/')};"
+            )
+        return backend, {"BACKEND": "storages.backends.azure_storage.AzureStorage", "OPTIONS": options}
+    if backend == "oss":
+        options = {
+            "endpoint": env_required("STORAGE_OSS_ENDPOINT", because),
+            "bucket_name": env_required("STORAGE_OSS_BUCKET", because),
+            "access_key_id": env_required("STORAGE_OSS_ACCESS_KEY_ID", because),
+            "access_key_secret": env_required("STORAGE_OSS_ACCESS_KEY_SECRET", because),
+        }
+        return backend, {"BACKEND": "storage_configs.oss.OssStorage", "OPTIONS": options}
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be filesystem, s3, azure or oss; got {backend!r}")
+
+
+STORAGE_BACKEND, _default_storage = default_storage_from_environment()
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Directories of ``local`` storage configs live under this root; a config's file path cannot leave it.
+STORAGE_LOCAL_ROOT = Path(env_str("STORAGE_LOCAL_ROOT", str(MEDIA_ROOT / "local")))
+# The hub's public address (https://hub.example.com), for signed storage URLs made outside a request.
+STORAGE_PUBLIC_URL = env_str("STORAGE_PUBLIC_URL")
+# Largest object the hub's own upload endpoint and the upload policies accept, in bytes.
+STORAGE_UPLOAD_MAX_SIZE = env_int("STORAGE_UPLOAD_MAX_SIZE", 5 * 1024**3)
+# How long signed download URLs and upload policies stay valid, in seconds.
+STORAGE_URL_EXPIRES = env_int("STORAGE_URL_EXPIRES", 3600)
 # Serve static files straight from the apps as well, so the service runs before ``collectstatic``.
 WHITENOISE_USE_FINDERS = True
 

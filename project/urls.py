@@ -31,6 +31,7 @@ schema_urls = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("storage/", include("storage_configs.urls")),
     *schema_urls,
     path("docs/", SpectacularSwaggerView.as_view(url_name="openapi-tensorbay"), name="docs"),
     *[path(mount, include(dialect_routes)) for _, mounts, dialect_routes in DIALECT_MOUNTS for mount in mounts],

@@ -29,7 +29,10 @@ class StorageConfig(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "name"], name="one_storage_config_name_per_workspace")
+            models.UniqueConstraint(fields=["workspace", "name"], name="one_storage_config_name_per_workspace"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["oss", "s3", "azure", "local"]), name="known_storage_kind"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -38,6 +41,11 @@ class StorageConfig(models.Model):
     def set_secret(self, secret: str) -> None:
         """Store the secret encrypted; an empty secret clears it."""
         self.secret_ciphertext = crypto.encrypt(secret) if secret else ""
+
+    @property
+    def has_secret(self) -> bool:
+        """Whether a secret is stored; the only thing about it that may be shown."""
+        return bool(self.secret_ciphertext)
 
     def get_secret(self) -> str:
         """Return the decrypted secret, for the storage backend only."""

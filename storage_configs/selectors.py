@@ -1,0 +1,54 @@
+"""Reads of storage configs and of the objects they hold."""
+
+from typing import IO
+
+from django.db.models import QuerySet
+
+from datasets.models import Workspace
+from project import errors
+from storage_configs import tokens
+from storage_configs.backends import backend_for, hub_served_backend
+from storage_configs.models import StorageConfig
+
+
+def storage_config_list(*, workspace: Workspace, name: str = "") -> QuerySet[StorageConfig]:
+    """The workspace's configs by name, optionally only the one with this exact name."""
+    configs = StorageConfig.objects.filter(workspace=workspace).select_related("workspace").order_by("name", "pk")
+    return configs.filter(name=name) if name else configs
+
+
+def storage_config_get(*, workspace: Workspace, name: str) -> StorageConfig:
+    """The workspace's config with this name."""
+    config = storage_config_list(workspace=workspace, name=name).first()
+    if config is None:
+        raise errors.NotFound(f"storage config {name!r} does not exist")
+    return config
+
+
+def storage_object_check(*, storage_config: StorageConfig | None, key: str, size: int | None = None) -> int:
+    """Return the size of the object under ``key``; a missing object, or one of another size, is refused.
+
+    ``None`` means the hub's own storage. Used by whale.run dataset files (error 1430) and by imports.
+    """
+    backend = backend_for(storage_config)
+    if not backend.exists(key):
+        raise errors.StorageObjectMissing(key=key)
+    actual = backend.size(key)
+    if size is not None and actual != size:
+        raise errors.StorageObjectMissing(
+            f"storage object has {actual} bytes, not {size}", key=key, size=size, actual_size=actual
+        )
+    return actual
+
+
+def storage_config_check_connection(*, storage_config: StorageConfig) -> None:
+    """Reach the config's storage with its credentials; ``ServiceUnavailable`` says only why, never the secret."""
+    backend_for(storage_config).check_connection()
+
+
+def storage_download_open(*, token: str) -> tuple[IO[bytes], int]:
+    """Open the object a signed download token names, with its size, for streaming."""
+    grant = tokens.download_grant(token)
+    backend = hub_served_backend(grant.storage)
+    size = backend.size(grant.key)
+    return backend.open(grant.key), size

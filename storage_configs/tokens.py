@@ -1,0 +1,72 @@
+"""Signed, expiring tokens that authorise the hub's own download and upload URLs without a token header."""
+
+import time
+from dataclasses import dataclass
+
+from django.core import signing
+
+from project import errors
+
+DOWNLOAD_SALT = "storage_configs.download"
+UPLOAD_SALT = "storage_configs.upload"
+
+
+@dataclass(frozen=True)
+class DownloadGrant:
+    """Permission to read one object of one storage until ``expires_at`` (unix seconds)."""
+
+    storage: str
+    key: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class UploadGrant:
+    """Permission to write objects under ``prefix`` of one storage, each at most ``max_size`` bytes."""
+
+    storage: str
+    prefix: str
+    max_size: int
+    expires_at: int
+
+
+def download_token(grant: DownloadGrant) -> str:
+    """Sign a download grant into a URL-safe token."""
+    return signing.dumps([grant.storage, grant.key, grant.expires_at], salt=DOWNLOAD_SALT, compress=True)
+
+
+def upload_token(grant: UploadGrant) -> str:
+    """Sign an upload grant into a URL-safe token."""
+    payload = [grant.storage, grant.prefix, grant.max_size, grant.expires_at]
+    return signing.dumps(payload, salt=UPLOAD_SALT, compress=True)
+
+
+def _load(token: str, salt: str) -> list:
+    """Return the signed payload; a token that was not signed here, or was altered, is forbidden."""
+    try:
+        payload = signing.loads(token, salt=salt)
+    except signing.BadSignature:
+        raise errors.Forbidden("the signature is not valid") from None
+    if not isinstance(payload, list):
+        raise errors.Forbidden("the signature is not valid")
+    return payload
+
+
+def _check_expiry(expires_at: int, now: float | None) -> None:
+    """Refuse an expired grant; 403 lets the TensorBay SDK fetch a fresh URL once."""
+    if (time.time() if now is None else now) >= expires_at:
+        raise errors.Forbidden("the signed URL has expired")
+
+
+def download_grant(token: str, *, now: float | None = None) -> DownloadGrant:
+    """Verify a download token and return its grant."""
+    storage, key, expires_at = _load(token, DOWNLOAD_SALT)
+    _check_expiry(expires_at, now)
+    return DownloadGrant(storage=storage, key=key, expires_at=expires_at)
+
+
+def upload_grant(token: str, *, now: float | None = None) -> UploadGrant:
+    """Verify an upload token and return its grant."""
+    storage, prefix, max_size, expires_at = _load(token, UPLOAD_SALT)
+    _check_expiry(expires_at, now)
+    return UploadGrant(storage=storage, prefix=prefix, max_size=max_size, expires_at=expires_at)

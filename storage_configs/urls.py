@@ -1,0 +1,13 @@
+"""The hub's own storage endpoints, mounted at ``storage/``."""
+
+from django.urls import path, re_path
+
+from storage_configs import views
+
+app_name = "storage_configs"
+
+urlpatterns = [
+    path("files/<str:token>", views.download, name="download"),
+    path("uploads", views.upload, name="upload"),
+    re_path(r"^(?P<path>.*)$", views.unknown),
+]

@@ -1,0 +1,246 @@
+"""The hub's own signed download and ``fps`` upload endpoints for filesystem storage."""
+
+import hashlib
+import io
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from datasets.models import Workspace
+from storage_configs import tokens
+from storage_configs.backends import StorageBackend, backend_for
+from storage_configs.models import StorageConfig
+from storage_configs.services import storage_config_create
+
+pytestmark = pytest.mark.django_db
+
+DATA = b"\x00\x01 the hub keeps these bytes \xfe\xff"
+SHA1 = hashlib.sha1(DATA).hexdigest()
+
+
+@pytest.fixture
+def local_config(storage_settings: object, workspace: Workspace) -> StorageConfig:
+    return storage_config_create(workspace=workspace, name="local", kind="local", file_path="team/data")
+
+
+@pytest.fixture
+def local_backend(local_config: StorageConfig) -> StorageBackend:
+    return backend_for(local_config)
+
+
+def upload_form(backend: StorageBackend, *, key: str | None = None, data: bytes = DATA, **policy: int) -> dict:
+    """The form the TensorBay SDK posts for ``fps``: the policy fields, the key, the file named by its sha1."""
+    upload_policy = backend.upload_policy(
+        object_prefix="seg/", expires_in=policy.get("expires_in", 240), max_size=policy.get("max_size", 1024)
+    )
+    fields = {name: value for name, value in upload_policy.fields.items() if name != "multipleUploadLimit"}
+    sha1 = hashlib.sha1(data).hexdigest()
+    return {**fields, "key": key or upload_policy.object_prefix + sha1, "file": SimpleUploadedFile(sha1, data)}
+
+
+def test_upload_stores_the_file_under_its_sha1(client: Client, local_backend: StorageBackend) -> None:
+    answer = client.post(reverse("storage_configs:upload"), upload_form(local_backend))
+
+    assert answer.status_code == 201
+    assert answer.json() == {}
+    assert b"".join(local_backend.iter_chunks(f"seg/{SHA1}")) == DATA
+
+
+def test_upload_of_an_existing_object_succeeds_again(client: Client, local_backend: StorageBackend) -> None:
+    client.post(reverse("storage_configs:upload"), upload_form(local_backend))
+
+    answer = client.post(reverse("storage_configs:upload"), upload_form(local_backend))
+
+    assert answer.status_code == 201
+
+
+def test_upload_policy_names_fps_and_an_absolute_hub_url(local_backend: StorageBackend) -> None:
+    policy = local_backend.upload_policy(object_prefix="seg/", expires_in=240, max_size=1024)
+
+    assert policy.backend_type == "fps"
+    assert policy.host == "http://testserver" + reverse("storage_configs:upload")
+
+
+def test_upload_whose_content_does_not_match_the_sha1_is_refused(client: Client, local_backend: StorageBackend) -> None:
+    form = upload_form(local_backend, key="seg/" + hashlib.sha1(b"other").hexdigest())
+
+    answer = client.post(reverse("storage_configs:upload"), form)
+
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "invalid"
+    assert local_backend.list("seg/").keys == []
+
+
+def test_upload_with_a_tampered_token_is_refused(client: Client, local_backend: StorageBackend) -> None:
+    form = upload_form(local_backend)
+    form["token"] = form["token"][:-2] + ("AA" if not form["token"].endswith("AA") else "BB")
+
+    answer = client.post(reverse("storage_configs:upload"), form)
+
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "forbidden"
+
+
+def test_upload_with_an_expired_token_is_refused(
+    client: Client, local_backend: StorageBackend, local_config: StorageConfig
+) -> None:
+    grant = tokens.UploadGrant(storage=str(local_config.pk), prefix="seg/", max_size=1024, expires_at=1)
+    form = {**upload_form(local_backend), "token": tokens.upload_token(grant)}
+
+    answer = client.post(reverse("storage_configs:upload"), form)
+
+    assert answer.status_code == 403
+
+
+def test_upload_outside_the_signed_prefix_is_refused(client: Client, local_backend: StorageBackend) -> None:
+    answer = client.post(reverse("storage_configs:upload"), upload_form(local_backend, key=f"elsewhere/{SHA1}"))
+
+    assert answer.status_code == 403
+
+
+@pytest.mark.parametrize("key", [f"seg/../../../{SHA1}", f"seg/../{SHA1}", f"seg/..\\{SHA1}"])
+def test_upload_whose_key_climbs_out_is_refused(
+    client: Client, local_backend: StorageBackend, settings: object, key: str
+) -> None:
+    answer = client.post(reverse("storage_configs:upload"), upload_form(local_backend, key=key))
+
+    assert answer.status_code in (400, 403)
+    assert not any(settings.STORAGE_LOCAL_ROOT.parent.glob(f"**/{SHA1}"))
+
+
+def test_upload_larger_than_the_setting_is_refused(
+    client: Client, local_backend: StorageBackend, settings: object
+) -> None:
+    settings.STORAGE_UPLOAD_MAX_SIZE = 10
+
+    answer = client.post(reverse("storage_configs:upload"), upload_form(local_backend))
+
+    assert answer.status_code == 413
+    assert answer.json()["code"] == "too_large"
+
+
+def test_upload_larger_than_the_policy_allows_is_refused(client: Client, local_backend: StorageBackend) -> None:
+    answer = client.post(reverse("storage_configs:upload"), upload_form(local_backend, max_size=10))
+
+    assert answer.status_code == 413
+
+
+def test_upload_without_a_file_part_is_refused(client: Client, local_backend: StorageBackend) -> None:
+    form = upload_form(local_backend)
+    del form["file"]
+
+    answer = client.post(reverse("storage_configs:upload"), form)
+
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "missing"
+
+
+def test_upload_with_two_file_parts_is_refused(client: Client, local_backend: StorageBackend) -> None:
+    form = upload_form(local_backend)
+    form["file"] = [SimpleUploadedFile(SHA1, DATA), SimpleUploadedFile(SHA1, DATA)]
+
+    answer = client.post(reverse("storage_configs:upload"), form)
+
+    assert answer.status_code == 400
+
+
+def test_upload_answers_json_to_a_get(client: Client) -> None:
+    answer = client.get(reverse("storage_configs:upload"))
+
+    assert answer.status_code == 405
+    assert answer.json()["code"] == "method_not_allowed"
+    assert answer["Allow"] == "POST"
+
+
+def test_download_streams_the_object(client: Client, local_backend: StorageBackend) -> None:
+    local_backend.save("seg/file.bin", io.BytesIO(DATA))
+
+    answer = client.get(local_backend.url("seg/file.bin", expires_in=60))
+
+    assert answer.status_code == 200
+    assert answer.streaming
+    assert b"".join(answer.streaming_content) == DATA
+
+
+def test_download_with_a_tampered_token_is_refused(client: Client, local_backend: StorageBackend) -> None:
+    local_backend.save("seg/file.bin", io.BytesIO(DATA))
+    url = local_backend.url("seg/file.bin", expires_in=60)
+
+    answer = client.get(url[:-3] + ("xyz" if not url.endswith("xyz") else "abc"))
+
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "forbidden"
+
+
+def test_download_with_an_expired_token_is_refused(
+    client: Client, local_backend: StorageBackend, local_config: StorageConfig
+) -> None:
+    local_backend.save("seg/file.bin", io.BytesIO(DATA))
+    token = tokens.download_token(
+        tokens.DownloadGrant(storage=str(local_config.pk), key="seg/file.bin", expires_at=int(time.time()) - 1)
+    )
+
+    answer = client.get(reverse("storage_configs:download", kwargs={"token": token}))
+
+    assert answer.status_code == 403
+
+
+def test_download_of_a_signed_key_that_climbs_out_is_refused(client: Client, local_config: StorageConfig) -> None:
+    token = tokens.download_token(
+        tokens.DownloadGrant(storage=str(local_config.pk), key="../../../etc/passwd", expires_at=2**40)
+    )
+
+    answer = client.get(reverse("storage_configs:download", kwargs={"token": token}))
+
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "invalid"
+
+
+def test_download_of_a_missing_object_answers_json_404(client: Client, local_backend: StorageBackend) -> None:
+    answer = client.get(local_backend.url("seg/absent.bin", expires_in=60))
+
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "storage_object_missing"
+
+
+def test_download_of_a_deleted_config_answers_404(
+    client: Client, local_backend: StorageBackend, local_config: StorageConfig
+) -> None:
+    local_backend.save("seg/file.bin", io.BytesIO(DATA))
+    url = local_backend.url("seg/file.bin", expires_in=60)
+    local_config.delete()
+
+    answer = client.get(url)
+
+    assert answer.status_code == 404
+
+
+def test_hub_storage_serves_its_own_signed_urls(client: Client, storage_settings: object) -> None:
+    hub = backend_for(None)
+    hub.save("covers/a.png", io.BytesIO(DATA))
+
+    answer = client.get(hub.url("covers/a.png", expires_in=60))
+
+    assert b"".join(answer.streaming_content) == DATA
+
+
+def test_unknown_storage_route_answers_json_404(client: Client) -> None:
+    answer = client.get("/storage/nothing/here")
+
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "not_found"
+
+
+def test_hub_default_config_keeps_its_objects_in_the_hub_storage_under_its_path(
+    workspace: Workspace, storage_settings: object
+) -> None:
+    config = storage_config_create(
+        workspace=workspace, name="hub", kind="oss", file_path="graviti/team", is_hub_default=True
+    )
+
+    backend_for(config).save("seg/a.bin", io.BytesIO(DATA))
+
+    assert (storage_settings.MEDIA_ROOT / "graviti/team/seg/a.bin").read_bytes() == DATA
