@@ -160,9 +160,17 @@ class StorageBackend(ABC):
     def list(self, prefix: str = "", *, marker: str = "", limit: int = LIST_PAGE_SIZE) -> ListPage:
         """Return up to ``limit`` keys that start with the prefix, after the opaque ``marker``."""
 
+    def url(self, key: str, *, expires_in: int | None = None, base_url: str = "") -> str:
+        """Return an absolute URL that reads the object without credentials until it expires.
+
+        ``expires_in`` defaults to ``STORAGE_URL_EXPIRES``; ``base_url`` is the hub's address for URLs the hub
+        serves itself (filesystem storage), defaulting to ``STORAGE_PUBLIC_URL``.
+        """
+        return self.signed_url(key, expires_in=expires_in or settings.STORAGE_URL_EXPIRES, base_url=base_url)
+
     @abstractmethod
-    def url(self, key: str, *, expires_in: int, base_url: str = "") -> str:
-        """Return an absolute URL that reads the object without credentials until it expires."""
+    def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
+        """Sign a GET URL for the object in this backend's own way."""
 
     @abstractmethod
     def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
@@ -219,7 +227,7 @@ class S3Backend(StorageBackend):
         keys = [self.relative(item["Key"]) for item in answer.get("Contents", [])]
         return ListPage(keys=keys, next_marker=answer.get("NextContinuationToken") if answer["IsTruncated"] else None)
 
-    def url(self, key: str, *, expires_in: int, base_url: str = "") -> str:
+    def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
         return self.storage.url(self.name(key), expire=expires_in)
 
     def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
@@ -277,7 +285,7 @@ class AzureBackend(StorageBackend):
         keys = [self.relative(blob.name) for blob in next(pages, [])]
         return ListPage(keys=keys, next_marker=pages.continuation_token or None)
 
-    def url(self, key: str, *, expires_in: int, base_url: str = "") -> str:
+    def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
         return self.storage.url(self.name(key), expire=expires_in)
 
     def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
@@ -346,7 +354,7 @@ class OssBackend(StorageBackend):
         keys = [self.relative(item.key) for item in answer.object_list]
         return ListPage(keys=keys, next_marker=answer.next_marker if answer.is_truncated else None)
 
-    def url(self, key: str, *, expires_in: int, base_url: str = "") -> str:
+    def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
         return self.storage.url(self.name(key), expire=expires_in)
 
     def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
@@ -424,7 +432,7 @@ class FilesystemBackend(StorageBackend):
             elif key.startswith(prefix) and key > marker:
                 yield key
 
-    def url(self, key: str, *, expires_in: int, base_url: str = "") -> str:
+    def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
         grant = tokens.DownloadGrant(storage=self.reference, key=clean_key(key), expires_at=_expires_at(expires_in))
         return _absolute(base_url, reverse("storage_configs:download", kwargs={"token": tokens.download_token(grant)}))
 
