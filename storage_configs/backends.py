@@ -172,9 +172,25 @@ class StorageBackend(ABC):
     def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
         """Sign a GET URL for the object in this backend's own way."""
 
+    def upload_policy(
+        self, *, object_prefix: str, expires_in: int, max_size: int | None = None, base_url: str = ""
+    ) -> UploadPolicy:
+        """Return a policy that lets a client upload objects under ``object_prefix`` directly.
+
+        ``max_size`` defaults to ``STORAGE_UPLOAD_MAX_SIZE``; ``base_url`` is as for ``url``.
+        """
+        return self.direct_upload_policy(
+            object_prefix=object_prefix,
+            expires_in=expires_in,
+            max_size=max_size or settings.STORAGE_UPLOAD_MAX_SIZE,
+            base_url=base_url,
+        )
+
     @abstractmethod
-    def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
-        """Return a policy that lets a client upload objects under ``object_prefix`` directly."""
+    def direct_upload_policy(
+        self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str
+    ) -> UploadPolicy:
+        """Build the policy in this backend's own way."""
 
     def probe(self) -> None:
         """Make one cheap authenticated request to the storage."""
@@ -230,7 +246,9 @@ class S3Backend(StorageBackend):
     def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
         return self.storage.url(self.name(key), expire=expires_in)
 
-    def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
+    def direct_upload_policy(
+        self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str
+    ) -> UploadPolicy:
         full_prefix = join_key(self.prefix, clean_prefix(object_prefix, field="object_prefix"))
         # S3 answers a POST with 204 by default, which the TensorBay SDK counts as a failure.
         conditions = [
@@ -288,7 +306,9 @@ class AzureBackend(StorageBackend):
     def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
         return self.storage.url(self.name(key), expire=expires_in)
 
-    def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
+    def direct_upload_policy(
+        self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str
+    ) -> UploadPolicy:
         """A container SAS for create and write; Azure cannot scope it to a prefix or cap the size."""
         full_prefix = join_key(self.prefix, clean_prefix(object_prefix, field="object_prefix"))
         sas = generate_container_sas(
@@ -357,7 +377,9 @@ class OssBackend(StorageBackend):
     def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
         return self.storage.url(self.name(key), expire=expires_in)
 
-    def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
+    def direct_upload_policy(
+        self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str
+    ) -> UploadPolicy:
         full_prefix = join_key(self.prefix, clean_prefix(object_prefix, field="object_prefix"))
         expiry = datetime.now(UTC) + timedelta(seconds=expires_in)
         document = {
@@ -436,7 +458,9 @@ class FilesystemBackend(StorageBackend):
         grant = tokens.DownloadGrant(storage=self.reference, key=clean_key(key), expires_at=_expires_at(expires_in))
         return _absolute(base_url, reverse("storage_configs:download", kwargs={"token": tokens.download_token(grant)}))
 
-    def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
+    def direct_upload_policy(
+        self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str
+    ) -> UploadPolicy:
         """Use ``fps``: the SDK then names the file part by its sha1, so Django keeps the bytes intact."""
         object_prefix = clean_prefix(object_prefix, field="object_prefix")
         expires_at = _expires_at(expires_in)
