@@ -160,13 +160,37 @@ class StorageBackend(ABC):
     def list(self, prefix: str = "", *, marker: str = "", limit: int = LIST_PAGE_SIZE) -> ListPage:
         """Return up to ``limit`` keys that start with the prefix, after the opaque ``marker``."""
 
-    @abstractmethod
-    def url(self, key: str, *, expires_in: int, base_url: str = "") -> str:
-        """Return an absolute URL that reads the object without credentials until it expires."""
+    def url(self, key: str, *, expires_in: int | None = None, base_url: str = "") -> str:
+        """Return an absolute URL that reads the object without credentials until it expires.
+
+        ``expires_in`` defaults to ``STORAGE_URL_EXPIRES``; ``base_url`` is the hub's address for URLs the hub
+        serves itself (filesystem storage), defaulting to ``STORAGE_PUBLIC_URL``.
+        """
+        return self.signed_url(key, expires_in=expires_in or settings.STORAGE_URL_EXPIRES, base_url=base_url)
 
     @abstractmethod
-    def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
-        """Return a policy that lets a client upload objects under ``object_prefix`` directly."""
+    def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
+        """Sign a GET URL for the object in this backend's own way."""
+
+    def upload_policy(
+        self, *, object_prefix: str, expires_in: int, max_size: int | None = None, base_url: str = ""
+    ) -> UploadPolicy:
+        """Return a policy that lets a client upload objects under ``object_prefix`` directly.
+
+        ``max_size`` defaults to ``STORAGE_UPLOAD_MAX_SIZE``; ``base_url`` is as for ``url``.
+        """
+        return self.direct_upload_policy(
+            object_prefix=object_prefix,
+            expires_in=expires_in,
+            max_size=max_size or settings.STORAGE_UPLOAD_MAX_SIZE,
+            base_url=base_url,
+        )
+
+    @abstractmethod
+    def direct_upload_policy(
+        self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str
+    ) -> UploadPolicy:
+        """Build the policy in this backend's own way."""
 
     def probe(self) -> None:
         """Make one cheap authenticated request to the storage."""
@@ -219,10 +243,12 @@ class S3Backend(StorageBackend):
         keys = [self.relative(item["Key"]) for item in answer.get("Contents", [])]
         return ListPage(keys=keys, next_marker=answer.get("NextContinuationToken") if answer["IsTruncated"] else None)
 
-    def url(self, key: str, *, expires_in: int, base_url: str = "") -> str:
+    def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
         return self.storage.url(self.name(key), expire=expires_in)
 
-    def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
+    def direct_upload_policy(
+        self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str
+    ) -> UploadPolicy:
         full_prefix = join_key(self.prefix, clean_prefix(object_prefix, field="object_prefix"))
         # S3 answers a POST with 204 by default, which the TensorBay SDK counts as a failure.
         conditions = [
@@ -277,10 +303,12 @@ class AzureBackend(StorageBackend):
         keys = [self.relative(blob.name) for blob in next(pages, [])]
         return ListPage(keys=keys, next_marker=pages.continuation_token or None)
 
-    def url(self, key: str, *, expires_in: int, base_url: str = "") -> str:
+    def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
         return self.storage.url(self.name(key), expire=expires_in)
 
-    def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
+    def direct_upload_policy(
+        self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str
+    ) -> UploadPolicy:
         """A container SAS for create and write; Azure cannot scope it to a prefix or cap the size."""
         full_prefix = join_key(self.prefix, clean_prefix(object_prefix, field="object_prefix"))
         sas = generate_container_sas(
@@ -346,10 +374,12 @@ class OssBackend(StorageBackend):
         keys = [self.relative(item.key) for item in answer.object_list]
         return ListPage(keys=keys, next_marker=answer.next_marker if answer.is_truncated else None)
 
-    def url(self, key: str, *, expires_in: int, base_url: str = "") -> str:
+    def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
         return self.storage.url(self.name(key), expire=expires_in)
 
-    def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
+    def direct_upload_policy(
+        self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str
+    ) -> UploadPolicy:
         full_prefix = join_key(self.prefix, clean_prefix(object_prefix, field="object_prefix"))
         expiry = datetime.now(UTC) + timedelta(seconds=expires_in)
         document = {
@@ -424,11 +454,13 @@ class FilesystemBackend(StorageBackend):
             elif key.startswith(prefix) and key > marker:
                 yield key
 
-    def url(self, key: str, *, expires_in: int, base_url: str = "") -> str:
+    def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
         grant = tokens.DownloadGrant(storage=self.reference, key=clean_key(key), expires_at=_expires_at(expires_in))
         return _absolute(base_url, reverse("storage_configs:download", kwargs={"token": tokens.download_token(grant)}))
 
-    def upload_policy(self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str = "") -> UploadPolicy:
+    def direct_upload_policy(
+        self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str
+    ) -> UploadPolicy:
         """Use ``fps``: the SDK then names the file part by its sha1, so Django keeps the bytes intact."""
         object_prefix = clean_prefix(object_prefix, field="object_prefix")
         expires_at = _expires_at(expires_in)

@@ -52,21 +52,21 @@ def _load(token: str, salt: str) -> list:
     return payload
 
 
-def _check_expiry(expires_at: int, now: float | None) -> None:
+def _check_expiry(expires_at: int) -> None:
     """Refuse an expired grant; 403 lets the TensorBay SDK fetch a fresh URL once."""
-    if (time.time() if now is None else now) >= expires_at:
+    if time.time() >= expires_at:
         raise errors.Forbidden("the signed URL has expired")
 
 
-def download_grant(token: str, *, now: float | None = None) -> DownloadGrant:
+def download_grant(token: str) -> DownloadGrant:
     """Verify a download token and return its grant."""
     storage, key, expires_at = _load(token, DOWNLOAD_SALT)
-    _check_expiry(expires_at, now)
+    _check_expiry(expires_at)
     return DownloadGrant(storage=storage, key=key, expires_at=expires_at)
 
 
-def upload_grant(token: str, *, now: float | None = None) -> UploadGrant:
+def upload_grant(token: str) -> UploadGrant:
     """Verify an upload token and return its grant."""
     storage, prefix, max_size, expires_at = _load(token, UPLOAD_SALT)
-    _check_expiry(expires_at, now)
+    _check_expiry(expires_at)
     return UploadGrant(storage=storage, prefix=prefix, max_size=max_size, expires_at=expires_at)

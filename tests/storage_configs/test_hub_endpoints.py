@@ -244,3 +244,14 @@ def test_hub_default_config_keeps_its_objects_in_the_hub_storage_under_its_path(
     backend_for(config).save("seg/a.bin", io.BytesIO(DATA))
 
     assert (storage_settings.MEDIA_ROOT / "graviti/team/seg/a.bin").read_bytes() == DATA
+
+
+def test_download_url_lifetime_defaults_to_the_setting(
+    client: Client, local_backend: StorageBackend, settings: object
+) -> None:
+    local_backend.save("seg/file.bin", io.BytesIO(DATA))
+    settings.STORAGE_URL_EXPIRES = -1
+
+    answer = client.get(local_backend.url("seg/file.bin"))
+
+    assert answer.status_code == 403
