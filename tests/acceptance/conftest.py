@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 90
 
 
 @dataclass(frozen=True)
@@ -112,16 +113,18 @@ def hub_server(
     previous_bundle = os.environ.get("REQUESTS_CA_BUNDLE")
     os.environ["REQUESTS_CA_BUNDLE"] = str(cert_path)
     try:
-        for _ in range(200):
+        # A busy machine can take a while to boot the workers; wait up to STARTUP_SECONDS.
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
             if server.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {(directory / 'gunicorn.log').read_text()}")
             try:
-                requests.get(f"{url}healthz", timeout=2)
+                requests.get(f"{url}healthz", timeout=10)
                 break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("gunicorn did not start")
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not answer in time") from None
+                time.sleep(0.2)
         yield HubServer(url=url, ca_bundle=cert_path, media_root=media_root)
     finally:
         server.terminate()
