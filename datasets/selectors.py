@@ -6,7 +6,6 @@ from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from datasets.models import AccessKey, Dataset, DatasetFile, Membership, Tag, User, Workspace
 from project import errors
-from storage_configs.models import StorageConfig
 from versioning.models import Branch
 
 
@@ -127,23 +126,3 @@ def dataset_get_for_user(*, workspace: str, name: str, user: User, write: bool =
     if write and (membership is None or not membership.can_write):
         raise errors.Forbidden(f"{user.username} may not change datasets of workspace {workspace}")
     return dataset
-
-
-STORAGE_CONFIG_ORDERS = ("name", "created_at", "updated_at")
-
-
-def storage_config_list(*, workspace: Workspace, sort: list[str] | None = None) -> QuerySet[StorageConfig]:
-    """The workspace's storage configs by name, or by ``sort`` keys (each a field, ``-`` for descending)."""
-    sort = sort or ["name"]
-    for key in sort:
-        if key.removeprefix("-") not in STORAGE_CONFIG_ORDERS:
-            raise errors.Invalid("sort", f"must be one of {', '.join(STORAGE_CONFIG_ORDERS)}, '-' to descend")
-    return StorageConfig.objects.filter(workspace=workspace).order_by(*sort, "pk")
-
-
-def storage_config_get(*, workspace: Workspace, name: str) -> StorageConfig:
-    """The workspace's storage config with this name."""
-    config = StorageConfig.objects.filter(workspace=workspace, name=name).first()
-    if config is None:
-        raise errors.NotFound(f"storage config {name!r} does not exist")
-    return config

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -29,6 +28,8 @@ from datasets.models import (
     Workspace,
 )
 from project import crypto, errors
+from storage_configs import selectors as storage_config_selectors
+from storage_configs.backends import hub_backend
 from storage_configs.models import StorageConfig
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
@@ -270,15 +271,12 @@ def dataset_file_create(
     *, user: User, name: str, oss_object: str, size: int, mime_type: str = "", description: str = ""
 ) -> DatasetFile:
     """Register an object already in the hub's storage; it must exist with exactly this size."""
-    if not default_storage.exists(oss_object):
-        raise errors.StorageObjectMissing(f"object {oss_object!r} does not exist")
-    stored_size = default_storage.size(oss_object)
+    stored_size = storage_config_selectors.storage_object_check(storage_config=None, key=oss_object)
     if stored_size != size:
         raise errors.Invalid("size", f"the stored object has {stored_size} bytes")
     digest = hashlib.sha1(usedforsecurity=False)
-    with default_storage.open(oss_object, "rb") as stored:
-        for chunk in stored.chunks():
-            digest.update(chunk)
+    for chunk in hub_backend().iter_chunks(oss_object):
+        digest.update(chunk)
     return DatasetFile.objects.create(
         user=user,
         name=name,
@@ -455,7 +453,7 @@ def dataset_create_in_storage(
     if storage_config_name is None:
         storage_config = workspace.default_storage_config
     else:
-        storage_config = selectors.storage_config_get(workspace=workspace, name=storage_config_name)
+        storage_config = storage_config_selectors.storage_config_get(workspace=workspace, name=storage_config_name)
     dataset = dataset_create(
         workspace=workspace, creator=creator, name=name, alias=alias, storage_config=storage_config
     )
@@ -496,6 +494,11 @@ def dataset_delete(*, dataset: Dataset) -> None:
 def workspace_set_default_storage_config(*, workspace: Workspace, user: User, name: str) -> Workspace:
     """Make the workspace's storage config with this name the one new datasets use by default."""
     _check_can_write(workspace=workspace, user=user)
-    workspace.default_storage_config = selectors.storage_config_get(workspace=workspace, name=name)
+    workspace.default_storage_config = storage_config_selectors.storage_config_get(workspace=workspace, name=name)
     workspace.save(update_fields=["default_storage_config"])
     return workspace
+
+
+def signing_key_rotate_secrets(*, batch_size: int = 500) -> int:
+    """Re-encrypt every signing secret under the newest key; return how many were rewritten."""
+    return crypto.rotate_stored(SigningKey, "secret_ciphertext", batch_size=batch_size)

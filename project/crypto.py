@@ -7,6 +7,8 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.db.models import Model
 
 
 @cache
@@ -44,3 +46,24 @@ def decrypt(ciphertext: str) -> str:
 def rotate(ciphertext: str) -> str:
     """Re-encrypt a stored secret under the newest key."""
     return cipher().rotate(ciphertext.encode()).decode()
+
+
+def rotate_stored(model: type[Model], field: str, *, batch_size: int = 500) -> int:
+    """Re-encrypt one encrypted column of every row under the newest key, in locked batches."""
+    rotated = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                model._default_manager.select_for_update()
+                .filter(pk__gt=last_pk)
+                .exclude(**{field: ""})
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return rotated
+            for row in batch:
+                setattr(row, field, rotate(getattr(row, field)))
+            model._default_manager.bulk_update(batch, [field])
+        rotated += len(batch)
+        last_pk = batch[-1].pk

@@ -37,7 +37,7 @@ class StorageConfigForm(forms.ModelForm):
 
     def _post_clean(self) -> None:
         """After Django copies the form onto the instance, apply the rules the services apply."""
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # ModelForm's hook, missing from the stubs
         if self.errors:
             return
         secret = self.cleaned_data.get("secret", "")

@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, cast
 from urllib.parse import urlsplit
 
 import oss2
@@ -291,7 +291,8 @@ class AzureBackend(StorageBackend):
 
     def open(self, key: str) -> IO[bytes]:
         try:
-            return AzureBlobReader(self.storage.client.get_blob_client(self.name(key)).download_blob())
+            reader = AzureBlobReader(self.storage.client.get_blob_client(self.name(key)).download_blob())
+            return cast(IO[bytes], reader)
         except ResourceNotFoundError:
             raise errors.StorageObjectMissing(key=key) from None
 

@@ -71,7 +71,7 @@ class OssStorage(Storage):
     def delete(self, name: str) -> None:
         self.bucket.delete_object(name)
 
-    def url(self, name: str, expire: int = 3600) -> str:
+    def url(self, name: str | None, expire: int = 3600) -> str:  # type: ignore[override]  # expiry is OSS's own
         return self.bucket.sign_url("GET", name, expire, slash_safe=True)
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:

@@ -10,10 +10,18 @@ from storage_configs import tokens
 from storage_configs.backends import backend_for, hub_served_backend
 from storage_configs.models import StorageConfig
 
+STORAGE_CONFIG_ORDERS = ("name", "created_at", "updated_at")
 
-def storage_config_list(*, workspace: Workspace, name: str = "") -> QuerySet[StorageConfig]:
-    """The workspace's configs by name, optionally only the one with this exact name."""
-    configs = StorageConfig.objects.filter(workspace=workspace).select_related("workspace").order_by("name", "pk")
+
+def storage_config_list(
+    *, workspace: Workspace, name: str = "", sort: list[str] | None = None
+) -> QuerySet[StorageConfig]:
+    """The workspace's configs by name (or by ``sort`` keys, ``-`` to descend), optionally only one name."""
+    sort = sort or ["name"]
+    for key in sort:
+        if key.removeprefix("-") not in STORAGE_CONFIG_ORDERS:
+            raise errors.Invalid("sort", f"must be one of {', '.join(STORAGE_CONFIG_ORDERS)}, '-' to descend")
+    configs = StorageConfig.objects.filter(workspace=workspace).select_related("workspace").order_by(*sort, "pk")
     return configs.filter(name=name) if name else configs
 
 

@@ -40,7 +40,7 @@ def storage_config_validate(*, config: StorageConfig, secret_given: bool) -> Non
     if config.is_hub_default:
         # The hub's own storage: its credentials come from the environment (STORAGE_BACKEND), not the config.
         return
-    for field in REQUIRED_FIELDS[config.kind]:
+    for field in REQUIRED_FIELDS[StorageConfig.Kind(config.kind)]:
         if not getattr(config, field):
             raise errors.Missing(field)
     if config.kind == StorageConfig.Kind.AZURE:
@@ -148,24 +148,8 @@ def storage_config_delete(*, storage_config: StorageConfig) -> None:
 
 
 def storage_config_rotate_secrets(*, batch_size: int = 500) -> int:
-    """Re-encrypt every stored secret under the newest key; return how many were rewritten."""
-    rotated = 0
-    last_pk = 0
-    while True:
-        with transaction.atomic():
-            batch = list(
-                StorageConfig.objects.select_for_update()
-                .filter(pk__gt=last_pk)
-                .exclude(secret_ciphertext="")
-                .order_by("pk")[:batch_size]
-            )
-            if not batch:
-                return rotated
-            for config in batch:
-                config.secret_ciphertext = crypto.rotate(config.secret_ciphertext)
-            StorageConfig.objects.bulk_update(batch, ["secret_ciphertext"])
-        rotated += len(batch)
-        last_pk = batch[-1].pk
+    """Re-encrypt every storage secret under the newest key; return how many were rewritten."""
+    return crypto.rotate_stored(StorageConfig, "secret_ciphertext", batch_size=batch_size)
 
 
 def storage_object_put(*, backend: StorageBackend, key: str, content: IO[bytes]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, TemporaryFileUploadHandler
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -35,11 +36,11 @@ STATUS = {
 }
 
 
-def json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def json_errors(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Render any exception the view raises as ``{"code", "message"}`` JSON with a matching status."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             response = view(request, *args, **kwargs)
         except Exception as error:
@@ -69,7 +70,7 @@ class HashingUploadHandler(FileUploadHandler):
         input_data: Any,
         META: dict,  # noqa: N803
         content_length: int,
-        boundary: bytes,
+        boundary: str,
         encoding: str | None = None,
     ) -> None:
         # The body holds a few small fields besides the file; far beyond the limit it cannot be acceptable.
@@ -97,7 +98,7 @@ class HashingUploadHandler(FileUploadHandler):
 @json_errors
 @csrf_exempt
 @require_GET
-def download(request: HttpRequest, token: str) -> HttpResponse:
+def download(request: HttpRequest, token: str) -> FileResponse:
     """Stream the object a signed, unexpired token names."""
     stream, size = selectors.storage_download_open(token=token)
     response = FileResponse(stream, content_type="application/octet-stream")
@@ -121,7 +122,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         token=request.POST.get("token", ""),
         key=request.POST.get("key", ""),
         content=upload_file,
-        size=upload_file.size,
+        size=upload_file.size or 0,
         content_sha1=hashing.sha1.hexdigest(),
     )
     return HttpResponse(json.dumps({}), status=201, content_type="application/json")

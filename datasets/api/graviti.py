@@ -14,6 +14,7 @@ from project.api.authentication import caller_key
 from project.api.base import parse_body
 from project.api.fields import StrictBooleanField, StrictCharField
 from project.api.graviti import EMPTY, GravitiView, Timestamp, envelope
+from storage_configs import selectors as storage_config_selectors
 from storage_configs.models import StorageConfig
 
 
@@ -238,7 +239,9 @@ class StorageConfigCollectionView(GravitiView):
     def get(self, request: Request, workspace: str) -> Response:
         """List the workspace's storage configs and name its default one."""
         found = selectors.workspace_get_for_member(name=workspace, user=caller_key(request).user)
-        configs = selectors.storage_config_list(workspace=found, sort=request.query_params.getlist("sort"))
+        configs = storage_config_selectors.storage_config_list(
+            workspace=found, sort=request.query_params.getlist("sort")
+        )
         page = self.paginator.paginate_queryset(configs, request, view=self)
         response = self.paginator.get_paginated_response(StorageConfigSerializer(page, many=True).data)
         default = found.default_storage_config
@@ -264,5 +267,5 @@ class StorageConfigView(GravitiView):
     def get(self, request: Request, workspace: str, storage_config: str) -> Response:
         """Describe one of the workspace's storage configs."""
         found = selectors.workspace_get_for_member(name=workspace, user=caller_key(request).user)
-        config = selectors.storage_config_get(workspace=found, name=storage_config)
+        config = storage_config_selectors.storage_config_get(workspace=found, name=storage_config)
         return Response(StorageConfigSerializer(config).data)

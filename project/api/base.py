@@ -1,5 +1,7 @@
 """What every dialect is made of: an error table with ``render_error``, a base view and paginators."""
 
+from __future__ import annotations
+
 import json
 from collections.abc import Callable, Sequence
 from functools import cached_property
@@ -49,10 +51,10 @@ class DialectAPIView(APIView):
     """Base view: errors render in the view's dialect, whatever the path it is mounted on."""
 
     dialect: ClassVar[Dialect]
-    pagination_class: ClassVar[type[BasePagination]]
+    pagination_class: ClassVar[type[DialectPagination]]
 
     @cached_property
-    def paginator(self) -> BasePagination:
+    def paginator(self) -> DialectPagination:
         """The dialect's paginator for this request."""
         return self.pagination_class()
 
@@ -89,7 +91,23 @@ def count(items: QuerySet | Sequence) -> int:
     return items.count() if isinstance(items, QuerySet) else len(items)
 
 
-class OffsetLimitPagination(BasePagination):
+class DialectPagination(BasePagination):
+    """A dialect's paginator: returns the page itself and knows where its parameters come from."""
+
+    list_key = "results"
+
+    def params(self, request: Any) -> Any:
+        """Where the paging parameters are read from."""
+        return request.query_params
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
+        raise NotImplementedError
+
+    def get_paginated_response(self, data: Any) -> Response:
+        raise NotImplementedError
+
+
+class OffsetLimitPagination(DialectPagination):
     """``offset``/``limit`` paging into ``{<list>, offset, <record size>, <total count>}``."""
 
     default_limit = 128
@@ -111,7 +129,7 @@ class OffsetLimitPagination(BasePagination):
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
         """Return exactly ``min(limit, total - offset)`` items."""
-        self.offset, self.limit = self.parse(request.query_params)
+        self.offset, self.limit = self.parse(self.params(request))
         self.total = count(queryset)
         self.list_key = getattr(view, "list_key", "results")
         return list(queryset[self.offset : self.offset + self.limit])
@@ -128,7 +146,7 @@ class OffsetLimitPagination(BasePagination):
         )
 
 
-class PageNumberPagination(BasePagination):
+class PageNumberPagination(DialectPagination):
     """``page``/size paging into ``{<list>, total}``."""
 
     size_param = "per_page"
@@ -145,10 +163,6 @@ class PageNumberPagination(BasePagination):
         if not self.min_size <= size <= self.max_size:
             raise errors.Invalid(self.size_param, f"must be between {self.min_size} and {self.max_size}")
         return page, size
-
-    def params(self, request: Any) -> Any:
-        """Where the paging parameters are read from."""
-        return request.query_params
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
         """Return the requested page (empty past the end)."""

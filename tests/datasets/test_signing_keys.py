@@ -1,11 +1,13 @@
 """Signing keys: AKID SecretIds, secrets encrypted at rest, HMAC-SHA256 signatures in a 5-minute window."""
 
+import io
 import json
 import re
 import time
 from urllib.parse import quote
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.management import call_command
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -99,3 +101,13 @@ def test_command_prints_secret_id_and_secret_last(capsys: pytest.CaptureFixture)
     call_command("create_signing_key", "inst")
     secret_id, secret = capsys.readouterr().out.strip().splitlines()[-1].split(" ")
     assert crypto.decrypt(SigningKey.objects.get(secret_id=secret_id).secret_ciphertext) == secret
+
+
+def test_rotate_secrets_re_encrypts_signing_secrets(user: User, workspace: Workspace, settings: object) -> None:
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.SECRETS_ENCRYPTION_KEYS = [old_key]  # type: ignore[attr-defined]
+    key, secret = services.signing_key_create(user=user, workspace=workspace)
+    settings.SECRETS_ENCRYPTION_KEYS = [new_key, old_key]  # type: ignore[attr-defined]
+    call_command("rotate_secrets", stdout=io.StringIO())
+    settings.SECRETS_ENCRYPTION_KEYS = [new_key]  # type: ignore[attr-defined]
+    assert crypto.decrypt(SigningKey.objects.get(pk=key.pk).secret_ciphertext) == secret
