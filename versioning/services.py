@@ -342,13 +342,22 @@ def _rebase_conflicts(
     draft: Draft, base: TreeContent, head: TreeContent, staged_segments: list[StagedSegment]
 ) -> tuple[list[str], int]:
     """Paths (and segment names) the draft changed that also changed on the branch since the draft's base."""
-    touched = _draft_segments_touched(draft, staged_segments)
     old_segments, new_segments = dict(base.segments), dict(head.segments)
-    conflicts = sorted(
-        name
-        for name in touched
-        if (name in old_segments) != (name in new_segments) or old_segments.get(name) != new_segments.get(name)
-    )
+    staged_by_name = {s.name: s for s in staged_segments}
+    conflicts = []
+    for name in sorted(_draft_segments_touched(draft, staged_segments)):
+        before, after = old_segments.get(name), new_segments.get(name)
+        if before == after:
+            continue
+        row = staged_by_name.get(name)
+        if row is None:
+            clash = after is None  # the segment the draft stages entries in is gone
+        elif row.action == StagedSegment.Action.PUT:
+            clash = after != row.description  # both created or described it: fine when they agree
+        else:
+            clash = True
+        if clash:
+            conflicts.append(name)
     cleared = {s.name for s in staged_segments if s.clears_entries}
     in_cleared: list[str] = []
     in_cleared_count = 0
