@@ -248,7 +248,7 @@ def _staged_segments(draft: Draft) -> dict[str, StagedSegment]:
 
 def segments_overlay(base: TreeContent, staged: dict[str, StagedSegment]) -> dict[str, str]:
     """The segments (name to description) of a base tree with a draft's staged segments over it."""
-    segments = dict(base.segments)
+    segments = base.descriptions
     for name, row in staged.items():
         if row.action == StagedSegment.Action.PUT:
             segments[name] = row.description
@@ -261,7 +261,7 @@ def _segments_at(revision: Revision) -> dict[str, str]:
     base = _tree(revision.commit)
     if revision.has_staged_changes:
         return segments_overlay(base, _staged_segments(revision.draft))  # type: ignore[arg-type]
-    return dict(base.segments)
+    return base.descriptions
 
 
 def segment_list(*, revision: Revision, offset: int = 0, limit: int = 128) -> Page[Segment]:
@@ -301,7 +301,7 @@ def _staged_counts(draft: Draft, low: str, high: str | None) -> tuple[int, int]:
 
 
 def _draft_page(
-    draft: Draft, base: TreeContent, base_visible: bool, low: str, high: str, offset: int, limit: int
+    draft: Draft, base: TreeContent, base_visible: bool, segment: str, offset: int, limit: int
 ) -> Page[Entry]:
     """A page of a draft's entries in ``[low, high)``, opening only the ranges from where the page starts.
 
@@ -309,14 +309,15 @@ def _draft_page(
     minus the staged deletes in the key span it covers, streamed from the staged rows in path order.
     """
     reader = TreeReader(base)
+    low, high = segment_bounds(segment)
     added, deleted = _staged_counts(draft, low, high)
-    base_total = reader.interval_count(low, high) if base_visible else 0
+    base_low, base_high = base.spans.get(segment, (0, 0)) if base_visible else (0, 0)
+    base_total = base_high - base_low
     total = base_total + added - deleted
     if offset >= total or limit == 0:
         return Page(items=[], total=total)
     spans: list[tuple[str, int]] = []  # (span start, base entries in span)
-    if base_visible:
-        base_low, base_high = reader.position(low), reader.position(high)
+    if base_total:
         starts = base.starts
         for index, ref in enumerate(base.ranges):
             in_span = min(starts[index + 1], base_high) - max(starts[index], base_low)
@@ -359,16 +360,14 @@ def entry_list(*, revision: Revision, segment: str | None = None, offset: int = 
         if segment not in segments_overlay(base, staged_segments):
             raise errors.NotFound(f"segment {segment!r} does not exist", segment=segment)
         row = staged_segments.get(segment)
-        low, high = segment_bounds(segment)
-        return _draft_page(draft, base, not (row and row.clears_entries), low, high, offset, limit)
+        return _draft_page(draft, base, not (row and row.clears_entries), segment, offset, limit)
     reader = TreeReader(base)
     if segment is None:
         start, stop = 0, base.entry_count
     else:
-        if segment not in dict(base.segments):
+        if segment not in base.spans:
             raise errors.NotFound(f"segment {segment!r} does not exist", segment=segment)
-        low, high = segment_bounds(segment)
-        start, stop = reader.position(low), reader.position(high)
+        start, stop = base.spans[segment]
     total = stop - start
     return Page(items=list(reader.slice(start + offset, min(start + offset + limit, stop))), total=total)
 

@@ -7,6 +7,7 @@ Staging locks the draft row, so a commit never misses changes staged while it ru
 
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
@@ -83,6 +84,20 @@ def branch_ensure_default(*, dataset: Dataset) -> Branch:
     """Return the dataset's default branch, creating it at ROOT when missing."""
     branch, _ = Branch.objects.get_or_create(dataset=dataset, name=dataset.default_branch)
     return branch
+
+
+@transaction.atomic
+def history_delete(*, dataset: Dataset) -> None:
+    """Delete the dataset's drafts, tags, branches and commits, in an order MySQL's immediate FK checks take.
+
+    Commits point at their parents and branches at commits, so a cascade in one pass can trip over rows
+    it has not deleted yet; ranges and trees stay, as other commits may share them.
+    """
+    Draft.objects.filter(dataset=dataset).delete()
+    Tag.objects.filter(dataset=dataset).delete()
+    Branch.objects.filter(dataset=dataset).delete()
+    Commit.objects.filter(dataset=dataset).update(parent=None)
+    Commit.objects.filter(dataset=dataset).delete()
 
 
 def _name_taken(dataset: Dataset, name: str) -> bool:
@@ -201,7 +216,7 @@ def draft_close(*, draft: Draft) -> Draft:
 def _segment_exists(name: str, base: TreeContent, staged: StagedSegment | None) -> bool:
     if staged is not None:
         return staged.action == StagedSegment.Action.PUT
-    return any(existing == name for existing, _ in base.segments)
+    return name in base.descriptions
 
 
 @transaction.atomic
@@ -212,7 +227,7 @@ def draft_segment_put(*, draft: Draft, name: str, description: str = "") -> None
     base = _tree(locked.base_commit)
     staged = StagedSegment.objects.filter(draft=locked, name=name).first()
     if staged is None:
-        if dict(base.segments).get(name) == description:
+        if base.descriptions.get(name) == description:
             return
         StagedSegment.objects.create(draft=locked, name=name, action=StagedSegment.Action.PUT, description=description)
     else:
@@ -231,7 +246,7 @@ def draft_segment_delete(*, draft: Draft, name: str) -> None:
     if not _segment_exists(name, base, staged):
         raise errors.NotFound(f"segment {name!r} does not exist", segment=name)
     StagedEntry.objects.filter(draft=locked, segment=name).delete()
-    if name in dict(base.segments):
+    if name in base.descriptions:
         StagedSegment.objects.update_or_create(
             draft=locked,
             name=name,
@@ -305,8 +320,10 @@ def draft_stage_deletes(*, draft: Draft, segment: str, remote_paths: Sequence[st
     reader = TreeReader(base)
     deletes, unstaged = [], []
     for path in paths:
-        in_base = not cleared and reader.get(path) is not None
         row = staged.get(path)
+        if row is not None and row.action == StagedEntry.Action.DELETE:
+            raise errors.NotFound(f"{path!r} does not exist", segment=segment, remote_path=path.partition("/")[2])
+        in_base = not cleared and reader.get(path) is not None
         if in_base:
             deletes.append(
                 StagedEntry(draft=locked, path=path, segment=segment, action=StagedEntry.Action.DELETE, in_base=True)
@@ -342,7 +359,7 @@ def _rebase_conflicts(
     draft: Draft, base: TreeContent, head: TreeContent, staged_segments: list[StagedSegment]
 ) -> tuple[list[str], int]:
     """Paths (and segment names) the draft changed that also changed on the branch since the draft's base."""
-    old_segments, new_segments = dict(base.segments), dict(head.segments)
+    old_segments, new_segments = base.descriptions, head.descriptions
     staged_by_name = {s.name: s for s in staged_segments}
     conflicts = []
     for name in sorted(_draft_segments_touched(draft, staged_segments)):
@@ -380,6 +397,12 @@ def _rebase_conflicts(
         pass
     found = conflicts + sorted(paths + in_cleared)
     return found[:CONFLICT_PATHS_SHOWN], len(conflicts) + count + in_cleared_count
+
+
+def _counts_after(tree: TreeContent, delta: Counter[str]) -> Counter[str]:
+    counts = Counter(tree.counts)
+    counts.update(delta)
+    return counts
 
 
 def _commit_create(
@@ -436,11 +459,14 @@ def draft_commit(
                     paths=paths,
                     count=count,
                 )
-        ranges = ranges_apply(
+        ranges, delta = ranges_apply(
             head_tree.ranges, selectors.staged_changes(locked), [s.name for s in staged_segments if s.clears_entries]
         )
-        segments = selectors.segments_overlay(head_tree, {s.name: s for s in staged_segments})
-        tree = TreeContent(segments=tuple(sorted(segments.items())), ranges=tuple(ranges))
+        tree = TreeContent.build(
+            descriptions=selectors.segments_overlay(head_tree, {s.name: s for s in staged_segments}),
+            counts=_counts_after(head_tree, delta),
+            ranges=ranges,
+        )
         commit = _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
         locked.state = Draft.State.COMMITTED
         locked.committed_as = commit
@@ -493,7 +519,7 @@ def commit_import(
     if branch is None:
         raise errors.NotFound(f"branch {name!r} does not exist", branch=name)
     head_tree = _tree(branch.head)
-    segments = dict(head_tree.segments)
+    segments = head_tree.descriptions
     for segment, segment_description in (segment_descriptions or {}).items():
         _check_segment_name(segment)
         segments[segment] = segment_description
@@ -508,6 +534,6 @@ def commit_import(
                 segments.setdefault(segment, "")
             yield Change(entry.path, entry)
 
-    ranges = ranges_apply(head_tree.ranges, changes())
-    tree = TreeContent(segments=tuple(sorted(segments.items())), ranges=tuple(ranges))
+    ranges, delta = ranges_apply(head_tree.ranges, changes())
+    tree = TreeContent.build(descriptions=segments, counts=_counts_after(head_tree, delta), ranges=ranges)
     return _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)

@@ -1,9 +1,10 @@
 """The content-addressed file tree: entries, ranges and trees, and the streaming algorithms over them.
 
-Entries are sorted by path (``segment/remotePath``) and cut into ranges after every entry whose path hashes to
-a boundary (about one in ``TARGET_RANGE_SIZE``) or when a range reaches ``MAX_RANGE_SIZE``. Cut points depend
-only on the entries, so equal contents give equal ranges and trees whatever history built them, unchanged
-ranges are shared, and a rewrite stops as soon as it meets a cut point of the old tree again.
+Entries are sorted by path (``segment/remotePath``) and cut into ranges: after ``MIN_RANGE_SIZE`` entries, a
+range ends at the first entry whose path hashes to a cut point (one in ``CUT_ODDS``), or at ``MAX_RANGE_SIZE``
+entries, so ranges hold about a thousand entries. Cut points depend only on the entries, so equal contents
+give equal ranges and trees whatever history built them, unchanged ranges are shared, and a rewrite stops as
+soon as it meets a cut point of the old tree again.
 """
 
 import hashlib
@@ -11,8 +12,10 @@ import heapq
 import tempfile
 import zlib
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import accumulate
 from operator import itemgetter
 from typing import IO, Any, NamedTuple
@@ -21,8 +24,11 @@ import msgpack
 
 from versioning.models import Range, Tree
 
-TARGET_RANGE_SIZE = 1000
-MAX_RANGE_SIZE = 4 * TARGET_RANGE_SIZE
+MIN_RANGE_SIZE = 250
+CUT_ODDS = 750
+MAX_RANGE_SIZE = 4000
+# Decoded trees are immutable and keyed by content hash, so a few are kept per process.
+TREE_CACHE_SIZE = 32
 # New ranges are inserted this many at a time, so a big rewrite holds few encoded ranges in memory.
 RANGE_WRITE_BATCH = 32
 # Unsorted bulk input is sorted in runs of this many entries spilled to temporary files, then merged.
@@ -111,8 +117,14 @@ def segment_bounds(segment: str) -> tuple[str, str]:
 
 
 def is_cut_point(path: str) -> bool:
-    """Whether a range ends after this path (content-defined, about one path in TARGET_RANGE_SIZE)."""
-    return zlib.crc32(path.encode()) % TARGET_RANGE_SIZE == 0
+    """Whether a range long enough may end after this path (content-defined, one path in CUT_ODDS)."""
+    digest = hashlib.blake2b(path.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % CUT_ODDS == 0
+
+
+def ends_at_cut(ref: "RangeRef") -> bool:
+    """Whether the range was cut by the rules (so a range built from its end on starts where a full scan would)."""
+    return ref.count >= MAX_RANGE_SIZE or (ref.count >= MIN_RANGE_SIZE and is_cut_point(ref.last))
 
 
 def _content_hash(raw: bytes) -> str:
@@ -121,16 +133,43 @@ def _content_hash(raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class TreeContent:
-    """A decoded tree: segments (name, description) sorted by name and the ordered range pointers."""
+    """A decoded tree: segments (name, description, entry count) by name and the ordered range pointers."""
 
-    segments: tuple[tuple[str, str], ...] = ()
+    segments: tuple[tuple[str, str, int], ...] = ()
     ranges: tuple[RangeRef, ...] = ()
     starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
     lasts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    spans: dict[str, tuple[int, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "starts", tuple(accumulate((r.count for r in self.ranges), initial=0)))
         object.__setattr__(self, "lasts", tuple(r.last for r in self.ranges))
+        spans, position = {}, 0
+        # Segments lie in the tree in the order of their path prefix ("a-b/" before "a/"), not of their names.
+        for name, _, count in sorted(self.segments, key=lambda s: s[0] + "/"):
+            spans[name] = (position, position + count)
+            position += count
+        object.__setattr__(self, "spans", spans)
+
+    @classmethod
+    def build(
+        cls, *, descriptions: dict[str, str], counts: dict[str, int], ranges: Iterable[RangeRef]
+    ) -> "TreeContent":
+        """A tree from its segments' descriptions and entry counts and its ranges."""
+        return cls(
+            segments=tuple((name, descriptions[name], counts.get(name, 0)) for name in sorted(descriptions)),
+            ranges=tuple(ranges),
+        )
+
+    @property
+    def descriptions(self) -> dict[str, str]:
+        """Segment name to description."""
+        return {name: description for name, description, _ in self.segments}
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Segment name to number of entries."""
+        return {name: count for name, _, count in self.segments}
 
     @property
     def entry_count(self) -> int:
@@ -149,16 +188,14 @@ class TreeContent:
     @classmethod
     def decode(cls, raw: bytes) -> "TreeContent":
         """Read a tree back from its encoding."""
-        data = msgpack.unpackb(raw)
-        return cls(
-            segments=tuple((name, description) for name, description in data["segments"]),
-            ranges=tuple(RangeRef(*r) for r in data["ranges"]),
-        )
+        data = msgpack.unpackb(raw, use_list=False)
+        return cls(segments=data["segments"], ranges=tuple(RangeRef._make(r) for r in data["ranges"]))
 
 
 EMPTY_TREE = TreeContent()
 
 
+@lru_cache(maxsize=TREE_CACHE_SIZE)
 def tree_load(tree_id: str) -> TreeContent:
     """Read and decode a stored tree."""
     data = Tree.objects.values_list("data", flat=True).get(pk=tree_id)
@@ -195,7 +232,8 @@ class RangeWriter:
     def add(self, entry: Entry) -> None:
         """Append the next entry (paths must arrive in increasing order)."""
         self._pending.append(entry)
-        if len(self._pending) >= MAX_RANGE_SIZE or is_cut_point(entry.path):
+        size = len(self._pending)
+        if size >= MAX_RANGE_SIZE or (size >= MIN_RANGE_SIZE and is_cut_point(entry.path)):
             self.cut()
 
     def reuse(self, ref: RangeRef) -> None:
@@ -268,15 +306,21 @@ def entries_apply(entries: Iterable[Entry], changes: Iterable[Change]) -> Iterat
 
 def ranges_apply(
     ranges: tuple[RangeRef, ...], changes: Iterable[Change], cleared_segments: Iterable[str] = ()
-) -> list[RangeRef]:
+) -> tuple[list[RangeRef], Counter[str]]:
     """Apply sorted changes (and drop the entries of cleared segments), rewriting only the ranges touched.
 
     Untouched ranges are reused by id; a touched range is merged with its changes and cut again, carrying on
-    into the next ranges only until a cut point of the old tree is met again.
+    into the next ranges only until a cut point of the old tree is met again. Returns the new ranges and the
+    change in entry count per segment.
     """
     bounds = sorted(segment_bounds(name) for name in cleared_segments)
     stream = _ChangeStream(changes)
     writer = RangeWriter()
+    delta: Counter[str] = Counter()
+
+    def add(entry: Entry) -> None:
+        delta[entry.path.partition("/")[0]] += 1
+        writer.add(entry)
 
     def overlaps_cleared(ref: RangeRef) -> bool:
         return any(ref.first < high and ref.last >= low for low, high in bounds)
@@ -288,7 +332,7 @@ def ranges_apply(
         return any(low <= path < high for low, high in bounds)
 
     for index, ref in enumerate(ranges):
-        if is_cut_point(ref.last) or ref.count >= MAX_RANGE_SIZE:
+        if ends_at_cut(ref):
             last = ref.last
 
             def belongs(path: str, last: str = last) -> bool:
@@ -313,16 +357,18 @@ def ranges_apply(
                 writer.reuse(ref)
                 continue
         elif not touched and inside_cleared(ref):
+            delta[ref.first.partition("/")[0]] -= ref.count
             continue
         entries: Iterable[Entry] = range_load(ref.id)
+        delta.subtract(e.path.partition("/")[0] for e in entries)  # type: ignore[union-attr]
         if bounds:
             entries = [e for e in entries if not is_cleared(e.path)]
         for entry in entries_apply(entries, stream.take_while(belongs)):
-            writer.add(entry)
+            add(entry)
     for change in stream.take_while(lambda path: True):
         if change.entry is not None:
-            writer.add(change.entry)
-    return writer.finish()
+            add(change.entry)
+    return writer.finish(), delta
 
 
 class TreeReader:
