@@ -24,8 +24,8 @@ import msgpack
 
 from versioning.models import Range, Tree
 
-MIN_RANGE_SIZE = 250
-CUT_ODDS = 750
+MIN_RANGE_SIZE = 500
+CUT_ODDS = 500
 MAX_RANGE_SIZE = 4000
 # Decoded trees are immutable and keyed by content hash, so a few are kept per process.
 TREE_CACHE_SIZE = 32
@@ -210,10 +210,28 @@ def tree_save(content: TreeContent) -> str:
     return tree_id
 
 
+def _range_bytes(range_id: str) -> bytes:
+    return zlib.decompress(Range.objects.values_list("data", flat=True).get(pk=range_id))
+
+
+def range_rows(range_id: str) -> list[list[Any]]:
+    """Read one stored range as raw rows (the fields of ``Entry`` in order), cheaper than entries."""
+    return msgpack.unpackb(_range_bytes(range_id))
+
+
 def range_load(range_id: str) -> list[Entry]:
     """Read and decode one stored range."""
-    data = Range.objects.values_list("data", flat=True).get(pk=range_id)
-    return [Entry._make(row) for row in msgpack.unpackb(zlib.decompress(data))]
+    return list(map(Entry._make, range_rows(range_id)))
+
+
+def range_slice(range_id: str, start: int, stop: int) -> list[Entry]:
+    """Entries ``start`` to ``stop`` of a range, skipping the ones before without building them."""
+    unpacker = msgpack.Unpacker()
+    unpacker.feed(_range_bytes(range_id))
+    count = unpacker.read_array_header()
+    for _ in range(start):
+        unpacker.skip()
+    return [Entry._make(unpacker.unpack()) for _ in range(start, min(stop, count))]
 
 
 class RangeWriter:
@@ -221,7 +239,7 @@ class RangeWriter:
 
     def __init__(self) -> None:
         self.refs: list[RangeRef] = []
-        self._pending: list[Entry] = []
+        self._pending: list[Entry | list[Any]] = []
         self._unsaved: list[Range] = []
 
     @property
@@ -229,11 +247,11 @@ class RangeWriter:
         """Whether no entries are waiting, so an existing range can be appended as it is."""
         return not self._pending
 
-    def add(self, entry: Entry) -> None:
-        """Append the next entry (paths must arrive in increasing order)."""
+    def add(self, entry: Entry | list[Any]) -> None:
+        """Append the next entry or raw row (paths must arrive in increasing order)."""
         self._pending.append(entry)
         size = len(self._pending)
-        if size >= MAX_RANGE_SIZE or (size >= MIN_RANGE_SIZE and is_cut_point(entry.path)):
+        if size >= MAX_RANGE_SIZE or (size >= MIN_RANGE_SIZE and is_cut_point(entry[0])):
             self.cut()
 
     def reuse(self, ref: RangeRef) -> None:
@@ -247,8 +265,8 @@ class RangeWriter:
         raw = msgpack.packb(self._pending)
         range_id = _content_hash(raw)
         self._unsaved.append(Range(id=range_id, data=zlib.compress(raw, COMPRESSION_LEVEL)))
-        first, last = self._pending[0].path, self._pending[-1].path
-        self.refs.append(RangeRef(range_id, first, last, len(self._pending), sum(e.size for e in self._pending)))
+        first, last = self._pending[0][0], self._pending[-1][0]
+        self.refs.append(RangeRef(range_id, first, last, len(self._pending), sum(e[3] for e in self._pending)))
         self._pending = []
         if len(self._unsaved) >= RANGE_WRITE_BATCH:
             self.flush()
@@ -283,16 +301,17 @@ class _ChangeStream:
             self._head = next(self._iterator, None)
 
 
-def entries_apply(entries: Iterable[Entry], changes: Iterable[Change]) -> Iterator[Entry]:
-    """Apply sorted changes to sorted entries, streaming."""
+def entries_apply(entries: Iterable[Any], changes: Iterable[Change]) -> Iterator[Any]:
+    """Apply sorted changes to sorted entries (or raw rows), streaming."""
     change_iterator = iter(changes)
     change = next(change_iterator, None)
     for entry in entries:
-        while change is not None and change.path < entry.path:
+        path = entry[0]
+        while change is not None and change.path < path:
             if change.entry is not None:
                 yield change.entry
             change = next(change_iterator, None)
-        if change is not None and change.path == entry.path:
+        if change is not None and change.path == path:
             if change.entry is not None:
                 yield change.entry
             change = next(change_iterator, None)
@@ -318,8 +337,8 @@ def ranges_apply(
     writer = RangeWriter()
     delta: Counter[str] = Counter()
 
-    def add(entry: Entry) -> None:
-        delta[entry.path.partition("/")[0]] += 1
+    def add(entry: Entry | list[Any]) -> None:
+        delta[entry[0].partition("/")[0]] += 1
         writer.add(entry)
 
     def overlaps_cleared(ref: RangeRef) -> bool:
@@ -359,11 +378,11 @@ def ranges_apply(
         elif not touched and inside_cleared(ref):
             delta[ref.first.partition("/")[0]] -= ref.count
             continue
-        entries: Iterable[Entry] = range_load(ref.id)
-        delta.subtract(e.path.partition("/")[0] for e in entries)  # type: ignore[union-attr]
+        rows = range_rows(ref.id)
+        delta.subtract(row[0].partition("/")[0] for row in rows)
         if bounds:
-            entries = [e for e in entries if not is_cleared(e.path)]
-        for entry in entries_apply(entries, stream.take_while(belongs)):
+            rows = [row for row in rows if not is_cleared(row[0])]
+        for entry in entries_apply(rows, stream.take_while(belongs)):
             add(entry)
     for change in stream.take_while(lambda path: True):
         if change.entry is not None:
@@ -411,9 +430,11 @@ class TreeReader:
             return
         index = bisect_right(content.starts, start) - 1
         while start < stop and index < len(content.ranges):
-            entries, _ = self._range(index)
             offset = start - content.starts[index]
-            taken = entries[offset : offset + stop - start]
+            if content.ranges[index].id == self._open_id:
+                taken = self._open_entries[offset : offset + stop - start]
+            else:
+                taken = range_slice(content.ranges[index].id, offset, offset + stop - start)
             yield from taken
             start += len(taken)
             index += 1
@@ -456,18 +477,18 @@ def trees_diff(old: TreeContent, new: TreeContent, low: str = "", high: str | No
 
     old_ranges, new_ranges = window(old.ranges), window(new.ranges)
     old_index = new_index = 0
-    old_buffer: list[Entry] = []
-    new_buffer: list[Entry] = []
+    old_buffer: list[list[Any]] = []
+    new_buffer: list[list[Any]] = []
     old_at = new_at = 0
 
     def open_old() -> None:
         nonlocal old_buffer, old_at, old_index
-        old_buffer, old_at = [e for e in range_load(old_ranges[old_index].id) if inside(e.path)], 0
+        old_buffer, old_at = [row for row in range_rows(old_ranges[old_index].id) if inside(row[0])], 0
         old_index += 1
 
     def open_new() -> None:
         nonlocal new_buffer, new_at, new_index
-        new_buffer, new_at = [e for e in range_load(new_ranges[new_index].id) if inside(e.path)], 0
+        new_buffer, new_at = [row for row in range_rows(new_ranges[new_index].id) if inside(row[0])], 0
         new_index += 1
 
     while True:
@@ -487,23 +508,23 @@ def trees_diff(old: TreeContent, new: TreeContent, low: str = "", high: str | No
             if new_first is not None and (old_first is None or new_first <= old_first):
                 open_new()
             continue
-        if old_empty and old_more and old_ranges[old_index].first <= new_buffer[new_at].path:
+        if old_empty and old_more and old_ranges[old_index].first <= new_buffer[new_at][0]:
             open_old()
             continue
-        if new_empty and new_more and new_ranges[new_index].first <= old_buffer[old_at].path:
+        if new_empty and new_more and new_ranges[new_index].first <= old_buffer[old_at][0]:
             open_new()
             continue
-        old_entry = None if old_empty else old_buffer[old_at]
-        new_entry = None if new_empty else new_buffer[new_at]
-        if new_entry is None or (old_entry is not None and old_entry.path < new_entry.path):
-            yield EntryChange(old_entry.path, old_entry, None)  # type: ignore[union-attr]
+        old_row = None if old_empty else old_buffer[old_at]
+        new_row = None if new_empty else new_buffer[new_at]
+        if new_row is None or (old_row is not None and old_row[0] < new_row[0]):
+            yield EntryChange(old_row[0], Entry._make(old_row), None)  # type: ignore[index,arg-type]
             old_at += 1
-        elif old_entry is None or new_entry.path < old_entry.path:
-            yield EntryChange(new_entry.path, None, new_entry)
+        elif old_row is None or new_row[0] < old_row[0]:
+            yield EntryChange(new_row[0], None, Entry._make(new_row))
             new_at += 1
         else:
-            if old_entry != new_entry:
-                yield EntryChange(old_entry.path, old_entry, new_entry)
+            if old_row != new_row:
+                yield EntryChange(old_row[0], Entry._make(old_row), Entry._make(new_row))
             old_at += 1
             new_at += 1
 
