@@ -514,6 +514,14 @@ def trees_diff(old: TreeContent, new: TreeContent, low: str = "", high: str | No
         if new_empty and new_more and new_ranges[new_index].first <= old_buffer[old_at][0]:
             open_new()
             continue
+        if not old_empty and not new_empty:
+            # Ranges that differ mostly hold the same rows: step over equal ones without further checks.
+            old_end, new_end = len(old_buffer), len(new_buffer)
+            while old_at < old_end and new_at < new_end and old_buffer[old_at] == new_buffer[new_at]:
+                old_at += 1
+                new_at += 1
+            if old_at == old_end or new_at == new_end:
+                continue
         old_row = None if old_empty else old_buffer[old_at]
         new_row = None if new_empty else new_buffer[new_at]
         if new_row is None or (old_row is not None and old_row[0] < new_row[0]):
