@@ -10,12 +10,12 @@ soon as it meets a cut point of the old tree again.
 import hashlib
 import heapq
 import tempfile
+import threading
 import zlib
 from bisect import bisect_left, bisect_right
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import accumulate
 from operator import itemgetter
 from typing import IO, Any, NamedTuple
@@ -195,11 +195,26 @@ class TreeContent:
 EMPTY_TREE = TreeContent()
 
 
-@lru_cache(maxsize=TREE_CACHE_SIZE)
+_tree_cache: OrderedDict[str, TreeContent] = OrderedDict()
+_tree_cache_lock = threading.Lock()
+
+
+def _tree_remember(tree_id: str, content: TreeContent) -> None:
+    with _tree_cache_lock:
+        _tree_cache[tree_id] = content
+        _tree_cache.move_to_end(tree_id)
+        while len(_tree_cache) > TREE_CACHE_SIZE:
+            _tree_cache.popitem(last=False)
+
+
 def tree_load(tree_id: str) -> TreeContent:
-    """Read and decode a stored tree."""
-    data = Tree.objects.values_list("data", flat=True).get(pk=tree_id)
-    return TreeContent.decode(zlib.decompress(data))
+    """Read and decode a stored tree (kept in a small per-process cache: trees never change)."""
+    content = _tree_cache.get(tree_id)
+    if content is None:
+        data = Tree.objects.values_list("data", flat=True).get(pk=tree_id)
+        content = TreeContent.decode(zlib.decompress(data))
+    _tree_remember(tree_id, content)
+    return content
 
 
 def tree_save(content: TreeContent) -> str:
@@ -207,6 +222,7 @@ def tree_save(content: TreeContent) -> str:
     raw = content.encode()
     tree_id = _content_hash(raw)
     Tree.objects.bulk_create([Tree(id=tree_id, data=zlib.compress(raw, COMPRESSION_LEVEL))], ignore_conflicts=True)
+    _tree_remember(tree_id, content)
     return tree_id
 
 
@@ -350,16 +366,34 @@ def ranges_apply(
     def is_cleared(path: str) -> bool:
         return any(low <= path < high for low, high in bounds)
 
+    count = len(ranges)
     for index, ref in enumerate(ranges):
+        head = stream.peek()
+        if head is None and not bounds and writer.is_at_cut:
+            writer.refs.extend(ranges[index:])  # nothing left to change: the rest is reused as it is
+            break
+        following = ranges[index + 1].first if index + 1 < count else None
+        if head is None:
+            touched = False
+        elif head.path <= ref.last:
+            touched = True
+        elif following is not None and head.path >= following:
+            touched = False
+        else:
+            touched = not ends_at_cut(ref)  # a change in the gap after a range cut short extends it
+        if not touched and not overlaps_cleared(ref):
+            if writer.is_at_cut:
+                writer.reuse(ref)
+                continue
+        elif not touched and inside_cleared(ref):
+            delta[ref.first.partition("/")[0]] -= ref.count
+            continue
         if ends_at_cut(ref):
-            last = ref.last
 
-            def belongs(path: str, last: str = last) -> bool:
+            def belongs(path: str, last: str = ref.last) -> bool:
                 return path <= last
 
-        elif index + 1 < len(ranges):
-            # The range was cut short (the dataset's tail): changes in the gap after it extend it.
-            following = ranges[index + 1].first
+        elif following is not None:
 
             def belongs(path: str, following: str = following) -> bool:
                 return path < following
@@ -369,15 +403,6 @@ def ranges_apply(
             def belongs(path: str) -> bool:
                 return True
 
-        head = stream.peek()
-        touched = head is not None and belongs(head.path)
-        if not touched and not overlaps_cleared(ref):
-            if writer.is_at_cut:
-                writer.reuse(ref)
-                continue
-        elif not touched and inside_cleared(ref):
-            delta[ref.first.partition("/")[0]] -= ref.count
-            continue
         rows = range_rows(ref.id)
         delta.subtract(row[0].partition("/")[0] for row in rows)
         if bounds:
