@@ -432,22 +432,6 @@ class TreeReader:
             self._open_id = ref.id
         return self._open_entries, self._open_paths
 
-    def position(self, path: str) -> int:
-        """Number of entries whose path sorts before ``path``."""
-        content = self.content
-        index = bisect_left(content.lasts, path)
-        if index == len(content.ranges):
-            return content.entry_count
-        if path <= content.ranges[index].first:
-            return content.starts[index]
-        _, paths = self._range(index)
-        return content.starts[index] + bisect_left(paths, path)
-
-    def interval_count(self, low: str, high: str | None) -> int:
-        """Number of entries with ``low <= path < high`` (no upper bound when ``high`` is None)."""
-        end = self.content.entry_count if high is None else self.position(high)
-        return end - self.position(low)
-
     def slice(self, start: int, stop: int) -> Iterator[Entry]:
         """Entries at positions ``start`` to ``stop`` (exclusive) of the whole tree, in path order."""
         content = self.content
