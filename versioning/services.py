@@ -2,7 +2,9 @@
 
 Concurrency: a commit locks its branch row first (``select_for_update``), so on MariaDB the transaction's
 snapshot starts after any commit it waited for; the head then moves by compare-and-swap under that lock.
-Staging locks the draft row, so a commit never misses changes staged while it runs.
+Staging locks the draft row, so a commit never misses changes staged while it runs. Call ``draft_commit``
+and ``commit_import`` outside any transaction that has already read versioning rows: under REPEATABLE READ
+an older snapshot would not see the commit it waited for.
 """
 
 import re
