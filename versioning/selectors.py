@@ -433,19 +433,24 @@ def _draft_changes(draft: Draft, base: TreeContent, low: str, high: str | None) 
         lookups, scans = TreeReader(base), TreeReader(base)
         rows = staged_rows(draft, low, high, ("in_base",))
         row = next(rows, None)
-        for clear_low, clear_high in [*cleared, (None, None)]:
-            while row is not None and (clear_low is None or row[0] < clear_low):
-                if row[1]:
-                    yield lookups.get(row[0])  # type: ignore[misc]
+
+        def staged_in_base_before(bound: str | None) -> Iterator[Entry]:
+            nonlocal row
+            while row is not None and (bound is None or row[0] < bound):
+                found = lookups.get(row[0]) if row[1] else None
+                if found is not None:
+                    yield found
                 row = next(rows, None)
-            if clear_low is None:
-                return
+
+        for clear_low, clear_high in cleared:
+            yield from staged_in_base_before(clear_low)
             while row is not None and row[0] < clear_high:
                 row = next(rows, None)
             clip_low = max(clear_low, low)
             clip_high = clear_high if high is None else min(clear_high, high)
             if clip_low < clip_high:
                 yield from scans.interval(clip_low, clip_high)
+        yield from staged_in_base_before(None)
 
     def new_side() -> Iterator[Entry]:
         for change in staged_changes(draft, low, high):

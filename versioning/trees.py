@@ -9,6 +9,7 @@ soon as it meets a cut point of the old tree again.
 
 import hashlib
 import heapq
+import operator
 import tempfile
 import threading
 import zlib
@@ -16,6 +17,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import accumulate
 from operator import itemgetter
 from typing import IO, Any, NamedTuple
@@ -85,7 +87,7 @@ class RangeRef(NamedTuple):
     id: str
     first: str
     last: str
-    count: int
+    length: int
     size: int
 
 
@@ -124,7 +126,7 @@ def is_cut_point(path: str) -> bool:
 
 def ends_at_cut(ref: "RangeRef") -> bool:
     """Whether the range was cut by the rules (so a range built from its end on starts where a full scan would)."""
-    return ref.count >= MAX_RANGE_SIZE or (ref.count >= MIN_RANGE_SIZE and is_cut_point(ref.last))
+    return ref.length >= MAX_RANGE_SIZE or (ref.length >= MIN_RANGE_SIZE and is_cut_point(ref.last))
 
 
 def _content_hash(raw: bytes) -> str:
@@ -142,7 +144,7 @@ class TreeContent:
     spans: dict[str, tuple[int, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "starts", tuple(accumulate((r.count for r in self.ranges), initial=0)))
+        object.__setattr__(self, "starts", tuple(accumulate((r.length for r in self.ranges), initial=0)))
         object.__setattr__(self, "lasts", tuple(r.last for r in self.ranges))
         spans, position = {}, 0
         # Segments lie in the tree in the order of their path prefix ("a-b/" before "a/"), not of their names.
@@ -339,6 +341,10 @@ def entries_apply(entries: Iterable[Any], changes: Iterable[Change]) -> Iterator
         change = next(change_iterator, None)
 
 
+def _anywhere(path: str) -> bool:
+    return True
+
+
 def ranges_apply(
     ranges: tuple[RangeRef, ...], changes: Iterable[Change], cleared_segments: Iterable[str] = ()
 ) -> tuple[list[RangeRef], Counter[str]]:
@@ -386,23 +392,15 @@ def ranges_apply(
                 writer.reuse(ref)
                 continue
         elif not touched and inside_cleared(ref):
-            delta[ref.first.partition("/")[0]] -= ref.count
+            delta[ref.first.partition("/")[0]] -= ref.length
             continue
+        belongs: Callable[[str], bool]
         if ends_at_cut(ref):
-
-            def belongs(path: str, last: str = ref.last) -> bool:
-                return path <= last
-
+            belongs = partial(operator.ge, ref.last)  # path <= ref.last
         elif following is not None:
-
-            def belongs(path: str, following: str = following) -> bool:
-                return path < following
-
+            belongs = partial(operator.gt, following)  # path < following
         else:
-
-            def belongs(path: str) -> bool:
-                return True
-
+            belongs = _anywhere
         rows = range_rows(ref.id)
         delta.subtract(row[0].partition("/")[0] for row in rows)
         if bounds:
