@@ -5,7 +5,6 @@ built through the bulk path (``services.commit_import``); each figure is the med
 prints a table, then the RATIO lines and the process's peak RSS. Everything it creates is removed at the end.
 """
 
-import itertools
 import os
 import random
 import resource
@@ -16,6 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -40,7 +40,7 @@ PATTERNS = ("clustered", "scattered")
 RATIO_PATTERN = "clustered"
 GIT = -1  # the git row's key in the figures
 SEGMENTS = ("test", "train", "val", "zoo")
-RUNS = 7
+RUNS = 9
 CHANGED = 10
 PAGE = 100
 GIT_FILES = 100_000
@@ -116,42 +116,35 @@ class HubCase:
         ]
         return modified + added
 
-    def commit_runs(self, clustered: bool) -> tuple[list[float], list[float], list[Commit]]:
-        commit_times, stage_times, commits = [], [], []
-        for _ in range(RUNS):
-            draft = services.draft_create(dataset=self.dataset, title="ten files", creator=self.user)
-            changes = self.ten_changes(clustered)
-            stage_times.append(timed(lambda d=draft, c=changes: services.draft_stage_upserts(draft=d, entries=c)))
-            started = time.perf_counter()
-            commits.append(services.draft_commit(draft=draft, title="ten files", committer=self.user))
-            commit_times.append(time.perf_counter() - started)
-        return commit_times, stage_times, commits
+    def commit_once(self, clustered: bool) -> tuple[float, float, Commit]:
+        """Stage ten changes in a new draft and commit it: (stage seconds, commit seconds, the commit)."""
+        draft = services.draft_create(dataset=self.dataset, title="ten files", creator=self.user)
+        changes = self.ten_changes(clustered)
+        stage_s = timed(lambda: services.draft_stage_upserts(draft=draft, entries=changes))
+        started = time.perf_counter()
+        commit = services.draft_commit(draft=draft, title="ten files", committer=self.user)
+        return stage_s, time.perf_counter() - started, commit
 
-    def page_runs(self) -> list[float]:
+    def page_once(self) -> float:
+        """Read a page of 100 entries at a random offset of a segment at the (old) import commit."""
         old = selectors.revision_resolve(dataset=self.dataset, revision=self.base.id)
-        samples = []
-        for _ in range(RUNS):
-            segment = self.rng.choice(SEGMENTS)
-            offset = self.rng.randrange(self.per_segment - PAGE)
+        segment = self.rng.choice(SEGMENTS)
+        offset = self.rng.randrange(self.per_segment - PAGE)
 
-            def page(segment: str = segment, offset: int = offset) -> None:
-                listed = selectors.entry_list(revision=old, segment=segment, offset=offset, limit=PAGE)
-                assert len(listed.items) == PAGE
+        def page() -> None:
+            assert len(selectors.entry_list(revision=old, segment=segment, offset=offset, limit=PAGE).items) == PAGE
 
-            samples.append(timed(page))
-        return samples
+        return timed(page)
 
-    def diff_runs(self, commits: list[Commit]) -> list[float]:
-        samples = []
-        for older, newer in itertools.pairwise(commits):
-            base = selectors.revision_resolve(dataset=self.dataset, revision=older.id)
-            head = selectors.revision_resolve(dataset=self.dataset, revision=newer.id)
+    def diff_once(self, older: Commit, newer: Commit) -> float:
+        """Diff two commits ten changes apart."""
+        base = selectors.revision_resolve(dataset=self.dataset, revision=older.id)
+        head = selectors.revision_resolve(dataset=self.dataset, revision=newer.id)
 
-            def diff(base: selectors.Revision = base, head: selectors.Revision = head) -> None:
-                assert selectors.diff_entries(base=base, head=head).total == CHANGED
+        def diff() -> None:
+            assert selectors.diff_entries(base=base, head=head).total == CHANGED
 
-            samples.append(timed(diff))
-        return samples
+        return timed(diff)
 
     def full_diff(self) -> float:
         """Diff the whole import against ROOT (every entry an add), streaming."""
@@ -230,17 +223,30 @@ def main() -> None:
     user = User.objects.create(username=f"bench-{uuid.uuid4().hex[:12]}")
     workspace = Workspace.objects.get(owner=user, kind=Workspace.Kind.USER)
     figures: dict[tuple[str, int], float] = {}
+    samples: dict[tuple[str, int], list[float]] = defaultdict(list)
     try:
-        for size in SIZES:
-            case = HubCase(workspace, user, size, rng)
-            figures["import s", size] = case.build_s
-            for pattern in PATTERNS:
-                commit_s, stage_s, commits = case.commit_runs(clustered=pattern == "clustered")
-                figures[f"commit {pattern}", size] = median_ms(commit_s)
-                figures[f"stage {pattern}", size] = median_ms(stage_s)
-                figures[f"diff {pattern}", size] = median_ms(case.diff_runs(commits))
-            figures["page 100", size] = median_ms(case.page_runs())
-            figures["diff all s", size] = case.full_diff()
+        cases = [HubCase(workspace, user, size, rng) for size in SIZES]
+        # Sizes take turns within every run, so a change in the machine's load hits them alike.
+        for pattern in PATTERNS:
+            commits: dict[int, list[Commit]] = defaultdict(list)
+            for _ in range(RUNS):
+                for case in cases:
+                    stage_s, commit_s, commit = case.commit_once(clustered=pattern == "clustered")
+                    samples[f"stage {pattern}", case.size].append(stage_s)
+                    samples[f"commit {pattern}", case.size].append(commit_s)
+                    commits[case.size].append(commit)
+            for index in range(RUNS - 1):
+                for case in cases:
+                    older, newer = commits[case.size][index], commits[case.size][index + 1]
+                    samples[f"diff {pattern}", case.size].append(case.diff_once(older, newer))
+        for _ in range(RUNS):
+            for case in cases:
+                samples["page 100", case.size].append(case.page_once())
+        for key, values in samples.items():
+            figures[key] = median_ms(values)
+        for case in cases:
+            figures["import s", case.size] = case.build_s
+            figures["diff all s", case.size] = case.full_diff()
         for pattern, (commit_s, add_s) in git_runs(rng).items():
             figures[f"commit {pattern}", GIT] = median_ms(commit_s)
             figures[f"stage {pattern}", GIT] = median_ms(add_s)
