@@ -215,7 +215,9 @@ def _tree(commit: Commit | None) -> TreeContent:
     return EMPTY_TREE if commit is None else tree_load(commit.tree_id)
 
 
-def staged_rows(draft: Draft, low: str = "", high: str | None = None, fields: tuple[str, ...] = ()) -> Iterator[tuple]:
+def staged_rows(
+    *, draft: Draft, low: str = "", high: str | None = None, fields: tuple[str, ...] = ()
+) -> Iterator[tuple]:
     """(path, *fields) of the draft's staged entries with ``low <= path < high`` in path order, in batches."""
     last: str | None = None
     while True:
@@ -233,9 +235,10 @@ def staged_rows(draft: Draft, low: str = "", high: str | None = None, fields: tu
 _CHANGE_FIELDS = ("action", "object_key", "sha1", "size", "label", "timestamp")
 
 
-def staged_changes(draft: Draft, low: str = "", high: str | None = None) -> Iterator[Change]:
+def staged_changes(*, draft: Draft, low: str = "", high: str | None = None) -> Iterator[Change]:
     """The draft's staged entries as sorted changes."""
-    for path, action, object_key, sha1, size, label, timestamp in staged_rows(draft, low, high, _CHANGE_FIELDS):
+    rows = staged_rows(draft=draft, low=low, high=high, fields=_CHANGE_FIELDS)
+    for path, action, object_key, sha1, size, label, timestamp in rows:
         if action == StagedEntry.Action.PUT:
             yield Change(path, Entry(path, object_key, sha1, size, label, timestamp))
         else:
@@ -246,7 +249,7 @@ def _staged_segments(draft: Draft) -> dict[str, StagedSegment]:
     return {s.name: s for s in StagedSegment.objects.filter(draft=draft)}
 
 
-def segments_overlay(base: TreeContent, staged: dict[str, StagedSegment]) -> dict[str, str]:
+def segments_overlay(*, base: TreeContent, staged: dict[str, StagedSegment]) -> dict[str, str]:
     """The segments (name to description) of a base tree with a draft's staged segments over it."""
     segments = base.descriptions
     for name, row in staged.items():
@@ -260,7 +263,7 @@ def segments_overlay(base: TreeContent, staged: dict[str, StagedSegment]) -> dic
 def _segments_at(revision: Revision) -> dict[str, str]:
     base = _tree(revision.commit)
     if revision.has_staged_changes:
-        return segments_overlay(base, _staged_segments(revision.draft))  # type: ignore[arg-type]
+        return segments_overlay(base=base, staged=_staged_segments(revision.draft))  # type: ignore[arg-type]
     return base.descriptions
 
 
@@ -325,7 +328,7 @@ def _draft_page(
                 spans.append((low if not spans else ref.first, in_span))
     if not spans:
         spans.append((low, 0))
-    staged = staged_rows(draft, low, high, ("action", "in_base"))
+    staged = staged_rows(draft=draft, low=low, high=high, fields=("action", "in_base"))
     pending = next(staged, None)
     position = 0
     page_start = spans[-1][0]
@@ -344,7 +347,7 @@ def _draft_page(
             break
         position += base_count + delta
     base_entries = reader.interval(page_start, high) if base_visible else iter(())
-    view = entries_apply(base_entries, staged_changes(draft, page_start, high))
+    view = entries_apply(base_entries, staged_changes(draft=draft, low=page_start, high=high))
     return Page(items=list(islice(view, offset - position, offset - position + limit)), total=total)
 
 
@@ -357,7 +360,7 @@ def entry_list(*, revision: Revision, segment: str | None = None, offset: int = 
         if segment is None:
             raise errors.Missing("segment", "a draft's entries are listed one segment at a time")
         staged_segments = _staged_segments(draft)
-        if segment not in segments_overlay(base, staged_segments):
+        if segment not in segments_overlay(base=base, staged=staged_segments):
             raise errors.NotFound(f"segment {segment!r} does not exist", segment=segment)
         row = staged_segments.get(segment)
         return _draft_page(draft, base, not (row and row.clears_entries), segment, offset, limit)
@@ -379,7 +382,7 @@ def entry_get(*, revision: Revision, segment: str, remote_path: str) -> Entry:
     found: Entry | None
     if revision.has_staged_changes:
         draft: Draft = revision.draft  # type: ignore[assignment]
-        staged = next(staged_changes(draft, path, path + "\0"), None)
+        staged = next(staged_changes(draft=draft, low=path, high=path + "\0"), None)
         row = StagedSegment.objects.filter(draft=draft, name=segment).first()
         if staged is not None:
             found = staged.entry
@@ -431,7 +434,7 @@ def _draft_changes(draft: Draft, base: TreeContent, low: str, high: str | None) 
 
     def old_side() -> Iterator[Entry]:
         lookups, scans = TreeReader(base), TreeReader(base)
-        rows = staged_rows(draft, low, high, ("in_base",))
+        rows = staged_rows(draft=draft, low=low, high=high, fields=("in_base",))
         row = next(rows, None)
 
         def staged_in_base_before(bound: str | None) -> Iterator[Entry]:
@@ -453,7 +456,7 @@ def _draft_changes(draft: Draft, base: TreeContent, low: str, high: str | None) 
         yield from staged_in_base_before(None)
 
     def new_side() -> Iterator[Entry]:
-        for change in staged_changes(draft, low, high):
+        for change in staged_changes(draft=draft, low=low, high=high):
             if change.entry is not None:
                 yield change.entry
 

@@ -392,7 +392,7 @@ def _rebase_conflicts(
                     in_cleared.append(change.path)
 
     moved = moved_outside_cleared()
-    clashes = _sorted_intersection(moved, (row[0] for row in selectors.staged_rows(draft)))
+    clashes = _sorted_intersection(moved, (row[0] for row in selectors.staged_rows(draft=draft)))
     paths = list(islice(clashes, CONFLICT_PATHS_SHOWN))
     count = len(paths) + sum(1 for _ in clashes)
     for _ in moved:  # drain, so every path moved inside a cleared segment is counted
@@ -461,11 +461,10 @@ def draft_commit(
                     paths=paths,
                     count=count,
                 )
-        ranges, delta = ranges_apply(
-            head_tree.ranges, selectors.staged_changes(locked), [s.name for s in staged_segments if s.clears_entries]
-        )
+        cleared = [s.name for s in staged_segments if s.clears_entries]
+        ranges, delta = ranges_apply(head_tree.ranges, selectors.staged_changes(draft=locked), cleared)
         tree = TreeContent.build(
-            descriptions=selectors.segments_overlay(head_tree, {s.name: s for s in staged_segments}),
+            descriptions=selectors.segments_overlay(base=head_tree, staged={s.name: s for s in staged_segments}),
             counts=_counts_after(head_tree, delta),
             ranges=ranges,
         )
