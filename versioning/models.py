@@ -52,7 +52,7 @@ class Commit(models.Model):
 
     id = models.CharField(max_length=32, primary_key=True)
     dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="commits")
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    parent = models.ForeignKey("self", on_delete=models.RESTRICT, null=True, blank=True, related_name="children")
     tree = models.ForeignKey(Tree, on_delete=models.PROTECT, related_name="commits")
     # Number of commits in the ancestry chain ending here, so history pages know their total at once.
     depth = models.PositiveIntegerField()
@@ -87,7 +87,7 @@ class Branch(models.Model):
 
     dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="branches")
     name = models.CharField(max_length=255)
-    head = models.ForeignKey(Commit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    head = models.ForeignKey(Commit, on_delete=models.RESTRICT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -109,7 +109,7 @@ class Tag(models.Model):
 
     dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="version_tags")
     name = models.CharField(max_length=255)
-    commit = models.ForeignKey(Commit, on_delete=models.PROTECT, related_name="tags")
+    commit = models.ForeignKey(Commit, on_delete=models.RESTRICT, related_name="tags")
     creator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -135,14 +135,14 @@ class Draft(models.Model):
     # Kept by name as well, so a draft still says where it came from after its branch is deleted.
     branch = models.ForeignKey(Branch, on_delete=models.SET_NULL, null=True, blank=True, related_name="drafts")
     branch_name = models.CharField(max_length=255)
-    base_commit = models.ForeignKey(Commit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    base_commit = models.ForeignKey(Commit, on_delete=models.RESTRICT, null=True, blank=True, related_name="+")
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
     state = models.CharField(max_length=9, choices=State.choices, default=State.OPEN)
     creator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="drafts"
     )
-    committed_as = models.ForeignKey(Commit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    committed_as = models.ForeignKey(Commit, on_delete=models.RESTRICT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -6,13 +6,11 @@ name, tag name, commit id, the ROOT id or a draft number is turned into content.
 
 import re
 import zlib
-from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Generic, TypeVar
 
-import msgpack
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
@@ -24,7 +22,6 @@ from versioning.models import (
     Commit,
     DatasetObject,
     Draft,
-    Range,
     StagedEntry,
     StagedSegment,
     Tag,
@@ -229,7 +226,9 @@ def _tree(commit: Commit | None) -> TreeContent:
     return EMPTY_TREE if commit is None else tree_load(commit.tree_id)
 
 
-def staged_rows(draft: Draft, low: str = "", high: str | None = None, fields: tuple[str, ...] = ()) -> Iterator[tuple]:
+def staged_rows(
+    *, draft: Draft, low: str = "", high: str | None = None, fields: tuple[str, ...] = ()
+) -> Iterator[tuple]:
     """(path, *fields) of the draft's staged entries with ``low <= path < high`` in path order, in batches."""
     last: str | None = None
     while True:
@@ -247,9 +246,10 @@ def staged_rows(draft: Draft, low: str = "", high: str | None = None, fields: tu
 _CHANGE_FIELDS = ("action", "object_key", "sha1", "size", "label", "timestamp")
 
 
-def staged_changes(draft: Draft, low: str = "", high: str | None = None) -> Iterator[Change]:
+def staged_changes(*, draft: Draft, low: str = "", high: str | None = None) -> Iterator[Change]:
     """The draft's staged entries as sorted changes."""
-    for path, action, object_key, sha1, size, label, timestamp in staged_rows(draft, low, high, _CHANGE_FIELDS):
+    rows = staged_rows(draft=draft, low=low, high=high, fields=_CHANGE_FIELDS)
+    for path, action, object_key, sha1, size, label, timestamp in rows:
         if action == StagedEntry.Action.PUT:
             yield Change(path, Entry(path, object_key, sha1, size, label, timestamp))
         else:
@@ -260,9 +260,9 @@ def _staged_segments(draft: Draft) -> dict[str, StagedSegment]:
     return {s.name: s for s in StagedSegment.objects.filter(draft=draft)}
 
 
-def segments_overlay(base: TreeContent, staged: dict[str, StagedSegment]) -> dict[str, str]:
+def segments_overlay(*, base: TreeContent, staged: dict[str, StagedSegment]) -> dict[str, str]:
     """The segments (name to description) of a base tree with a draft's staged segments over it."""
-    segments = dict(base.segments)
+    segments = base.descriptions
     for name, row in staged.items():
         if row.action == StagedSegment.Action.PUT:
             segments[name] = row.description
@@ -274,8 +274,8 @@ def segments_overlay(base: TreeContent, staged: dict[str, StagedSegment]) -> dic
 def _segments_at(revision: Revision) -> dict[str, str]:
     base = _tree(revision.commit)
     if revision.has_staged_changes:
-        return segments_overlay(base, _staged_segments(revision.draft))  # type: ignore[arg-type]
-    return dict(base.segments)
+        return segments_overlay(base=base, staged=_staged_segments(revision.draft))  # type: ignore[arg-type]
+    return base.descriptions
 
 
 def segment_list(*, revision: Revision, offset: int = 0, limit: int = 128) -> Page[Segment]:
@@ -315,7 +315,7 @@ def _staged_counts(draft: Draft, low: str, high: str | None) -> tuple[int, int]:
 
 
 def _draft_page(
-    draft: Draft, base: TreeContent, base_visible: bool, low: str, high: str, offset: int, limit: int
+    draft: Draft, base: TreeContent, base_visible: bool, segment: str, offset: int, limit: int
 ) -> Page[Entry]:
     """A page of a draft's entries in ``[low, high)``, opening only the ranges from where the page starts.
 
@@ -323,14 +323,15 @@ def _draft_page(
     minus the staged deletes in the key span it covers, streamed from the staged rows in path order.
     """
     reader = TreeReader(base)
+    low, high = segment_bounds(segment)
     added, deleted = _staged_counts(draft, low, high)
-    base_total = reader.interval_count(low, high) if base_visible else 0
+    base_low, base_high = base.spans.get(segment, (0, 0)) if base_visible else (0, 0)
+    base_total = base_high - base_low
     total = base_total + added - deleted
     if offset >= total or limit == 0:
         return Page(items=[], total=total)
     spans: list[tuple[str, int]] = []  # (span start, base entries in span)
-    if base_visible:
-        base_low, base_high = reader.position(low), reader.position(high)
+    if base_total:
         starts = base.starts
         for index, ref in enumerate(base.ranges):
             in_span = min(starts[index + 1], base_high) - max(starts[index], base_low)
@@ -338,7 +339,7 @@ def _draft_page(
                 spans.append((low if not spans else ref.first, in_span))
     if not spans:
         spans.append((low, 0))
-    staged = staged_rows(draft, low, high, ("action", "in_base"))
+    staged = staged_rows(draft=draft, low=low, high=high, fields=("action", "in_base"))
     pending = next(staged, None)
     position = 0
     page_start = spans[-1][0]
@@ -357,7 +358,7 @@ def _draft_page(
             break
         position += base_count + delta
     base_entries = reader.interval(page_start, high) if base_visible else iter(())
-    view = entries_apply(base_entries, staged_changes(draft, page_start, high))
+    view = entries_apply(base_entries, staged_changes(draft=draft, low=page_start, high=high))
     return Page(items=list(islice(view, offset - position, offset - position + limit)), total=total)
 
 
@@ -370,19 +371,17 @@ def entry_list(*, revision: Revision, segment: str | None = None, offset: int = 
         if segment is None:
             raise errors.Missing("segment", "a draft's entries are listed one segment at a time")
         staged_segments = _staged_segments(draft)
-        if segment not in segments_overlay(base, staged_segments):
+        if segment not in segments_overlay(base=base, staged=staged_segments):
             raise errors.NotFound(f"segment {segment!r} does not exist", segment=segment)
         row = staged_segments.get(segment)
-        low, high = segment_bounds(segment)
-        return _draft_page(draft, base, not (row and row.clears_entries), low, high, offset, limit)
+        return _draft_page(draft, base, not (row and row.clears_entries), segment, offset, limit)
     reader = TreeReader(base)
     if segment is None:
         start, stop = 0, base.entry_count
     else:
-        if segment not in dict(base.segments):
+        if segment not in base.spans:
             raise errors.NotFound(f"segment {segment!r} does not exist", segment=segment)
-        low, high = segment_bounds(segment)
-        start, stop = reader.position(low), reader.position(high)
+        start, stop = base.spans[segment]
     total = stop - start
     return Page(items=list(reader.slice(start + offset, min(start + offset + limit, stop))), total=total)
 
@@ -394,7 +393,7 @@ def entry_get(*, revision: Revision, segment: str, remote_path: str) -> Entry:
     found: Entry | None
     if revision.has_staged_changes:
         draft: Draft = revision.draft  # type: ignore[assignment]
-        staged = next(staged_changes(draft, path, path + "\0"), None)
+        staged = next(staged_changes(draft=draft, low=path, high=path + "\0"), None)
         row = StagedSegment.objects.filter(draft=draft, name=segment).first()
         if staged is not None:
             found = staged.entry
@@ -446,24 +445,29 @@ def _draft_changes(draft: Draft, base: TreeContent, low: str, high: str | None) 
 
     def old_side() -> Iterator[Entry]:
         lookups, scans = TreeReader(base), TreeReader(base)
-        rows = staged_rows(draft, low, high, ("in_base",))
+        rows = staged_rows(draft=draft, low=low, high=high, fields=("in_base",))
         row = next(rows, None)
-        for clear_low, clear_high in [*cleared, (None, None)]:
-            while row is not None and (clear_low is None or row[0] < clear_low):
-                if row[1]:
-                    yield lookups.get(row[0])  # type: ignore[misc]
+
+        def staged_in_base_before(bound: str | None) -> Iterator[Entry]:
+            nonlocal row
+            while row is not None and (bound is None or row[0] < bound):
+                found = lookups.get(row[0]) if row[1] else None
+                if found is not None:
+                    yield found
                 row = next(rows, None)
-            if clear_low is None:
-                return
+
+        for clear_low, clear_high in cleared:
+            yield from staged_in_base_before(clear_low)
             while row is not None and row[0] < clear_high:
                 row = next(rows, None)
             clip_low = max(clear_low, low)
             clip_high = clear_high if high is None else min(clear_high, high)
             if clip_low < clip_high:
                 yield from scans.interval(clip_low, clip_high)
+        yield from staged_in_base_before(None)
 
     def new_side() -> Iterator[Entry]:
-        for change in staged_changes(draft, low, high):
+        for change in staged_changes(draft=draft, low=low, high=high):
             if change.entry is not None:
                 yield change.entry
 
@@ -575,9 +579,10 @@ def dataset_summaries(*, datasets: Sequence[Dataset], with_segments: bool = Fals
     counts: dict[str, tuple[tuple[str, int], ...]] = {}
     if with_segments:
         tree_ids = {head.tree_id for head in heads.values() if head is not None}
-        counts = _segment_counts(
-            {tree.pk: TreeContent.decode(zlib.decompress(tree.data)) for tree in Tree.objects.filter(pk__in=tree_ids)}
-        )
+        counts = {
+            tree.pk: tuple(TreeContent.decode(zlib.decompress(tree.data)).counts.items())
+            for tree in Tree.objects.filter(pk__in=tree_ids)
+        }
     summaries = {}
     for dataset in datasets:
         head = heads.get(dataset.pk)
@@ -590,37 +595,3 @@ def dataset_summaries(*, datasets: Sequence[Dataset], with_segments: bool = Fals
             segments=segments,
         )
     return summaries
-
-
-def _segment_counts(trees: dict[str, TreeContent]) -> dict[str, tuple[tuple[str, int], ...]]:
-    """Entry counts per segment of many trees; ranges straddling a segment boundary are read in one query."""
-    boundaries: dict[str, list[tuple[str, int, int, str]]] = {}
-    needed: set[str] = set()
-    for tree_id, content in trees.items():
-        spans: list[tuple[str, int, int, str]] = []
-        for name, _ in content.segments:
-            low, high = segment_bounds(name)
-            first = bisect_left(content.lasts, low)
-            last = bisect_left(content.lasts, high)
-            spans.append((name, first, last, low))
-            for index in {first, last} & set(range(len(content.ranges))):
-                needed.add(content.ranges[index].id)
-        boundaries[tree_id] = spans
-    paths = {
-        range_id: [row[0] for row in msgpack.unpackb(zlib.decompress(data))]
-        for range_id, data in Range.objects.filter(pk__in=needed).values_list("pk", "data")
-    }
-
-    def position(content: TreeContent, index: int, path: str) -> int:
-        """Entries of the tree before ``path``, given the first range whose last path is not below it."""
-        if index == len(content.ranges):
-            return content.entry_count
-        return content.starts[index] + bisect_left(paths[content.ranges[index].id], path)
-
-    result = {}
-    for tree_id, content in trees.items():
-        result[tree_id] = tuple(
-            (name, position(content, last, segment_bounds(name)[1]) - position(content, first, low))
-            for name, first, last, low in boundaries[tree_id]
-        )
-    return result

@@ -2,11 +2,14 @@
 
 Concurrency: a commit locks its branch row first (``select_for_update``), so on MariaDB the transaction's
 snapshot starts after any commit it waited for; the head then moves by compare-and-swap under that lock.
-Staging locks the draft row, so a commit never misses changes staged while it runs.
+Staging locks the draft row, so a commit never misses changes staged while it runs. Call ``draft_commit``
+and ``commit_import`` outside any transaction that has already read versioning rows: under REPEATABLE READ
+an older snapshot would not see the commit it waited for.
 """
 
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
@@ -84,6 +87,21 @@ def branch_ensure_default(*, dataset: Dataset) -> Branch:
     """Return the dataset's default branch, creating it at ROOT when missing."""
     branch, _ = Branch.objects.get_or_create(dataset=dataset, name=dataset.default_branch)
     return branch
+
+
+@transaction.atomic
+def history_delete(*, dataset: Dataset) -> None:
+    """Delete the dataset's drafts, tags, branches and commits, in an order MySQL's immediate FK checks take.
+
+    Commits point at their parents and branches at commits, so a cascade in one pass can trip over rows
+    it has not deleted yet; ranges and trees stay, as other commits may share them.
+    """
+    _lock_dataset(dataset)
+    Draft.objects.filter(dataset=dataset).delete()
+    Tag.objects.filter(dataset=dataset).delete()
+    Branch.objects.filter(dataset=dataset).delete()
+    Commit.objects.filter(dataset=dataset).update(parent=None)
+    Commit.objects.filter(dataset=dataset).delete()
 
 
 def _name_taken(dataset: Dataset, name: str) -> bool:
@@ -202,7 +220,7 @@ def draft_close(*, draft: Draft) -> Draft:
 def _segment_exists(name: str, base: TreeContent, staged: StagedSegment | None) -> bool:
     if staged is not None:
         return staged.action == StagedSegment.Action.PUT
-    return any(existing == name for existing, _ in base.segments)
+    return name in base.descriptions
 
 
 @transaction.atomic
@@ -213,7 +231,7 @@ def draft_segment_put(*, draft: Draft, name: str, description: str = "") -> None
     base = _tree(locked.base_commit)
     staged = StagedSegment.objects.filter(draft=locked, name=name).first()
     if staged is None:
-        if dict(base.segments).get(name) == description:
+        if base.descriptions.get(name) == description:
             return
         StagedSegment.objects.create(draft=locked, name=name, action=StagedSegment.Action.PUT, description=description)
     else:
@@ -232,7 +250,7 @@ def draft_segment_delete(*, draft: Draft, name: str) -> None:
     if not _segment_exists(name, base, staged):
         raise errors.NotFound(f"segment {name!r} does not exist", segment=name)
     StagedEntry.objects.filter(draft=locked, segment=name).delete()
-    if name in dict(base.segments):
+    if name in base.descriptions:
         StagedSegment.objects.update_or_create(
             draft=locked,
             name=name,
@@ -306,8 +324,10 @@ def draft_stage_deletes(*, draft: Draft, segment: str, remote_paths: Sequence[st
     reader = TreeReader(base)
     deletes, unstaged = [], []
     for path in paths:
-        in_base = not cleared and reader.get(path) is not None
         row = staged.get(path)
+        if row is not None and row.action == StagedEntry.Action.DELETE:
+            raise errors.NotFound(f"{path!r} does not exist", segment=segment, remote_path=path.partition("/")[2])
+        in_base = not cleared and reader.get(path) is not None
         if in_base:
             deletes.append(
                 StagedEntry(draft=locked, path=path, segment=segment, action=StagedEntry.Action.DELETE, in_base=True)
@@ -343,13 +363,22 @@ def _rebase_conflicts(
     draft: Draft, base: TreeContent, head: TreeContent, staged_segments: list[StagedSegment]
 ) -> tuple[list[str], int]:
     """Paths (and segment names) the draft changed that also changed on the branch since the draft's base."""
-    touched = _draft_segments_touched(draft, staged_segments)
-    old_segments, new_segments = dict(base.segments), dict(head.segments)
-    conflicts = sorted(
-        name
-        for name in touched
-        if (name in old_segments) != (name in new_segments) or old_segments.get(name) != new_segments.get(name)
-    )
+    old_segments, new_segments = base.descriptions, head.descriptions
+    staged_by_name = {s.name: s for s in staged_segments}
+    conflicts = []
+    for name in sorted(_draft_segments_touched(draft, staged_segments)):
+        before, after = old_segments.get(name), new_segments.get(name)
+        if before == after:
+            continue
+        row = staged_by_name.get(name)
+        if row is None:
+            clash = after is None  # the segment the draft stages entries in is gone
+        elif row.action == StagedSegment.Action.PUT:
+            clash = after != row.description  # both created or described it: fine when they agree
+        else:
+            clash = True
+        if clash:
+            conflicts.append(name)
     cleared = {s.name for s in staged_segments if s.clears_entries}
     in_cleared: list[str] = []
     in_cleared_count = 0
@@ -365,13 +394,19 @@ def _rebase_conflicts(
                     in_cleared.append(change.path)
 
     moved = moved_outside_cleared()
-    clashes = _sorted_intersection(moved, (row[0] for row in selectors.staged_rows(draft)))
+    clashes = _sorted_intersection(moved, (row[0] for row in selectors.staged_rows(draft=draft)))
     paths = list(islice(clashes, CONFLICT_PATHS_SHOWN))
     count = len(paths) + sum(1 for _ in clashes)
     for _ in moved:  # drain, so every path moved inside a cleared segment is counted
         pass
     found = conflicts + sorted(paths + in_cleared)
     return found[:CONFLICT_PATHS_SHOWN], len(conflicts) + count + in_cleared_count
+
+
+def _counts_after(tree: TreeContent, delta: Counter[str]) -> Counter[str]:
+    counts = Counter(tree.counts)
+    counts.update(delta)
+    return counts
 
 
 def _commit_create(
@@ -440,11 +475,13 @@ def draft_commit(
                     paths=paths,
                     count=count,
                 )
-        ranges = ranges_apply(
-            head_tree.ranges, selectors.staged_changes(locked), [s.name for s in staged_segments if s.clears_entries]
+        cleared = [s.name for s in staged_segments if s.clears_entries]
+        ranges, delta = ranges_apply(head_tree.ranges, selectors.staged_changes(draft=locked), cleared)
+        tree = TreeContent.build(
+            descriptions=selectors.segments_overlay(base=head_tree, staged={s.name: s for s in staged_segments}),
+            counts=_counts_after(head_tree, delta),
+            ranges=ranges,
         )
-        segments = selectors.segments_overlay(head_tree, {s.name: s for s in staged_segments})
-        tree = TreeContent(segments=tuple(sorted(segments.items())), ranges=tuple(ranges))
         commit = _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
         _objects_register(
             branch.dataset_id,
@@ -503,7 +540,7 @@ def commit_import(
     if branch is None:
         raise errors.NotFound(f"branch {name!r} does not exist", branch=name)
     head_tree = _tree(branch.head)
-    segments = dict(head_tree.segments)
+    segments = head_tree.descriptions
     for segment, segment_description in (segment_descriptions or {}).items():
         _check_segment_name(segment)
         segments[segment] = segment_description
@@ -523,25 +560,10 @@ def commit_import(
                 sha1s.clear()
             yield Change(entry.path, entry)
 
-    ranges = ranges_apply(head_tree.ranges, changes())
+    ranges, delta = ranges_apply(head_tree.ranges, changes())
     _objects_register(dataset.pk, sha1s)
-    tree = TreeContent(segments=tuple(sorted(segments.items())), ranges=tuple(ranges))
+    tree = TreeContent.build(descriptions=segments, counts=_counts_after(head_tree, delta), ranges=ranges)
     return _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
-
-
-@transaction.atomic
-def history_delete(*, dataset: Dataset) -> None:
-    """Delete a dataset's drafts, tags, branches and commits, so the dataset itself can be deleted.
-
-    Commits protect their parents and heads protect their commits, so the rows go in that order; trees and
-    ranges stay, as other commits may share them.
-    """
-    _lock_dataset(dataset)
-    Draft.objects.filter(dataset=dataset).delete()
-    Tag.objects.filter(dataset=dataset).delete()
-    Branch.objects.filter(dataset=dataset).delete()
-    Commit.objects.filter(dataset=dataset).update(parent=None)
-    Commit.objects.filter(dataset=dataset).delete()
 
 
 @transaction.atomic

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
 from datasets.models import Dataset
@@ -14,3 +14,9 @@ def give_every_dataset_its_default_branch(sender: type, instance: Dataset, creat
     """Create the default branch (at ROOT) of a new dataset."""
     if created and not kwargs.get("raw"):
         services.branch_ensure_default(dataset=instance)
+
+
+@receiver(pre_delete, sender=Dataset, dispatch_uid="dataset_history")
+def delete_history_before_the_dataset(sender: type, instance: Dataset, **kwargs: Any) -> None:
+    """Remove the dataset's versioning rows first, so the cascade never meets a commit still pointed at."""
+    services.history_delete(dataset=instance)

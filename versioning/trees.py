@@ -1,18 +1,23 @@
 """The content-addressed file tree: entries, ranges and trees, and the streaming algorithms over them.
 
-Entries are sorted by path (``segment/remotePath``) and cut into ranges after every entry whose path hashes to
-a boundary (about one in ``TARGET_RANGE_SIZE``) or when a range reaches ``MAX_RANGE_SIZE``. Cut points depend
-only on the entries, so equal contents give equal ranges and trees whatever history built them, unchanged
-ranges are shared, and a rewrite stops as soon as it meets a cut point of the old tree again.
+Entries are sorted by path (``segment/remotePath``) and cut into ranges: after ``MIN_RANGE_SIZE`` entries, a
+range ends at the first entry whose path hashes to a cut point (one in ``CUT_ODDS``), or at ``MAX_RANGE_SIZE``
+entries, so ranges hold about a thousand entries. Cut points depend only on the entries, so equal contents
+give equal ranges and trees whatever history built them, unchanged ranges are shared, and a rewrite stops as
+soon as it meets a cut point of the old tree again.
 """
 
 import hashlib
 import heapq
+import operator
 import tempfile
+import threading
 import zlib
 from bisect import bisect_left, bisect_right
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import accumulate
 from operator import itemgetter
 from typing import IO, Any, NamedTuple
@@ -21,8 +26,11 @@ import msgpack
 
 from versioning.models import Range, Tree
 
-TARGET_RANGE_SIZE = 1000
-MAX_RANGE_SIZE = 4 * TARGET_RANGE_SIZE
+MIN_RANGE_SIZE = 500
+CUT_ODDS = 500
+MAX_RANGE_SIZE = 4000
+# Decoded trees are immutable and keyed by content hash, so a few are kept per process.
+TREE_CACHE_SIZE = 32
 # New ranges are inserted this many at a time, so a big rewrite holds few encoded ranges in memory.
 RANGE_WRITE_BATCH = 32
 # Unsorted bulk input is sorted in runs of this many entries spilled to temporary files, then merged.
@@ -79,7 +87,7 @@ class RangeRef(NamedTuple):
     id: str
     first: str
     last: str
-    count: int
+    length: int
     size: int
 
 
@@ -111,8 +119,14 @@ def segment_bounds(segment: str) -> tuple[str, str]:
 
 
 def is_cut_point(path: str) -> bool:
-    """Whether a range ends after this path (content-defined, about one path in TARGET_RANGE_SIZE)."""
-    return zlib.crc32(path.encode()) % TARGET_RANGE_SIZE == 0
+    """Whether a range long enough may end after this path (content-defined, one path in CUT_ODDS)."""
+    digest = hashlib.blake2b(path.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % CUT_ODDS == 0
+
+
+def ends_at_cut(ref: "RangeRef") -> bool:
+    """Whether the range was cut by the rules (so a range built from its end on starts where a full scan would)."""
+    return ref.length >= MAX_RANGE_SIZE or (ref.length >= MIN_RANGE_SIZE and is_cut_point(ref.last))
 
 
 def _content_hash(raw: bytes) -> str:
@@ -121,16 +135,43 @@ def _content_hash(raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class TreeContent:
-    """A decoded tree: segments (name, description) sorted by name and the ordered range pointers."""
+    """A decoded tree: segments (name, description, entry count) by name and the ordered range pointers."""
 
-    segments: tuple[tuple[str, str], ...] = ()
+    segments: tuple[tuple[str, str, int], ...] = ()
     ranges: tuple[RangeRef, ...] = ()
     starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
     lasts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    spans: dict[str, tuple[int, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "starts", tuple(accumulate((r.count for r in self.ranges), initial=0)))
+        object.__setattr__(self, "starts", tuple(accumulate((r.length for r in self.ranges), initial=0)))
         object.__setattr__(self, "lasts", tuple(r.last for r in self.ranges))
+        spans, position = {}, 0
+        # Segments lie in the tree in the order of their path prefix ("a-b/" before "a/"), not of their names.
+        for name, _, count in sorted(self.segments, key=lambda s: s[0] + "/"):
+            spans[name] = (position, position + count)
+            position += count
+        object.__setattr__(self, "spans", spans)
+
+    @classmethod
+    def build(
+        cls, *, descriptions: dict[str, str], counts: dict[str, int], ranges: Iterable[RangeRef]
+    ) -> "TreeContent":
+        """A tree from its segments' descriptions and entry counts and its ranges."""
+        return cls(
+            segments=tuple((name, descriptions[name], counts.get(name, 0)) for name in sorted(descriptions)),
+            ranges=tuple(ranges),
+        )
+
+    @property
+    def descriptions(self) -> dict[str, str]:
+        """Segment name to description."""
+        return {name: description for name, description, _ in self.segments}
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Segment name to number of entries."""
+        return {name: count for name, _, count in self.segments}
 
     @property
     def entry_count(self) -> int:
@@ -149,20 +190,33 @@ class TreeContent:
     @classmethod
     def decode(cls, raw: bytes) -> "TreeContent":
         """Read a tree back from its encoding."""
-        data = msgpack.unpackb(raw)
-        return cls(
-            segments=tuple((name, description) for name, description in data["segments"]),
-            ranges=tuple(RangeRef(*r) for r in data["ranges"]),
-        )
+        data = msgpack.unpackb(raw, use_list=False)
+        return cls(segments=data["segments"], ranges=tuple(RangeRef._make(r) for r in data["ranges"]))
 
 
 EMPTY_TREE = TreeContent()
 
 
+_tree_cache: OrderedDict[str, TreeContent] = OrderedDict()
+_tree_cache_lock = threading.Lock()
+
+
+def _tree_remember(tree_id: str, content: TreeContent) -> None:
+    with _tree_cache_lock:
+        _tree_cache[tree_id] = content
+        _tree_cache.move_to_end(tree_id)
+        while len(_tree_cache) > TREE_CACHE_SIZE:
+            _tree_cache.popitem(last=False)
+
+
 def tree_load(tree_id: str) -> TreeContent:
-    """Read and decode a stored tree."""
-    data = Tree.objects.values_list("data", flat=True).get(pk=tree_id)
-    return TreeContent.decode(zlib.decompress(data))
+    """Read and decode a stored tree (kept in a small per-process cache: trees never change)."""
+    content = _tree_cache.get(tree_id)
+    if content is None:
+        data = Tree.objects.values_list("data", flat=True).get(pk=tree_id)
+        content = TreeContent.decode(zlib.decompress(data))
+    _tree_remember(tree_id, content)
+    return content
 
 
 def tree_save(content: TreeContent) -> str:
@@ -170,13 +224,32 @@ def tree_save(content: TreeContent) -> str:
     raw = content.encode()
     tree_id = _content_hash(raw)
     Tree.objects.bulk_create([Tree(id=tree_id, data=zlib.compress(raw, COMPRESSION_LEVEL))], ignore_conflicts=True)
+    _tree_remember(tree_id, content)
     return tree_id
+
+
+def _range_bytes(range_id: str) -> bytes:
+    return zlib.decompress(Range.objects.values_list("data", flat=True).get(pk=range_id))
+
+
+def range_rows(range_id: str) -> list[list[Any]]:
+    """Read one stored range as raw rows (the fields of ``Entry`` in order), cheaper than entries."""
+    return msgpack.unpackb(_range_bytes(range_id))
 
 
 def range_load(range_id: str) -> list[Entry]:
     """Read and decode one stored range."""
-    data = Range.objects.values_list("data", flat=True).get(pk=range_id)
-    return [Entry._make(row) for row in msgpack.unpackb(zlib.decompress(data))]
+    return list(map(Entry._make, range_rows(range_id)))
+
+
+def range_slice(range_id: str, start: int, stop: int) -> list[Entry]:
+    """Entries ``start`` to ``stop`` of a range, skipping the ones before without building them."""
+    unpacker = msgpack.Unpacker()
+    unpacker.feed(_range_bytes(range_id))
+    count = unpacker.read_array_header()
+    for _ in range(start):
+        unpacker.skip()
+    return [Entry._make(unpacker.unpack()) for _ in range(start, min(stop, count))]
 
 
 class RangeWriter:
@@ -184,7 +257,7 @@ class RangeWriter:
 
     def __init__(self) -> None:
         self.refs: list[RangeRef] = []
-        self._pending: list[Entry] = []
+        self._pending: list[Entry | list[Any]] = []
         self._unsaved: list[Range] = []
 
     @property
@@ -192,10 +265,11 @@ class RangeWriter:
         """Whether no entries are waiting, so an existing range can be appended as it is."""
         return not self._pending
 
-    def add(self, entry: Entry) -> None:
-        """Append the next entry (paths must arrive in increasing order)."""
+    def add(self, entry: Entry | list[Any]) -> None:
+        """Append the next entry or raw row (paths must arrive in increasing order)."""
         self._pending.append(entry)
-        if len(self._pending) >= MAX_RANGE_SIZE or is_cut_point(entry.path):
+        size = len(self._pending)
+        if size >= MAX_RANGE_SIZE or (size >= MIN_RANGE_SIZE and is_cut_point(entry[0])):
             self.cut()
 
     def reuse(self, ref: RangeRef) -> None:
@@ -209,8 +283,8 @@ class RangeWriter:
         raw = msgpack.packb(self._pending)
         range_id = _content_hash(raw)
         self._unsaved.append(Range(id=range_id, data=zlib.compress(raw, COMPRESSION_LEVEL)))
-        first, last = self._pending[0].path, self._pending[-1].path
-        self.refs.append(RangeRef(range_id, first, last, len(self._pending), sum(e.size for e in self._pending)))
+        first, last = self._pending[0][0], self._pending[-1][0]
+        self.refs.append(RangeRef(range_id, first, last, len(self._pending), sum(e[3] for e in self._pending)))
         self._pending = []
         if len(self._unsaved) >= RANGE_WRITE_BATCH:
             self.flush()
@@ -245,16 +319,17 @@ class _ChangeStream:
             self._head = next(self._iterator, None)
 
 
-def entries_apply(entries: Iterable[Entry], changes: Iterable[Change]) -> Iterator[Entry]:
-    """Apply sorted changes to sorted entries, streaming."""
+def entries_apply(entries: Iterable[Any], changes: Iterable[Change]) -> Iterator[Any]:
+    """Apply sorted changes to sorted entries (or raw rows), streaming."""
     change_iterator = iter(changes)
     change = next(change_iterator, None)
     for entry in entries:
-        while change is not None and change.path < entry.path:
+        path = entry[0]
+        while change is not None and change.path < path:
             if change.entry is not None:
                 yield change.entry
             change = next(change_iterator, None)
-        if change is not None and change.path == entry.path:
+        if change is not None and change.path == path:
             if change.entry is not None:
                 yield change.entry
             change = next(change_iterator, None)
@@ -266,17 +341,27 @@ def entries_apply(entries: Iterable[Entry], changes: Iterable[Change]) -> Iterat
         change = next(change_iterator, None)
 
 
+def _anywhere(path: str) -> bool:
+    return True
+
+
 def ranges_apply(
     ranges: tuple[RangeRef, ...], changes: Iterable[Change], cleared_segments: Iterable[str] = ()
-) -> list[RangeRef]:
+) -> tuple[list[RangeRef], Counter[str]]:
     """Apply sorted changes (and drop the entries of cleared segments), rewriting only the ranges touched.
 
     Untouched ranges are reused by id; a touched range is merged with its changes and cut again, carrying on
-    into the next ranges only until a cut point of the old tree is met again.
+    into the next ranges only until a cut point of the old tree is met again. Returns the new ranges and the
+    change in entry count per segment.
     """
     bounds = sorted(segment_bounds(name) for name in cleared_segments)
     stream = _ChangeStream(changes)
     writer = RangeWriter()
+    delta: Counter[str] = Counter()
+
+    def add(entry: Entry | list[Any]) -> None:
+        delta[entry[0].partition("/")[0]] += 1
+        writer.add(entry)
 
     def overlaps_cleared(ref: RangeRef) -> bool:
         return any(ref.first < high and ref.last >= low for low, high in bounds)
@@ -287,42 +372,45 @@ def ranges_apply(
     def is_cleared(path: str) -> bool:
         return any(low <= path < high for low, high in bounds)
 
+    count = len(ranges)
     for index, ref in enumerate(ranges):
-        if is_cut_point(ref.last) or ref.count >= MAX_RANGE_SIZE:
-            last = ref.last
-
-            def belongs(path: str, last: str = last) -> bool:
-                return path <= last
-
-        elif index + 1 < len(ranges):
-            # The range was cut short (the dataset's tail): changes in the gap after it extend it.
-            following = ranges[index + 1].first
-
-            def belongs(path: str, following: str = following) -> bool:
-                return path < following
-
-        else:
-
-            def belongs(path: str) -> bool:
-                return True
-
         head = stream.peek()
-        touched = head is not None and belongs(head.path)
+        if head is None and not bounds and writer.is_at_cut:
+            writer.refs.extend(ranges[index:])  # nothing left to change: the rest is reused as it is
+            break
+        following = ranges[index + 1].first if index + 1 < count else None
+        if head is None:
+            touched = False
+        elif head.path <= ref.last:
+            touched = True
+        elif following is not None and head.path >= following:
+            touched = False
+        else:
+            touched = not ends_at_cut(ref)  # a change in the gap after a range cut short extends it
         if not touched and not overlaps_cleared(ref):
             if writer.is_at_cut:
                 writer.reuse(ref)
                 continue
         elif not touched and inside_cleared(ref):
+            delta[ref.first.partition("/")[0]] -= ref.length
             continue
-        entries: Iterable[Entry] = range_load(ref.id)
+        belongs: Callable[[str], bool]
+        if ends_at_cut(ref):
+            belongs = partial(operator.ge, ref.last)  # path <= ref.last
+        elif following is not None:
+            belongs = partial(operator.gt, following)  # path < following
+        else:
+            belongs = _anywhere
+        rows = range_rows(ref.id)
+        delta.subtract(row[0].partition("/")[0] for row in rows)
         if bounds:
-            entries = [e for e in entries if not is_cleared(e.path)]
-        for entry in entries_apply(entries, stream.take_while(belongs)):
-            writer.add(entry)
+            rows = [row for row in rows if not is_cleared(row[0])]
+        for entry in entries_apply(rows, stream.take_while(belongs)):
+            add(entry)
     for change in stream.take_while(lambda path: True):
         if change.entry is not None:
-            writer.add(change.entry)
-    return writer.finish()
+            add(change.entry)
+    return writer.finish(), delta
 
 
 class TreeReader:
@@ -342,22 +430,6 @@ class TreeReader:
             self._open_id = ref.id
         return self._open_entries, self._open_paths
 
-    def position(self, path: str) -> int:
-        """Number of entries whose path sorts before ``path``."""
-        content = self.content
-        index = bisect_left(content.lasts, path)
-        if index == len(content.ranges):
-            return content.entry_count
-        if path <= content.ranges[index].first:
-            return content.starts[index]
-        _, paths = self._range(index)
-        return content.starts[index] + bisect_left(paths, path)
-
-    def interval_count(self, low: str, high: str | None) -> int:
-        """Number of entries with ``low <= path < high`` (no upper bound when ``high`` is None)."""
-        end = self.content.entry_count if high is None else self.position(high)
-        return end - self.position(low)
-
     def slice(self, start: int, stop: int) -> Iterator[Entry]:
         """Entries at positions ``start`` to ``stop`` (exclusive) of the whole tree, in path order."""
         content = self.content
@@ -365,9 +437,11 @@ class TreeReader:
             return
         index = bisect_right(content.starts, start) - 1
         while start < stop and index < len(content.ranges):
-            entries, _ = self._range(index)
             offset = start - content.starts[index]
-            taken = entries[offset : offset + stop - start]
+            if content.ranges[index].id == self._open_id:
+                taken = self._open_entries[offset : offset + stop - start]
+            else:
+                taken = range_slice(content.ranges[index].id, offset, offset + stop - start)
             yield from taken
             start += len(taken)
             index += 1
@@ -410,18 +484,18 @@ def trees_diff(old: TreeContent, new: TreeContent, low: str = "", high: str | No
 
     old_ranges, new_ranges = window(old.ranges), window(new.ranges)
     old_index = new_index = 0
-    old_buffer: list[Entry] = []
-    new_buffer: list[Entry] = []
+    old_buffer: list[list[Any]] = []
+    new_buffer: list[list[Any]] = []
     old_at = new_at = 0
 
     def open_old() -> None:
         nonlocal old_buffer, old_at, old_index
-        old_buffer, old_at = [e for e in range_load(old_ranges[old_index].id) if inside(e.path)], 0
+        old_buffer, old_at = [row for row in range_rows(old_ranges[old_index].id) if inside(row[0])], 0
         old_index += 1
 
     def open_new() -> None:
         nonlocal new_buffer, new_at, new_index
-        new_buffer, new_at = [e for e in range_load(new_ranges[new_index].id) if inside(e.path)], 0
+        new_buffer, new_at = [row for row in range_rows(new_ranges[new_index].id) if inside(row[0])], 0
         new_index += 1
 
     while True:
@@ -441,23 +515,31 @@ def trees_diff(old: TreeContent, new: TreeContent, low: str = "", high: str | No
             if new_first is not None and (old_first is None or new_first <= old_first):
                 open_new()
             continue
-        if old_empty and old_more and old_ranges[old_index].first <= new_buffer[new_at].path:
+        if old_empty and old_more and old_ranges[old_index].first <= new_buffer[new_at][0]:
             open_old()
             continue
-        if new_empty and new_more and new_ranges[new_index].first <= old_buffer[old_at].path:
+        if new_empty and new_more and new_ranges[new_index].first <= old_buffer[old_at][0]:
             open_new()
             continue
-        old_entry = None if old_empty else old_buffer[old_at]
-        new_entry = None if new_empty else new_buffer[new_at]
-        if new_entry is None or (old_entry is not None and old_entry.path < new_entry.path):
-            yield EntryChange(old_entry.path, old_entry, None)  # type: ignore[union-attr]
+        if not old_empty and not new_empty:
+            # Ranges that differ mostly hold the same rows: step over equal ones without further checks.
+            old_end, new_end = len(old_buffer), len(new_buffer)
+            while old_at < old_end and new_at < new_end and old_buffer[old_at] == new_buffer[new_at]:
+                old_at += 1
+                new_at += 1
+            if old_at == old_end or new_at == new_end:
+                continue
+        old_row = None if old_empty else old_buffer[old_at]
+        new_row = None if new_empty else new_buffer[new_at]
+        if new_row is None or (old_row is not None and old_row[0] < new_row[0]):
+            yield EntryChange(old_row[0], Entry._make(old_row), None)  # type: ignore[index,arg-type]
             old_at += 1
-        elif old_entry is None or new_entry.path < old_entry.path:
-            yield EntryChange(new_entry.path, None, new_entry)
+        elif old_row is None or new_row[0] < old_row[0]:
+            yield EntryChange(new_row[0], None, Entry._make(new_row))
             new_at += 1
         else:
-            if old_entry != new_entry:
-                yield EntryChange(old_entry.path, old_entry, new_entry)
+            if old_row != new_row:
+                yield EntryChange(old_row[0], Entry._make(old_row), Entry._make(new_row))
             old_at += 1
             new_at += 1
 

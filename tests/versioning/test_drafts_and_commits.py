@@ -6,7 +6,7 @@ from datasets.models import Dataset, User
 from project import errors
 from tests.versioning.conftest import make_entry
 from versioning import selectors, services
-from versioning.models import ROOT_COMMIT_ID, Draft, StagedEntry
+from versioning.models import ROOT_COMMIT_ID, Commit, Draft, StagedEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -335,3 +335,20 @@ def test_revision_stats_of_a_draft_are_invalid(dataset: Dataset) -> None:
     draft = services.draft_create(dataset=dataset, title="t")
     with pytest.raises(errors.Invalid):
         selectors.revision_stats(revision=at(dataset, draft.number))
+
+
+def test_deleting_a_dataset_removes_its_history(dataset: Dataset, user: User) -> None:
+    first = commit_files(dataset, user, {"s": ["a"]})
+    services.tag_create(dataset=dataset, name="v1", revision=first)
+    commit_files(dataset, user, {"s": ["b"]})
+    services.draft_create(dataset=dataset, title="open")
+    dataset.delete()
+    assert not Commit.objects.exists()
+
+
+def test_deleting_a_path_twice_is_not_found(dataset: Dataset, user: User) -> None:
+    commit_files(dataset, user, {"s": ["a"]})
+    draft = services.draft_create(dataset=dataset, title="t")
+    services.draft_stage_deletes(draft=draft, segment="s", remote_paths=["a"])
+    with pytest.raises(errors.NotFound):
+        services.draft_stage_deletes(draft=draft, segment="s", remote_paths=["a"])

@@ -32,12 +32,12 @@ _datasets = count()
 
 @contextmanager
 def tiny_ranges() -> Iterator[None]:
-    target, maximum = trees.TARGET_RANGE_SIZE, trees.MAX_RANGE_SIZE
-    trees.TARGET_RANGE_SIZE, trees.MAX_RANGE_SIZE = 3, 5
+    saved = trees.MIN_RANGE_SIZE, trees.CUT_ODDS, trees.MAX_RANGE_SIZE
+    trees.MIN_RANGE_SIZE, trees.CUT_ODDS, trees.MAX_RANGE_SIZE = 2, 2, 5
     try:
         yield
     finally:
-        trees.TARGET_RANGE_SIZE, trees.MAX_RANGE_SIZE = target, maximum
+        trees.MIN_RANGE_SIZE, trees.CUT_ODDS, trees.MAX_RANGE_SIZE = saved
 
 
 @dataclass
