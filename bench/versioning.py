@@ -170,6 +170,9 @@ def git_runs(rng: random.Random) -> dict[str, tuple[list[float], list[float]]]:
         git(repo, "init", "-q")
         git(repo, "config", "user.email", "bench@example.com")
         git(repo, "config", "user.name", "bench")
+        # No background gc or maintenance: it would still be writing when the repository is removed.
+        git(repo, "config", "gc.auto", "0")
+        git(repo, "config", "maintenance.auto", "false")
         per_segment = GIT_FILES // len(SEGMENTS)
         for segment in SEGMENTS:
             (repo / segment).mkdir()
