@@ -8,11 +8,6 @@ from datasets.models import Dataset, User
 from versioning.trees import Entry
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Declare the marker the thread races use, for runs where the project's configuration lacks it."""
-    config.addinivalue_line("markers", "mysql_only: runs only on MariaDB/MySQL (left out elsewhere)")
-
-
 @pytest.fixture
 def user(db: None) -> User:
     return User.objects.create(username="ada")
