@@ -147,3 +147,15 @@ def storage_config_get(*, workspace: Workspace, name: str) -> StorageConfig:
     if config is None:
         raise errors.NotFound(f"storage config {name!r} does not exist")
     return config
+
+
+def dataset_get_by_name(*, workspace_name: str, name: str) -> Dataset:
+    """The dataset ``workspace/name``, as operators' commands name it."""
+    dataset = (
+        Dataset.objects.select_related("workspace", "storage_config")
+        .filter(workspace__name=workspace_name, name=name)
+        .first()
+    )
+    if dataset is None:
+        raise errors.NotFound(f"dataset {workspace_name}/{name} does not exist")
+    return dataset
