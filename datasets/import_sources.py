@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from datasets.models import Dataset
 from project import errors
-from storage_configs.backends import StorageBackend, clean_key, clean_prefix
+from storage_configs.backends import LIST_PAGE_SIZE, StorageBackend, clean_key, clean_prefix
 from versioning import services as versioning_services
 from versioning.trees import Entry, TreeReader, entry_path
 
@@ -220,6 +220,7 @@ def bucket_records(
     segment: str,
     known: TreeReader | None,
     rehash: bool,
+    page_size: int = LIST_PAGE_SIZE,
 ) -> Iterator[SourceRecord]:
     """Every object under the prefix as an entry record, paging through the listing.
 
@@ -231,7 +232,7 @@ def bucket_records(
     prefix = clean_prefix(prefix)
     # Paths are keys relative to the prefix's directory: prefix ``images/ca`` turns ``images/cat.jpg`` into ``cat.jpg``.
     directory = prefix.rpartition("/")[0]
-    for key in backend.iter_keys(prefix):
+    for key in backend.iter_keys(prefix, page_size=page_size):
         where = f"key {key}"
         remote_path = key[len(directory) + 1 :] if directory else key
         try:

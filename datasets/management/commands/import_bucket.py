@@ -11,7 +11,7 @@ from datasets.management.import_reports import ImportCommand
 from datasets.models import User
 from project import errors
 from storage_configs import selectors as storage_selectors
-from storage_configs.backends import backend_for
+from storage_configs.backends import LIST_PAGE_SIZE, backend_for
 from versioning import selectors as versioning_selectors
 from versioning.trees import TreeReader, tree_load
 
@@ -30,6 +30,9 @@ class Command(ImportCommand):
         parser.add_argument("--segment", default="", help="segment the entries go in (default: the unnamed one)")
         parser.add_argument("--branch", help="branch to commit on (default: the dataset's default branch)")
         parser.add_argument("--message", help="commit title (default: Import PREFIX)")
+        parser.add_argument(
+            "--page-size", type=int, default=LIST_PAGE_SIZE, metavar="N", help="keys per listing request (default 1000)"
+        )
         parser.add_argument("--rehash", action="store_true", help="read every object, even ones already committed")
         parser.add_argument("--committer", metavar="USERNAME", help="the user recorded as committer")
 
@@ -43,6 +46,7 @@ class Command(ImportCommand):
         branch: str | None,
         message: str | None,
         rehash: bool,
+        page_size: int,
         committer: str | None,
         **options: Any,
     ) -> None:
@@ -62,7 +66,12 @@ class Command(ImportCommand):
             known = TreeReader(tree_load(head.head.tree_id)) if head is not None and head.head is not None else None
             report = self.report(options=options, unit="objects")
             records = bucket_records(
-                backend=backend_for(config), prefix=prefix, segment=segment, known=known, rehash=rehash
+                backend=backend_for(config),
+                prefix=prefix,
+                segment=segment,
+                known=known,
+                rehash=rehash,
+                page_size=max(1, page_size),
             )
             result = services.dataset_entries_import(
                 dataset=target,
