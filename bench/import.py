@@ -184,10 +184,8 @@ def main() -> None:
         finally:
             clean_up(workspace, owner, table)
 
-    database = (
-        f"{connection.vendor} {'.'.join(map(str, connection.mysql_version)) if connection.vendor == 'mysql' else ''}"
-    )
-    print(f"database: {database.strip()}")
+    version = getattr(connection, "mysql_version", ())
+    print(f"database: {connection.vendor} {'.'.join(map(str, version))}".strip())
     print(f"{'path':<34}{'rows':>10}{'seconds':>10}{'rows/s':>12}")
     print(f"{'import_files (one commit)':<34}{options.entries:>10}{import_seconds:>10.2f}{hub_rate:>12.0f}")
     print(f"{'raw multi-row INSERT':<34}{options.entries:>10}{raw_seconds:>10.2f}{raw_rate:>12.0f}")

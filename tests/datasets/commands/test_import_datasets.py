@@ -34,6 +34,7 @@ def test_it_creates_datasets_from_json_lines(workspace: Workspace, tmp_path: Pat
     assert not run.failed
     assert "created 2, updated 0, skipped 0, failed 0" in run.stdout
     cats = Dataset.objects.get(workspace=workspace, name="cats")
+    assert cats.licence is not None
     assert (cats.title, cats.description, cats.licence.name, cats.is_public) == (
         "Cats",
         "Pictures of cats",
@@ -56,6 +57,7 @@ def test_it_creates_datasets_from_csv(workspace: Workspace, tmp_path: Path) -> N
 
     assert not run.failed
     cats = Dataset.objects.get(workspace=workspace, name="cats")
+    assert cats.licence is not None
     assert (cats.title, cats.licence.name, cats.data_type, cats.is_public) == ("Cats", "MIT", 6, True)
     assert tags_of(cats) == {("数据类型", "图片")}
 
