@@ -1,4 +1,4 @@
-"""What every import command shares: its common options, progress, bad-record reports and the summary.
+"""What every import command shares: common options, the dataset it names, progress, bad records, the summary.
 
 Progress goes to stderr: a tqdm bar with rate and ETA when stderr is a terminal, otherwise one plain line
 every ``--progress-every`` records (and a last one), so logs of unattended runs stay readable.
@@ -12,7 +12,9 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from datasets import selectors, services
 from datasets.import_sources import SourceRecord, entry_from_fields
+from datasets.models import Dataset
 from project import errors
 from storage_configs.backends import StorageBackend
 from versioning.trees import Entry
@@ -151,3 +153,24 @@ def _verify(backend: StorageBackend, entry: Entry) -> None:
         raise errors.StorageObjectMissing(f"object {entry.object_key!r} does not exist") from None
     if stored != entry.size:
         raise errors.StorageObjectMissing(f"object {entry.object_key!r} has {stored} bytes, not {entry.size}")
+
+
+def dataset_named(path: str) -> Dataset:
+    """The dataset ``WORKSPACE/DATASET`` names."""
+    workspace, slash, name = path.partition("/")
+    if not slash or not workspace or not name:
+        raise errors.Invalid("dataset", "must be WORKSPACE/DATASET")
+    return selectors.dataset_get_by_name(workspace_name=workspace, name=name)
+
+
+def import_note(result: services.EntriesImported, *, dry_run: bool, branch: str) -> str:
+    """What the summary says the run left behind."""
+    if result.repeated and result.draft is not None:
+        return f"already staged in draft {result.draft.number} by an earlier run of this file"
+    if result.commit is None and result.draft is None:
+        return f"nothing to commit: branch {branch!r} already holds these entries"
+    prefix = "dry run, nothing was changed; it would make " if dry_run else ""
+    if result.draft is not None:
+        return f"{prefix}draft {result.draft.number} on branch {branch!r}"
+    assert result.commit is not None
+    return f"{prefix}commit {result.commit.id} on branch {branch!r}"

@@ -6,8 +6,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from datasets import services
 from datasets.import_sources import bucket_records
-from datasets.management.commands.import_files import dataset_named, import_note
-from datasets.management.import_reports import ImportCommand
+from datasets.management.import_reports import ImportCommand, dataset_named, import_note
 from datasets.models import User
 from project import errors
 from storage_configs import selectors as storage_selectors

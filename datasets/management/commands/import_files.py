@@ -5,33 +5,12 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from datasets import selectors, services
+from datasets import services
 from datasets.import_sources import SOURCE_FORMATS, file_digest, source_format, source_records
-from datasets.management.import_reports import ImportCommand
-from datasets.models import Dataset, User
+from datasets.management.import_reports import ImportCommand, dataset_named, import_note
+from datasets.models import User
 from project import errors
 from storage_configs.backends import backend_for
-
-
-def dataset_named(path: str) -> Dataset:
-    """The dataset ``WORKSPACE/DATASET`` names."""
-    workspace, slash, name = path.partition("/")
-    if not slash or not workspace or not name:
-        raise errors.Invalid("dataset", "must be WORKSPACE/DATASET")
-    return selectors.dataset_get_by_name(workspace_name=workspace, name=name)
-
-
-def import_note(result: services.EntriesImported, *, dry_run: bool, branch: str) -> str:
-    """What the summary says the run left behind."""
-    if result.repeated and result.draft is not None:
-        return f"already staged in draft {result.draft.number} by an earlier run of this file"
-    if result.commit is None and result.draft is None:
-        return f"nothing to commit: branch {branch!r} already holds these entries"
-    prefix = "dry run, nothing was changed; it would make " if dry_run else ""
-    if result.draft is not None:
-        return f"{prefix}draft {result.draft.number} on branch {branch!r}"
-    assert result.commit is not None
-    return f"{prefix}commit {result.commit.id} on branch {branch!r}"
 
 
 class Command(ImportCommand):
