@@ -126,3 +126,15 @@ def dataset_get_for_user(*, workspace: str, name: str, user: User, write: bool =
     if write and (membership is None or not membership.can_write):
         raise errors.Forbidden(f"{user.username} may not change datasets of workspace {workspace}")
     return dataset
+
+
+def dataset_get_by_name(*, workspace_name: str, name: str) -> Dataset:
+    """The dataset ``workspace/name``, as operators' commands name it."""
+    dataset = (
+        Dataset.objects.select_related("workspace", "storage_config")
+        .filter(workspace__name=workspace_name, name=name)
+        .first()
+    )
+    if dataset is None:
+        raise errors.NotFound(f"dataset {workspace_name}/{name} does not exist")
+    return dataset

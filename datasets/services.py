@@ -5,7 +5,11 @@ import hmac
 import secrets
 import string
 import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -33,8 +37,8 @@ from storage_configs.backends import hub_backend
 from storage_configs.models import StorageConfig
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
-from versioning.models import Branch
-from versioning.trees import Entry
+from versioning.models import Branch, Commit, Draft, StagedEntry
+from versioning.trees import EMPTY_TREE, Entry, tree_load, trees_diff
 
 ACCESS_KEY_PREFIX = "ACCESSKEY-"
 SIGNING_KEY_PREFIX = "AKID"
@@ -502,3 +506,207 @@ def workspace_set_default_storage_config(*, workspace: Workspace, user: User, na
 def signing_key_rotate_secrets(*, batch_size: int = 500) -> int:
     """Re-encrypt every signing secret under the newest key; return how many were rewritten."""
     return crypto.rotate_stored(SigningKey, "secret_ciphertext", batch_size=batch_size)
+
+
+@transaction.atomic
+def dataset_import(
+    *,
+    workspace_name: str,
+    name: str,
+    owner: User | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    licence: str | None = None,
+    tags: dict[str, list[str]] | None = None,
+    data_type: int | None = None,
+    is_public: bool | None = None,
+    storage_config_name: str | None = None,
+) -> tuple[Dataset, str]:
+    """Create the dataset ``workspace/name`` or update the fields given; say ``created``, ``updated`` or ``unchanged``.
+
+    A field left None keeps its value (or its default on create). A missing workspace is created, owned by
+    ``owner``, only when an owner is given.
+    """
+    name = dataset_name_check(name=name)
+    workspace = Workspace.objects.filter(name=workspace_name).first()
+    if workspace is None:
+        if owner is None:
+            raise errors.NotFound(f"workspace {workspace_name!r} does not exist (give an owner to create it)")
+        workspace = workspace_get_or_create(name=workspace_name, owner=owner)
+    storage_config = (
+        storage_config_selectors.storage_config_get(workspace=workspace, name=storage_config_name)
+        if storage_config_name
+        else None
+    )
+    dataset = Dataset.objects.select_for_update().filter(workspace=workspace, name=name).first()
+    if dataset is None:
+        dataset = dataset_create(
+            workspace=workspace,
+            creator=owner or workspace.owner,
+            name=name,
+            title=title or "",
+            description=description or "",
+            licence=licence or "",
+            data_type=Dataset.DataType.IMAGE if data_type is None else data_type,
+            is_public=bool(is_public),
+            tags=tags,
+            storage_config=storage_config,
+        )
+        return dataset, "created"
+    wanted: dict[str, Any] = {}
+    if title is not None:
+        wanted["title"] = title
+    if description is not None:
+        wanted["description"] = description
+    if licence is not None:
+        wanted["licence"] = licence_get_or_create(name=licence)
+    if data_type is not None:
+        if data_type not in Dataset.DataType.values:
+            raise errors.Invalid("type", f"must be one of {Dataset.DataType.values}")
+        wanted["data_type"] = data_type
+    if is_public is not None:
+        wanted["is_public"] = is_public
+    if storage_config is not None:
+        wanted["storage_config"] = storage_config
+    changed = {field: value for field, value in wanted.items() if getattr(dataset, field) != value}
+    if "storage_config" in changed and Commit.objects.filter(dataset=dataset).exists():
+        raise errors.NotAllowed("the storage config of a dataset with commits cannot change", dataset=name)
+    tags_changed = tags is not None and _tag_pairs(tags) != set(dataset.tags.values_list("category__name", "name"))
+    for field, value in changed.items():
+        setattr(dataset, field, value)
+    if changed:
+        dataset.save(update_fields=[*changed, "updated_at"])
+    if tags_changed and tags is not None:
+        dataset_set_tags(dataset=dataset, tags=tags)
+    return dataset, "updated" if changed or tags_changed else "unchanged"
+
+
+def _tag_pairs(tags: dict[str, list[str]]) -> set[tuple[str, str]]:
+    """The (category, value) pairs of ``{category: [values]}``; a malformed mapping is invalid."""
+    pairs: set[tuple[str, str]] = set()
+    for category, values in tags.items():
+        if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+            raise errors.Invalid("tags", f"values of {category!r} must be a list of strings")
+        pairs.update((category, value) for value in values)
+    return pairs
+
+
+# Entries are staged in a draft this many at a time: big inserts, bounded memory.
+ENTRY_STAGE_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class EntriesImported:
+    """What an entries import did with its ``records`` valid entries, and the commit or draft it made.
+
+    ``created`` paths are new to the branch, ``updated`` ones held another entry (in a draft: any entry),
+    ``unchanged`` are the rest (already there as given, or repeated in the source). Neither a commit nor a
+    draft means nothing changed; ``repeated`` means the draft came from an earlier run of the same source.
+    """
+
+    records: int
+    created: int
+    updated: int
+    unchanged: int
+    commit: Commit | None = None
+    draft: Draft | None = None
+    repeated: bool = False
+
+
+def dataset_entries_import(
+    *,
+    dataset: Dataset,
+    entries: Iterable[Entry],
+    title: str,
+    branch_name: str | None = None,
+    committer: User | None = None,
+    as_draft: bool = False,
+    source_digest: str = "",
+    dry_run: bool = False,
+) -> EntriesImported:
+    """Upsert a stream of entries onto a branch as one commit, or stage them in one new draft; all or nothing.
+
+    Running an import again changes nothing: no commit is made when the branch's tree would stay the same,
+    and an open draft whose description names the same ``source_digest`` is reported instead of a second
+    one. ``dry_run`` does all the work and rolls it back.
+    """
+    records = 0
+
+    def counted() -> Iterator[Entry]:
+        nonlocal records
+        for entry in entries:
+            records += 1
+            yield entry
+
+    name = branch_name or dataset.default_branch
+    with transaction.atomic():
+        if as_draft:
+            result = _entries_stage_in_draft(
+                dataset=dataset,
+                entries=counted(),
+                title=title,
+                branch_name=name,
+                creator=committer,
+                digest=source_digest,
+            )
+        else:
+            result = _entries_commit(
+                dataset=dataset, entries=counted(), title=title, branch_name=name, committer=committer
+            )
+        result = EntriesImported(
+            records=records,
+            created=result.created,
+            updated=result.updated,
+            unchanged=records - result.created - result.updated,
+            commit=result.commit,
+            draft=result.draft,
+            repeated=result.repeated,
+        )
+        if dry_run or result.repeated or (result.commit is None and result.draft is None):
+            transaction.set_rollback(True)
+    return result
+
+
+def _entries_commit(
+    *, dataset: Dataset, entries: Iterable[Entry], title: str, branch_name: str, committer: User | None
+) -> EntriesImported:
+    commit = versioning_services.commit_import(
+        dataset=dataset, entries=entries, title=title, branch_name=branch_name, committer=committer
+    )
+    # The parent is the head the import was applied to, read under the branch lock.
+    old = tree_load(commit.parent.tree_id) if commit.parent is not None else EMPTY_TREE
+    new = tree_load(commit.tree_id)
+    if (commit.parent is not None and commit.parent.tree_id == commit.tree_id) or (
+        commit.parent is None and new.entry_count == 0
+    ):
+        return EntriesImported(records=0, created=0, updated=0, unchanged=0)
+    # Imports only add or replace entries, so every new path adds one to the count.
+    created = new.entry_count - old.entry_count
+    updated = sum(1 for change in trees_diff(old, new) if change.old is not None) if old.entry_count else 0
+    return EntriesImported(records=0, created=created, updated=updated, unchanged=0, commit=commit)
+
+
+def _entries_stage_in_draft(
+    *, dataset: Dataset, entries: Iterator[Entry], title: str, branch_name: str, creator: User | None, digest: str
+) -> EntriesImported:
+    description = f"Imported from source sha256:{digest}" if digest else ""
+    if digest:
+        earlier = (
+            versioning_selectors.draft_list(dataset=dataset, branch_name=branch_name)
+            .filter(description=description)
+            .first()
+        )
+        if earlier is not None:
+            for _ in entries:  # still read, so bad records are reported as in the first run
+                pass
+            return EntriesImported(records=0, created=0, updated=0, unchanged=0, draft=earlier, repeated=True)
+    draft = versioning_services.draft_create(
+        dataset=dataset, title=title, description=description, branch_name=branch_name, creator=creator
+    )
+    while batch := list(islice(entries, ENTRY_STAGE_BATCH)):
+        versioning_services.draft_stage_upserts(draft=draft, entries=batch)
+    staged = StagedEntry.objects.filter(draft=draft)
+    created, updated = staged.filter(in_base=False).count(), staged.filter(in_base=True).count()
+    if not created and not updated:
+        return EntriesImported(records=0, created=0, updated=0, unchanged=0)
+    return EntriesImported(records=0, created=created, updated=updated, unchanged=0, draft=draft)

@@ -582,3 +582,8 @@ def draft_edit(
     if state == Draft.State.CLOSED:
         edited = draft_close(draft=edited)
     return edited
+
+
+def entry_check(*, entry: Entry) -> None:
+    """Fail with ``Invalid`` when the entry could not be committed, so bulk imports can skip it and go on."""
+    _check_entry(entry)
