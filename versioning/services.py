@@ -437,11 +437,15 @@ OBJECT_BATCH = 5000
 
 def _objects_register(dataset_id: int, sha1s: Iterable[str]) -> None:
     """Record the distinct objects a commit holds, in batches; already known ones are ignored."""
+    # One multi-row statement per batch, without building a model instance per row: imports register
+    # every entry's SHA-1 here, so this sits on the bulk path.
+    table = connection.ops.quote_name(DatasetObject._meta.db_table)
+    insert = "INSERT IGNORE" if connection.vendor == "mysql" else "INSERT OR IGNORE"
+    statement = f"{insert} INTO {table} (dataset_id, sha1) VALUES (%s, %s)"
     remaining = iter(sha1s)
-    while batch := set(islice(remaining, OBJECT_BATCH)):
-        DatasetObject.objects.bulk_create(
-            [DatasetObject(dataset_id=dataset_id, sha1=sha1) for sha1 in batch], ignore_conflicts=True
-        )
+    with connection.cursor() as cursor:
+        while batch := set(islice(remaining, OBJECT_BATCH)):
+            cursor.executemany(statement, [(dataset_id, sha1) for sha1 in batch])
 
 
 def draft_commit(
