@@ -4,7 +4,7 @@ import uuid
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from datasets.models import AccessKey, Dataset, DatasetFile, Membership, Tag, User, Workspace
+from datasets.models import AccessKey, Dataset, DatasetFile, Membership, ModerationEvent, Tag, User, Workspace
 from project import errors
 from storage_configs.models import StorageConfig
 from versioning.models import Branch
@@ -147,3 +147,17 @@ def storage_config_get(*, workspace: Workspace, name: str) -> StorageConfig:
     if config is None:
         raise errors.NotFound(f"storage config {name!r} does not exist")
     return config
+
+
+def tag_list_for_datasets(*, datasets: QuerySet[Dataset]) -> QuerySet[Tag]:
+    """The tags some of these datasets carry, with their categories, by category and name."""
+    return (
+        Tag.objects.filter(pk__in=datasets.values("tags"))
+        .select_related("category")
+        .order_by("category__name", "name", "pk")
+    )
+
+
+def moderation_event_list(*, dataset: Dataset) -> QuerySet[ModerationEvent]:
+    """The dataset's moderation steps with their actors, newest first."""
+    return ModerationEvent.objects.filter(dataset=dataset).select_related("actor").order_by("-created_at", "-pk")

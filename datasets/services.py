@@ -499,3 +499,40 @@ def workspace_set_default_storage_config(*, workspace: Workspace, user: User, na
     workspace.default_storage_config = selectors.storage_config_get(workspace=workspace, name=name)
     workspace.save(update_fields=["default_storage_config"])
     return workspace
+
+
+@transaction.atomic
+def dataset_moderate_many(
+    *, dataset_ids: list[int], actor: User | None, flag: str, value: bool, reason: str = "", via: str = "admin"
+) -> int:
+    """Moderate many datasets at once, each step recorded as by ``dataset_moderate``; return how many changed."""
+    changing = Dataset.objects.select_for_update().filter(pk__in=dataset_ids).exclude(**{flag: value}).order_by("pk")
+    moderated = 0
+    for dataset in changing:
+        dataset_moderate(dataset=dataset, actor=actor, flag=flag, value=value, reason=reason, via=via)
+        moderated += 1
+    return moderated
+
+
+@transaction.atomic
+def dataset_edit_metadata(
+    *,
+    dataset: Dataset,
+    title: str,
+    description: str,
+    licence: Licence | None,
+    data_type: int,
+    cover: str,
+    tags: list[Tag],
+) -> Dataset:
+    """Replace a dataset's descriptive metadata (the curator's edit); moderation flags are not touched."""
+    if data_type not in Dataset.DataType.values:
+        raise errors.Invalid("data_type", f"must be one of {Dataset.DataType.values}")
+    dataset.title = title
+    dataset.description = description
+    dataset.licence = licence
+    dataset.data_type = data_type
+    dataset.cover = cover
+    dataset.save(update_fields=["title", "description", "licence", "data_type", "cover", "updated_at"])
+    dataset.tags.set(tags)
+    return dataset
