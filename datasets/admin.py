@@ -274,6 +274,13 @@ class DatasetAdmin(admin.ModelAdmin):
         "updated_at",
     )
 
+    def get_list_display(self, request: HttpRequest) -> Any:
+        """Who may not moderate sees the flags without the buttons that would change them."""
+        if self.has_moderate_permission(request):
+            return self.list_display
+        plain = {"hidden_toggle": "hidden", "featured_toggle": "featured"}
+        return [plain.get(name, name) for name in self.list_display]
+
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return DatasetChangeList
 
@@ -298,6 +305,12 @@ class DatasetAdmin(admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
         """The tags were saved by ``dataset_edit_metadata``."""
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list[str], dict[str, int], set[str], list]:
+        """Summarise instead of collecting every related row: a big dataset has millions (and protected commits)."""
+        datasets = [f"{dataset} with its branches, tags, commits, drafts and files" for dataset in objs]
+        perms_needed = set() if self.has_delete_permission(request) else {"dataset"}
+        return datasets, {"datasets": len(datasets)}, perms_needed, []
 
     def delete_model(self, request: HttpRequest, obj: Dataset) -> None:
         services.dataset_delete(dataset=obj)
