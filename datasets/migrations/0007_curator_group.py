@@ -22,9 +22,11 @@ def create_curator_group(apps, schema_editor):
     """Create (or reset) the group with exactly the curator's permissions; safe to run again."""
     app_config = apps.get_app_config("datasets")
     # Permissions are normally created after all migrations; create this app's now so they can be granted.
-    app_config.models_module = True
+    # (A migration's app configs have no models module, which create_permissions takes for "no models".)
+    models_module = getattr(app_config, "models_module", None)
+    app_config.models_module = models_module or True
     create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
+    app_config.models_module = models_module
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
     group, _ = group_model.objects.get_or_create(name=CURATOR_GROUP)

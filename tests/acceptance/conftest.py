@@ -118,7 +118,8 @@ def hub_server(
             try:
                 requests.get(f"{url}healthz", timeout=2)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Workers still booting on a busy machine: the port accepts, the TLS handshake waits.
                 time.sleep(0.1)
         else:
             raise RuntimeError("gunicorn did not start")
