@@ -119,3 +119,10 @@ def test_a_page_costs_the_same_number_of_queries_whatever_its_size(
         with django_assert_max_num_queries(12):
             answer = admin_client.get(CHANGELIST)
         assert len(answer.context["cl"].result_list) == per_page
+
+
+def test_the_filters_count_their_choices_on_request(admin_client: Client, dataset: Dataset) -> None:
+    page = admin_client.get(CHANGELIST, {"_facets": "True"})
+
+    assert page.status_code == 200
+    assert "数据类型: 图片 (1)" in page.content.decode()
