@@ -56,6 +56,7 @@ COMMITS_PER_PAGE = 20
 FILES_PER_PAGE = 50
 BRANCHES_SHOWN = 100
 EVENTS_SHOWN = 20
+CONFIRMATION_SHOWN = 100
 
 
 @admin.register(User)
@@ -385,19 +386,26 @@ class DatasetAdmin(admin.ModelAdmin):
             )
             self.message_user(request, f"{count} dataset(s) {done}.", messages.SUCCESS)
             return None
-        return self._confirmation(request, list(queryset), action, bulk=True)
+        return self._confirmation(request, queryset, action, bulk=True)
 
     def _confirmation(
-        self, request: HttpRequest, datasets: list[Dataset], action: str, *, bulk: bool
+        self, request: HttpRequest, datasets: QuerySet[Dataset], action: str, *, bulk: bool
     ) -> TemplateResponse:
+        # "Select all N" means every row the filters match; the confirmation passes that on and names a few.
+        select_across = bulk and request.POST.get("select_across") == "1"
+        shown = list(datasets[:CONFIRMATION_SHOWN])
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": f"{action.capitalize()} datasets",
-            "datasets": datasets,
+            "datasets": shown,
+            "count": datasets.count() if len(shown) == CONFIRMATION_SHOWN else len(shown),
             "action": action,
             "bulk": bulk,
+            "select_across": select_across,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            # Django acts only with some ids selected, even when "all" means the filters.
+            "selected_ids": request.POST.getlist(ACTION_CHECKBOX_NAME),
             "next": request.GET.get("next", ""),
         }
         return TemplateResponse(request, "admin/datasets/dataset/moderate_confirmation.html", context)
@@ -440,7 +448,7 @@ class DatasetAdmin(admin.ModelAdmin):
             raise PermissionDenied
         dataset = self._dataset_or_404(request, dataset_id)
         if request.method != "POST":
-            return self._confirmation(request, [dataset], action, bulk=False)
+            return self._confirmation(request, self.get_queryset(request).filter(pk=dataset.pk), action, bulk=False)
         flag, value, done = MODERATION_ACTIONS[action]
         services.dataset_moderate_many(
             dataset_ids=[dataset.pk],
@@ -599,6 +607,7 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ("name", "category")
     list_select_related = ("category",)
     search_fields = ("name", "category__name")
+    ordering = ("category__name", "name")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tag]:
         # Tags print with their category, in lists and in the dataset page's autocomplete alike.

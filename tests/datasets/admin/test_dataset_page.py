@@ -162,3 +162,13 @@ def test_a_download_link_for_a_missing_file_is_not_found(admin_client: Client, d
 
     assert admin_client.get(url, {"commit": head, "path": "images/nothing.jpg"}).status_code == 404
     assert admin_client.get(url, {"commit": "nope", "path": "images/000001.jpg"}).status_code == 404
+
+
+def test_a_curator_finds_tags_by_autocomplete(curator_client: Client, dataset: Dataset) -> None:
+    answer = curator_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "datasets", "model_name": "dataset", "field_name": "tags", "term": "图"},
+    )
+
+    assert answer.status_code == 200
+    assert [result["text"] for result in answer.json()["results"]] == ["数据类型: 图片"]

@@ -4,8 +4,10 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.test import Client
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
 
 from datasets import services
+from datasets.admin import DatasetAdmin, ModerationEventAdmin
 from datasets.models import Dataset, ModerationEvent, User
 
 CHANGELIST = reverse("admin:datasets_dataset_changelist")
@@ -153,3 +155,35 @@ def test_the_moderation_log_is_read_only(admin_client: Client, superuser: User, 
     assert admin_client.post(change, {"reason": "edited"}).status_code == 403
     assert admin_client.get(reverse("admin:datasets_moderationevent_delete", args=[event.pk])).status_code == 403
     assert ModerationEvent.objects.get().reason == "spam"
+
+
+def test_select_all_across_pages_hides_every_filtered_dataset(
+    admin_client: Client, dataset: Dataset, other_dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(DatasetAdmin, "list_per_page", 1)
+    chosen = {"action": "hide", ACTION_CHECKBOX_NAME: [dataset.pk], "select_across": "1", "index": "0"}
+
+    confirmation = admin_client.post(CHANGELIST, chosen).content.decode()
+    chosen.pop("index")
+    admin_client.post(CHANGELIST, {**chosen, "post": "yes"})
+
+    assert "Hide 2 datasets?" in confirmation and 'name="select_across" value="1"' in confirmation
+    assert set(Dataset.objects.values_list("hidden", flat=True)) == {True}
+
+
+def test_a_page_of_the_log_costs_the_same_number_of_queries_whatever_its_size(
+    admin_client: Client,
+    superuser: User,
+    dataset: Dataset,
+    other_dataset: Dataset,
+    django_assert_max_num_queries: DjangoAssertNumQueries,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for _ in range(10):
+        for each in (dataset, other_dataset):
+            services.dataset_moderate(dataset=each, actor=superuser, flag="hidden", value=not each.hidden)
+    for per_page in (3, 20):
+        monkeypatch.setattr(ModerationEventAdmin, "list_per_page", per_page)
+        with django_assert_max_num_queries(10):
+            answer = admin_client.get(LOG)
+        assert len(answer.context["cl"].result_list) == per_page
