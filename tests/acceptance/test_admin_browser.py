@@ -6,7 +6,6 @@ reason, which CI turns into a failure.
 """
 
 import importlib
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,13 +48,13 @@ WAIT_SECONDS = 30
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebDriver]:
     """Headless Chromium from the system packages with a fresh profile."""
     for program in (CHROMIUM, CHROMEDRIVER):
         if not program.exists() and shutil.which(program.name) is None:
             pytest.skip(f"{program} is missing: apt-get install -y chromium chromium-driver")
     # Never let selenium-manager look for (or fetch) a browser or driver.
-    os.environ["SE_OFFLINE"] = "true"
+    monkeypatch.setenv("SE_OFFLINE", "true")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
