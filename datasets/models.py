@@ -218,6 +218,8 @@ class Dataset(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["is_public", "hidden", "-updated_at"], name="dataset_public_listing")]
+        # Curators hide and feature datasets without the right to change anything else.
+        permissions = [("moderate_dataset", "Can hide, unhide, feature and unfeature datasets")]
 
     def __str__(self) -> str:
         return f"{self.workspace.name}/{self.name}"

@@ -4,7 +4,7 @@ import uuid
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from datasets.models import AccessKey, Dataset, DatasetFile, Membership, Tag, User, Workspace
+from datasets.models import AccessKey, Dataset, DatasetFile, Membership, ModerationEvent, Tag, User, Workspace
 from project import errors
 from versioning.models import Branch
 
@@ -138,3 +138,17 @@ def dataset_get_by_name(*, workspace_name: str, name: str) -> Dataset:
     if dataset is None:
         raise errors.NotFound(f"dataset {workspace_name}/{name} does not exist")
     return dataset
+
+
+def tag_list_for_datasets(*, datasets: QuerySet[Dataset]) -> QuerySet[Tag]:
+    """The tags some of these datasets carry, with their categories, by category and name."""
+    return (
+        Tag.objects.filter(pk__in=datasets.values("tags"))
+        .select_related("category")
+        .order_by("category__name", "name", "pk")
+    )
+
+
+def moderation_event_list(*, dataset: Dataset) -> QuerySet[ModerationEvent]:
+    """The dataset's moderation steps with their actors, newest first."""
+    return ModerationEvent.objects.filter(dataset=dataset).select_related("actor").order_by("-created_at", "-pk")

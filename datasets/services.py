@@ -710,3 +710,40 @@ def _entries_stage_in_draft(
     if not created and not updated:
         return EntriesImported(records=0, created=0, updated=0, unchanged=0)
     return EntriesImported(records=0, created=created, updated=updated, unchanged=0, draft=draft)
+
+
+@transaction.atomic
+def dataset_moderate_many(
+    *, dataset_ids: list[int], actor: User | None, flag: str, value: bool, reason: str = "", via: str = "admin"
+) -> int:
+    """Moderate many datasets at once, each step recorded as by ``dataset_moderate``; return how many changed."""
+    changing = Dataset.objects.select_for_update().filter(pk__in=dataset_ids).exclude(**{flag: value}).order_by("pk")
+    moderated = 0
+    for dataset in changing:
+        dataset_moderate(dataset=dataset, actor=actor, flag=flag, value=value, reason=reason, via=via)
+        moderated += 1
+    return moderated
+
+
+@transaction.atomic
+def dataset_edit_metadata(
+    *,
+    dataset: Dataset,
+    title: str,
+    description: str,
+    licence: Licence | None,
+    data_type: int,
+    cover: str,
+    tags: list[Tag],
+) -> Dataset:
+    """Replace a dataset's descriptive metadata (the curator's edit); moderation flags are not touched."""
+    if data_type not in Dataset.DataType.values:
+        raise errors.Invalid("data_type", f"must be one of {Dataset.DataType.values}")
+    dataset.title = title
+    dataset.description = description
+    dataset.licence = licence
+    dataset.data_type = data_type
+    dataset.cover = cover
+    dataset.save(update_fields=["title", "description", "licence", "data_type", "cover", "updated_at"])
+    dataset.tags.set(tags)
+    return dataset

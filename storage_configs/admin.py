@@ -2,8 +2,11 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_POST
 
 from project import errors
 from storage_configs.models import StorageConfig
@@ -70,9 +73,29 @@ class StorageConfigAdmin(admin.ModelAdmin):
     @admin.action(description="Test the connection of the selected storage configs")
     def test_connection(self, request: HttpRequest, queryset: QuerySet[StorageConfig]) -> None:
         for config in queryset:
-            try:
-                storage_config_check_connection(storage_config=config)
-            except errors.DomainError as error:
-                self.message_user(request, f"{config.name}: {error.message}", messages.ERROR)
-            else:
-                self.message_user(request, f"{config.name}: connected", messages.SUCCESS)
+            self._report_connection(request, config)
+
+    def _report_connection(self, request: HttpRequest, config: StorageConfig) -> None:
+        try:
+            storage_config_check_connection(storage_config=config)
+        except errors.DomainError as error:
+            self.message_user(request, f"{config.name}: {error.message}", messages.ERROR)
+        else:
+            self.message_user(request, f"{config.name}: connected", messages.SUCCESS)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(require_POST(self.test_connection_view))
+        return [
+            path("<int:config_id>/test-connection/", view, name="storage_configs_storageconfig_test_connection"),
+            *super().get_urls(),
+        ]
+
+    def test_connection_view(self, request: HttpRequest, config_id: int) -> HttpResponse:
+        """The change page's button: test this config's connection and come back with the answer."""
+        config = self.get_object(request, str(config_id))
+        if config is None:
+            raise Http404("no such storage config")
+        if not self.has_view_permission(request, config):
+            raise PermissionDenied
+        self._report_connection(request, config)
+        return HttpResponseRedirect(reverse("admin:storage_configs_storageconfig_change", args=[config.pk]))

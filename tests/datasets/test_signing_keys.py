@@ -60,13 +60,16 @@ def test_signed_request_is_accepted(signing_pair: tuple[str, str]) -> None:
     ("tamper", "code"),
     [
         ({"secret": "wrong-secret"}, 204),
-        ({"timestamp_ms": int((time.time() - 6 * 60) * 1000)}, 203),
-        ({"timestamp_ms": int((time.time() + 6 * 60) * 1000)}, 203),
+        ({"minutes_off": -6}, 203),
+        ({"minutes_off": 6}, 203),
         ({"secret_id": "AKID" + "x" * 32}, 202),
     ],
 )
 def test_bad_signatures_are_refused_with_their_code(signing_pair: tuple[str, str], tamper: dict, code: int) -> None:
     secret_id, secret = signing_pair
+    if "minutes_off" in tamper:
+        # Taken when the test runs, not when it is collected: a long suite would carry it back into the window.
+        tamper = {"timestamp_ms": int((time.time() + tamper["minutes_off"] * 60) * 1000)}
     arguments = {"secret_id": secret_id, "secret": secret, **tamper}
     response = signed_get(arguments.pop("secret_id"), arguments.pop("secret"), **arguments)
     assert response.status_code == 401
