@@ -628,7 +628,8 @@ def dataset_entries_import(
 
     Running an import again changes nothing: no commit is made when the branch's tree would stay the same,
     and an open draft whose description names the same ``source_digest`` is reported instead of a second
-    one. ``dry_run`` does all the work and rolls it back.
+    one. ``dry_run`` does all the work and rolls it back. Every entry must already have passed
+    ``versioning.services.entry_check`` (``import_sources.entry_from_fields`` runs it), so it is not repeated.
     """
     records = 0
 
@@ -671,7 +672,7 @@ def _entries_commit(
     *, dataset: Dataset, entries: Iterable[Entry], title: str, branch_name: str, committer: User | None
 ) -> EntriesImported:
     commit = versioning_services.commit_import(
-        dataset=dataset, entries=entries, title=title, branch_name=branch_name, committer=committer
+        dataset=dataset, entries=entries, title=title, branch_name=branch_name, committer=committer, checked=True
     )
     # The parent is the head the import was applied to, read under the branch lock.
     old = tree_load(commit.parent.tree_id) if commit.parent is not None else EMPTY_TREE
