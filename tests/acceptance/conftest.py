@@ -118,7 +118,8 @@ def hub_server(
             try:
                 requests.get(f"{url}healthz", timeout=2)
                 break
-            except requests.ConnectionError:
+            # A worker still importing the app under load accepts the connection but answers late.
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         else:
             raise RuntimeError("gunicorn did not start")
