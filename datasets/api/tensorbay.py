@@ -183,13 +183,15 @@ class StorageConfigCreateView(TensorBayView):
 
 def storage_config_create_view(kind: str) -> Any:
     """The create view of one kind, with its body documented."""
+
+    @extend_schema(operation_id=f"create_{kind}_storage_config", request=CONFIG_BODIES[kind], responses={200: EMPTY})
+    def post(self: StorageConfigCreateView, request: Request) -> Response:
+        return StorageConfigCreateView.post(self, request)
+
     view_class: type[StorageConfigCreateView] = type(
-        f"{kind.title()}StorageConfigCreateView", (StorageConfigCreateView,), {"kind": kind}
+        f"{kind.title()}StorageConfigCreateView", (StorageConfigCreateView,), {"kind": kind, "post": post}
     )
-    documented = extend_schema(
-        operation_id=f"create_{kind}_storage_config", request=CONFIG_BODIES[kind], responses={200: EMPTY}
-    )(view_class)
-    return documented.as_view()
+    return view_class.as_view()
 
 
 class StorageConfigView(TensorBayView):
