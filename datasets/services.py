@@ -32,7 +32,7 @@ from datasets.models import (
 )
 from project import crypto, errors
 from storage_configs import services as storage_config_services
-from storage_configs.backends import backend_for, clean_key
+from storage_configs.backends import FilesystemBackend, StorageBackend, backend_for, clean_key
 from storage_configs.models import StorageConfig
 from storage_configs.services import SHA1_HEX
 from versioning import selectors as versioning_selectors
@@ -549,6 +549,13 @@ class UploadedObject:
     timestamp: float | None = None
 
 
+def _object_sha1(backend: StorageBackend, key: str) -> str:
+    digest = hashlib.sha1(usedforsecurity=False)
+    for chunk in backend.iter_chunks(key):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[UploadedObject]) -> None:
     """Stage uploaded files in a draft, each only if its object (keyed by its SHA-1) is in storage with its size.
 
@@ -563,6 +570,9 @@ def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[Up
         key = selectors.dataset_object_key(dataset=dataset, sha1=uploaded.sha1)
         if backend.size(key) != uploaded.size:
             raise errors.StorageObjectMissing(f"storage object {uploaded.sha1} has another size", key=key)
+        # The hub checks the hash of what it stores itself; an object store took whatever the client sent.
+        if not isinstance(backend, FilesystemBackend) and _object_sha1(backend, key) != uploaded.sha1:
+            raise errors.StorageObjectMissing(f"storage object {uploaded.sha1} has other content", key=key)
         entries.append(
             Entry.create(
                 segment=segment,
@@ -585,17 +595,13 @@ def dataset_cloud_object_register(
     if config is None or config.is_hub_default:
         raise errors.NotAllowed("only datasets on an authorised storage config import cloud files")
     backend = backend_for(config)
-    digest = hashlib.sha1(usedforsecurity=False)
-    size = 0
-    for chunk in backend.iter_chunks(clean_key(cloud_path, field="cloudPath")):
-        digest.update(chunk)
-        size += len(chunk)
+    key = clean_key(cloud_path, field="cloudPath")
     entry = Entry.create(
         segment=segment,
         remote_path=remote_path,
-        object_key=cloud_path,
-        sha1=digest.hexdigest(),
-        size=size,
+        object_key=key,
+        sha1=_object_sha1(backend, key),
+        size=backend.size(key),
         label=label,
     )
     versioning_services.draft_stage_upserts(draft=draft, entries=[entry])

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+pytest.importorskip(
+    "tensorbay", reason="the tensorbay SDK is not installed: pip install --no-deps -r requirements/tensorbay.txt"
+)
+
 from tensorbay import GAS
 from tensorbay.client.struct import ROOT_COMMIT_ID
 from tensorbay.dataset import Data, Dataset
