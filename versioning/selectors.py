@@ -635,35 +635,48 @@ class Metadata:
     notes: dict
 
 
-def _ancestor_ids(commit: Commit) -> list[str]:
+ANCESTOR_BATCH = 500
+
+
+def _ancestor_ids(commit_id: str, limit: int) -> list[tuple[str, str | None]]:
+    """(id, parent id) of a commit and its ancestors, newest first, at most ``limit`` of them."""
     table = connection.ops.quote_name(Commit._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH RECURSIVE chain (id, parent_id, n) AS ("
             f" SELECT id, parent_id, 0 FROM {table} WHERE id = %s"
-            f" UNION ALL SELECT c.id, c.parent_id, chain.n + 1 FROM {table} c JOIN chain ON c.id = chain.parent_id"
-            f") SELECT id FROM chain ORDER BY n",
-            [commit.id],
+            f" UNION ALL SELECT c.id, c.parent_id, chain.n + 1 FROM {table} c"
+            f" JOIN chain ON c.id = chain.parent_id WHERE chain.n + 1 < %s"
+            f") SELECT id, parent_id FROM chain ORDER BY n",
+            [commit_id, limit],
         )
-        return [row[0] for row in cursor.fetchall()]
+        return [(row[0], row[1]) for row in cursor.fetchall()]
 
 
 def revision_metadata(*, revision: Revision) -> Metadata:
-    """The catalog and notes at a revision: a draft's own, else those of the nearest commit that has some."""
+    """The catalog and notes at a revision: a draft's own, else those of the nearest commit that has some.
+
+    History is walked a batch of ancestors at a time, so a recent answer costs two queries.
+    """
     if revision.has_staged_changes:
         row = DraftMetadata.objects.filter(draft=revision.draft).first()
         if row is not None:
             return Metadata(catalog=row.catalog, notes=row.notes)
-    if revision.commit is None:
-        return Metadata(catalog={}, notes={})
-    ids = _ancestor_ids(revision.commit)
-    rows = {
-        commit_id: Metadata(catalog=catalog, notes=notes)
-        for commit_id, catalog, notes in DraftMetadata.objects.filter(
-            draft__dataset=revision.dataset, draft__committed_as_id__in=ids
-        ).values_list("draft__committed_as_id", "catalog", "notes")
-    }
-    return next((rows[commit_id] for commit_id in ids if commit_id in rows), Metadata(catalog={}, notes={}))
+    next_id = revision.commit.id if revision.commit is not None else None
+    while next_id is not None:
+        chain = _ancestor_ids(next_id, ANCESTOR_BATCH)
+        ids = [commit_id for commit_id, _ in chain]
+        rows = {
+            commit_id: Metadata(catalog=catalog, notes=notes)
+            for commit_id, catalog, notes in DraftMetadata.objects.filter(
+                draft__dataset=revision.dataset, draft__committed_as_id__in=ids
+            ).values_list("draft__committed_as_id", "catalog", "notes")
+        }
+        found = next((rows[commit_id] for commit_id in ids if commit_id in rows), None)
+        if found is not None:
+            return found
+        next_id = chain[-1][1] if len(chain) == ANCESTOR_BATCH else None
+    return Metadata(catalog={}, notes={})
 
 
 def label_statistics(*, revision: Revision, page_size: int = 1000) -> dict[str, dict]:

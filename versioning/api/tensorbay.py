@@ -115,7 +115,7 @@ class NameSerializer(serializers.Serializer):
 
 class DraftCreateSerializer(serializers.Serializer):
     title = StrictCharField(max_length=255)
-    branchName = StrictCharField(required=False, default="main", max_length=255)  # noqa: N815
+    branchName = StrictCharField(required=False, default="", allow_blank=True, max_length=255)  # noqa: N815
     description = StrictCharField(required=False, default="", allow_blank=True)
 
 
@@ -305,13 +305,13 @@ class DraftCollectionView(DatasetScopedView):
         responses=inline_serializer("TensorBayDraftNumber", {"draftNumber": serializers.IntegerField()}),
     )
     def post(self, request: Request, dataset_id: str) -> Response:
-        """Open a draft on a branch (``main`` when none is named)."""
+        """Open a draft on a branch (the default branch when none is named)."""
         body = parse_body(DraftCreateSerializer, request)
         draft = services.draft_create(
             dataset=self.dataset(request, dataset_id),
             title=body["title"],
             description=body["description"],
-            branch_name=body["branchName"],
+            branch_name=body["branchName"] or None,
             creator=caller_key(request).user,
         )
         return Response({"draftNumber": draft.number})

@@ -1,10 +1,13 @@
 """TensorBay v1 catalog endpoints over HTTP: the user, storage configs, datasets, and the dialect's errors."""
 
+import re
+
 import pytest
 from rest_framework.test import APIClient
 
 from datasets import services
 from datasets.models import Dataset, Membership, User, Workspace
+from project.api import routes
 from storage_configs.models import StorageConfig
 from tests.factories import DatasetFactory, UserFactory
 from versioning import services as versioning_services
@@ -416,3 +419,10 @@ def test_a_team_key_reports_its_team(other_user: User) -> None:
     member = UserFactory(username="carol")
     body = client_for(member, team, Membership.Role.WRITER).get(f"{P}/users").json()
     assert body["team"] == {"name": "team", "email": "t@example.com", "description": ""}
+
+
+def test_the_openapi_document_covers_every_route(client: APIClient) -> None:
+    documented = client.get("/openapi/tensorbay.json").json()["paths"]
+    for route in routes.tensorbay:
+        path = P + "/" + re.sub(r"<\w+:(\w+)>", r"{\1}", str(route.pattern))
+        assert path in documented, path

@@ -13,6 +13,7 @@ from datasets import services
 from datasets.models import Dataset, Membership, User
 from storage_configs.backends import hub_backend
 from tests.factories import UserFactory
+from versioning import selectors as versioning_selectors
 from versioning.models import ROOT_COMMIT_ID, Draft
 
 pytestmark = pytest.mark.django_db
@@ -530,3 +531,15 @@ def test_a_reader_reads_but_cannot_open_drafts(ds: str, dataset: Dataset) -> Non
     assert ok(client.get(f"{ds}/branches"))["totalCount"] == 1
     assert error(client.post(f"{ds}/drafts", {"title": "t"}, "json")) == (403, "AccessDenied")
     assert Draft.objects.count() == 0
+
+
+def test_catalog_is_found_many_commits_back(
+    client: APIClient, ds: str, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = draft(client, ds)
+    ok(client.put(f"{ds}/labels/catalogs", {"catalog": {"BOX2D": {}}, "draftNumber": number}, "json"))
+    ok(client.post(f"{ds}/commits", {"title": "c", "draftNumber": number}, "json"))
+    for index in range(3):
+        last = commit(client, ds, dataset, {f"f{index}": b"x"})
+    monkeypatch.setattr(versioning_selectors, "ANCESTOR_BATCH", 2)
+    assert ok(client.get(f"{ds}/labels/catalogs", {"commit": last})) == {"catalog": {"BOX2D": {}}}
