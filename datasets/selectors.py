@@ -9,7 +9,7 @@ from datasets.models import AccessKey, Dataset, DatasetFile, Membership, Tag, Us
 from project import errors
 from storage_configs.backends import ListPage, UploadPolicy, backend_for
 from storage_configs.models import StorageConfig
-from versioning.models import Branch
+from versioning.models import Branch, Draft
 
 
 def workspace_get_for_member(*, name: str, user: User) -> Workspace:
@@ -186,8 +186,17 @@ def dataset_object_key(*, dataset: Dataset, sha1: str) -> str:
     return f"{dataset.hex_id}/{sha1}"
 
 
-def dataset_upload_policy(*, dataset: Dataset, expires_in: int, base_url: str) -> UploadPolicy:
-    """A policy that lets a client upload objects of the dataset straight to its storage."""
+# An upload policy never lives longer than a day.
+MAX_POLICY_SECONDS = 24 * 60 * 60
+
+
+def dataset_upload_policy(*, draft: Draft, expires_in: int, base_url: str) -> UploadPolicy:
+    """A policy that lets a client upload objects for an open draft straight to its dataset's storage."""
+    if not draft.is_open:
+        raise errors.NotAllowed(f"draft {draft.number} is not open", draft=draft.number)
+    if not 0 < expires_in <= MAX_POLICY_SECONDS:
+        raise errors.Invalid("expired", f"must be between 1 and {MAX_POLICY_SECONDS} seconds")
+    dataset = draft.dataset
     return backend_for(dataset.storage_config).upload_policy(
         object_prefix=dataset_object_key(dataset=dataset, sha1=""),
         expires_in=expires_in,

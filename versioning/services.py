@@ -595,6 +595,12 @@ def _segment_entries(revision: selectors.Revision, segment: str) -> Iterator[Ent
             return
 
 
+def _check_copy_source(draft: Draft, source: selectors.Revision) -> None:
+    """Entries point at objects of their dataset's storage, so they are copied only within one storage."""
+    if source.dataset.pk != draft.dataset_id and source.dataset.storage_config_id != draft.dataset.storage_config_id:
+        raise errors.Invalid("source", "must be a dataset in the same storage")
+
+
 def _check_strategy(strategy: str) -> None:
     if strategy not in COPY_STRATEGIES:
         raise errors.Invalid("strategy", f"must be one of {', '.join(COPY_STRATEGIES)}")
@@ -623,6 +629,7 @@ def draft_segment_copy(
     When the target exists, ``abort`` refuses with a conflict, ``skip`` keeps it and ``override`` replaces it.
     """
     _check_strategy(strategy)
+    _check_copy_source(draft, source)
     found = selectors.segment_get(revision=source, name=source_segment)
     target = selectors.revision_resolve(dataset=draft.dataset, revision=draft.number)
     if move and source_segment == target_segment:
@@ -675,6 +682,7 @@ def draft_entries_copy(
     A target path that exists is refused (``abort``), kept (``skip``) or replaced (``override``).
     """
     _check_strategy(strategy)
+    _check_copy_source(draft, source)
     targets = list(source_paths if target_paths is None else target_paths)
     if len(targets) != len(source_paths):
         raise errors.Invalid("remotePaths", "must name as many targets as sources")

@@ -128,7 +128,7 @@ def read_back(gas: GAS, name: str, revision: str | None) -> dict[str, bytes]:
     return {data.path: data.open().read() for data in remote["seg1"]}
 
 
-def run_flows(gas: GAS, name: str, config_name: str | None, tmp_path: Path) -> None:
+def run_flows(gas: GAS, other: GAS, name: str, config_name: str | None, tmp_path: Path) -> None:
     # (a) create, list, get
     gas.create_dataset(name, config_name=config_name)
     assert name in list(gas.list_dataset_names())
@@ -188,18 +188,26 @@ def run_flows(gas: GAS, name: str, config_name: str | None, tmp_path: Path) -> N
     assert set(after) == {f"f{index:03d}.bin" for index in range(FILES + 2)}
     assert {path: after[path] for path in first} == first
 
+    # another workspace does not see the private dataset, by name or by id
+    with pytest.raises(ResourceNotExistError):
+        other.get_dataset(name)
+    with pytest.raises(ResourceNotExistError):
+        params = {"segmentName": "seg1", "commit": c1}
+        other._client.open_api_do("GET", "data/details", client.dataset_id, params=params)
+
 
 @pytest.mark.parametrize("storage", STORAGES)
 def test_sdk_flows_on_every_storage(
     storage: str, alice: Caller, hub_server: HubServer, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     config_name = config_for(storage, alice.workspace, request)
-    run_flows(alice.gas, f"flows-{storage}", config_name, tmp_path)
+    bob = caller(hub_server, "tb-bob")
+    run_flows(alice.gas, bob.gas, f"flows-{storage}", config_name, tmp_path)
 
 
 def test_another_workspace_cannot_see_a_private_dataset(alice: Caller, hub_server: HubServer) -> None:
     dataset_id = alice.gas.create_dataset("private").dataset_id
-    bob = caller(hub_server, "tb-bob")
+    bob = caller(hub_server, "tb-dave")
     with pytest.raises(ResourceNotExistError):
         bob.gas.get_dataset("private")
     with pytest.raises(ResourceNotExistError):
