@@ -20,7 +20,7 @@ from tensorbay import GAS
 from tensorbay.client.struct import ROOT_COMMIT_ID
 from tensorbay.dataset import Data, Dataset
 from tensorbay.exception import ForbiddenError, NameConflictError, ResourceNotExistError
-from tensorbay.label import Classification
+from tensorbay.label import Classification, ClassificationSubcatalog
 
 from datasets import services
 from datasets.models import User, Workspace
@@ -112,6 +112,10 @@ def write_files(directory: Path, count: int, salt: str) -> dict[str, bytes]:
 def local_dataset(name: str, directory: Path, labelled: str | None = None) -> Dataset:
     """A local dataset with one segment ``seg1`` holding every file of the directory."""
     dataset = Dataset(name)
+    if labelled:
+        dataset.catalog.classification = ClassificationSubcatalog()
+        dataset.catalog.classification.add_category("cat")
+        dataset.notes.is_continuous = True
     segment = dataset.create_segment("seg1")
     for path in sorted(directory.iterdir()):
         data = Data(str(path))
@@ -175,8 +179,10 @@ def run_flows(gas: GAS, other: GAS, name: str, config_name: str | None, tmp_path
     assert read_back(gas, name, "v1") == first
     assert read_back(gas, name, c1) == first
     assert read_back(gas, name, None) == first  # main did not move
-    labelled = Dataset(name, gas, revision="v1")["seg1"][0]
-    assert labelled.label.classification.category == "cat"
+    at_tag = Dataset(name, gas, revision="v1")
+    assert at_tag["seg1"][0].label.classification.category == "cat"
+    assert [category.name for category in at_tag.catalog.classification.categories] == ["cat"]
+    assert at_tag.notes.is_continuous is True
 
     # skip_uploaded_files: paths already in the draft are not uploaded again, so their content stays
     write_files(tmp_path / "v3", FILES + 2, "v3")
@@ -207,6 +213,8 @@ def test_sdk_flows_on_every_storage(
 
 def test_another_workspace_cannot_see_a_private_dataset(alice: Caller, hub_server: HubServer) -> None:
     dataset_id = alice.gas.create_dataset("private").dataset_id
+    empty = Dataset("private", alice.gas)
+    assert (len(empty), empty.catalog.dumps(), empty.notes.is_continuous) == (0, {}, False)
     bob = caller(hub_server, "tb-dave")
     with pytest.raises(ResourceNotExistError):
         bob.gas.get_dataset("private")
