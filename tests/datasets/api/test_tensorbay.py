@@ -51,13 +51,19 @@ def test_users_describes_the_key_owner(client: APIClient, user: User) -> None:
     assert (body["nickname"], body["email"], body["team"]) == (user.display_name, user.email, None)
 
 
-@pytest.mark.parametrize("token", [None, "ACCESSKEY-" + "0" * 32])
-def test_a_missing_or_unknown_key_is_unauthorized(api_client: APIClient, token: str | None) -> None:
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (None, "Authentication credentials were not provided."),
+        ("ACCESSKEY-" + "0" * 32, "unknown or revoked access key"),
+    ],
+)
+def test_a_missing_or_unknown_key_is_unauthorized(api_client: APIClient, token: str | None, message: str) -> None:
     if token:
         api_client.credentials(HTTP_X_TOKEN=token)
     response = api_client.get(f"{P}/datasets")
     assert response.status_code == 401
-    assert response.json()["code"] == "Unauthorized"
+    assert response.json() == {"code": "Unauthorized", "message": message}
 
 
 def test_the_seed_prefix_serves_the_same_routes(client: APIClient) -> None:
