@@ -2,11 +2,14 @@
 
 import uuid
 
+from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from datasets.models import AccessKey, Dataset, DatasetFile, Membership, ModerationEvent, Tag, User, Workspace
 from project import errors
-from versioning.models import Branch
+from storage_configs.backends import ListPage, UploadPolicy, backend_for
+from storage_configs.models import StorageConfig
+from versioning.models import Branch, Draft
 
 
 def workspace_get_for_member(*, name: str, user: User) -> Workspace:
@@ -152,3 +155,81 @@ def tag_list_for_datasets(*, datasets: QuerySet[Dataset]) -> QuerySet[Tag]:
 def moderation_event_list(*, dataset: Dataset) -> QuerySet[ModerationEvent]:
     """The dataset's moderation steps with their actors, newest first."""
     return ModerationEvent.objects.filter(dataset=dataset).select_related("actor").order_by("-created_at", "-pk")
+
+
+def storage_config_get(*, workspace: Workspace, name: str) -> StorageConfig:
+    """The workspace's storage config with this name."""
+    config = StorageConfig.objects.filter(workspace=workspace, name=name).first()
+    if config is None:
+        raise errors.NotFound(f"storage config {name!r} does not exist")
+    return config
+
+
+def dataset_get_by_id_for_user(*, dataset_id: str, user: User, write: bool = False) -> Dataset:
+    """The dataset with this 32-hex id, under the rules of ``dataset_get_for_user``."""
+    try:
+        key = uuid.UUID(hex=dataset_id) if len(dataset_id) == 32 else None
+    except ValueError:
+        key = None
+    found = Dataset.objects.select_related("workspace").filter(uuid=key).first() if key else None
+    if found is None:
+        raise errors.NotFound(f"dataset {dataset_id!r} does not exist")
+    return dataset_get_for_user(workspace=found.workspace.name, name=found.name, user=user, write=write)
+
+
+DATASET_SORTS = {"created_at": "created_at", "updated_at": "updated_at"}
+
+
+def dataset_search(
+    *, workspace: Workspace, name: str = "", fuzzy: bool = False, sort_by: str = "updated_at", order: str = "desc"
+) -> QuerySet[Dataset]:
+    """The workspace's datasets with their heads: the exact name (or names containing it when ``fuzzy``), sorted."""
+    if sort_by not in DATASET_SORTS:
+        raise errors.Invalid("sortBy", f"must be one of {', '.join(DATASET_SORTS)}")
+    if order not in ("asc", "desc"):
+        raise errors.Invalid("orderBy", "must be asc or desc")
+    datasets = dataset_list_with_head(workspace=workspace)
+    if name:
+        datasets = datasets.filter(name__icontains=name) if fuzzy else datasets.filter(name=name)
+    field = DATASET_SORTS[sort_by]
+    return datasets.order_by(field if order == "asc" else f"-{field}", "pk" if order == "asc" else "-pk")
+
+
+def dataset_object_key(*, dataset: Dataset, sha1: str) -> str:
+    """Where a dataset keeps the object with this SHA-1 in its storage: one object per content."""
+    return f"{dataset.hex_id}/{sha1}"
+
+
+# An upload policy never lives longer than a day.
+MAX_POLICY_SECONDS = 24 * 60 * 60
+
+
+def dataset_upload_policy(*, draft: Draft, expires_in: int, base_url: str) -> UploadPolicy:
+    """A policy that lets a client upload objects for an open draft straight to its dataset's storage."""
+    if not draft.is_open:
+        raise errors.NotAllowed(f"draft {draft.number} is not open", draft=draft.number)
+    if not 0 < expires_in <= MAX_POLICY_SECONDS:
+        raise errors.Invalid("expired", f"must be between 1 and {MAX_POLICY_SECONDS} seconds")
+    dataset = draft.dataset
+    return backend_for(dataset.storage_config).upload_policy(
+        object_prefix=dataset_object_key(dataset=dataset, sha1=""),
+        expires_in=expires_in,
+        max_size=settings.STORAGE_UPLOAD_MAX_SIZE,
+        base_url=base_url,
+    )
+
+
+def dataset_object_urls(*, dataset: Dataset, object_keys: list[str], base_url: str) -> list[str]:
+    """Signed, expiring URLs that read the dataset's objects without credentials."""
+    backend = backend_for(dataset.storage_config)
+    return [backend.url(key, expires_in=settings.STORAGE_URL_EXPIRES, base_url=base_url) for key in object_keys]
+
+
+def storage_config_files(*, storage_config: StorageConfig, prefix: str, marker: str, limit: int) -> ListPage:
+    """A page of the keys under a prefix of an authorised storage config."""
+    return backend_for(storage_config).list(prefix, marker=marker, limit=limit)
+
+
+def storage_config_file_url(*, storage_config: StorageConfig, key: str, base_url: str) -> str:
+    """A signed, expiring URL of one object of an authorised storage config."""
+    return backend_for(storage_config).url(key, expires_in=settings.STORAGE_URL_EXPIRES, base_url=base_url)

@@ -5,7 +5,7 @@ import hmac
 import secrets
 import string
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -33,8 +33,10 @@ from datasets.models import (
 )
 from project import crypto, errors
 from storage_configs import selectors as storage_config_selectors
-from storage_configs.backends import hub_backend
+from storage_configs import services as storage_config_services
+from storage_configs.backends import FilesystemBackend, StorageBackend, backend_for, clean_key, hub_backend
 from storage_configs.models import StorageConfig
+from storage_configs.services import SHA1_HEX
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
 from versioning.models import Branch, Commit, Draft, StagedEntry
@@ -451,6 +453,8 @@ def dataset_create_in_storage(
     alias: str = "",
     storage_config_name: str | None = None,
     with_draft: bool = False,
+    is_public: bool = False,
+    kind: int = Dataset.Kind.NORMAL,
 ) -> Dataset:
     """Create a dataset in a named storage config (else the workspace's default), optionally with draft 1 open."""
     _check_can_write(workspace=workspace, user=creator)
@@ -459,7 +463,13 @@ def dataset_create_in_storage(
     else:
         storage_config = storage_config_selectors.storage_config_get(workspace=workspace, name=storage_config_name)
     dataset = dataset_create(
-        workspace=workspace, creator=creator, name=name, alias=alias, storage_config=storage_config
+        workspace=workspace,
+        creator=creator,
+        name=name,
+        alias=alias,
+        storage_config=storage_config,
+        is_public=is_public,
+        kind=kind,
     )
     if with_draft:
         versioning_services.draft_create(dataset=dataset, title=dataset.name, creator=creator)
@@ -468,9 +478,17 @@ def dataset_create_in_storage(
 
 @transaction.atomic
 def dataset_update(
-    *, dataset: Dataset, name: str | None = None, alias: str | None = None, default_branch: str | None = None
+    *,
+    dataset: Dataset,
+    name: str | None = None,
+    alias: str | None = None,
+    default_branch: str | None = None,
+    is_public: bool | None = None,
 ) -> Dataset:
-    """Rename a dataset (unique in its workspace), change its alias, or make another existing branch the default."""
+    """Rename a dataset (unique in its workspace), change its alias or visibility, or make another existing branch
+    the default."""
+    if is_public is not None:
+        dataset.is_public = is_public
     if name is not None:
         dataset.name = dataset_name_check(name=name)
     if alias is not None:
@@ -481,7 +499,7 @@ def dataset_update(
         dataset.default_branch = default_branch
     try:
         with transaction.atomic():
-            dataset.save(update_fields=["name", "alias", "default_branch", "updated_at"])
+            dataset.save(update_fields=["name", "alias", "default_branch", "is_public", "updated_at"])
     except IntegrityError:
         raise errors.Conflict(f"dataset {dataset.name!r} already exists in its workspace") from None
     return selectors.dataset_list_with_head().get(pk=dataset.pk)
@@ -748,3 +766,88 @@ def dataset_edit_metadata(
     dataset.save(update_fields=["title", "description", "licence", "data_type", "cover", "updated_at"])
     dataset.tags.set(tags)
     return dataset
+
+
+@transaction.atomic
+def workspace_storage_config_create(*, workspace: Workspace, user: User, **fields: str) -> StorageConfig:
+    """Create a storage config in a workspace the user may change (fields as ``storage_config_create`` takes)."""
+    _check_can_write(workspace=workspace, user=user)
+    return storage_config_services.storage_config_create(workspace=workspace, **fields)  # type: ignore[arg-type]
+
+
+@transaction.atomic
+def workspace_storage_config_delete(*, workspace: Workspace, user: User, name: str) -> None:
+    """Delete a storage config of a workspace the user may change, when no dataset or file uses it."""
+    _check_can_write(workspace=workspace, user=user)
+    storage_config_services.storage_config_delete(
+        storage_config=selectors.storage_config_get(workspace=workspace, name=name)
+    )
+
+
+@dataclass(frozen=True)
+class UploadedObject:
+    """A file a client says it uploaded: where it goes in a segment, its content's SHA-1 and size, its label."""
+
+    remote_path: str
+    sha1: str
+    size: int
+    label: dict | None = None
+    timestamp: float | None = None
+
+
+def _object_sha1(backend: StorageBackend, key: str) -> str:
+    digest = hashlib.sha1(usedforsecurity=False)
+    for chunk in backend.iter_chunks(key):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[UploadedObject]) -> None:
+    """Stage uploaded files in a draft, each only if its object (keyed by its SHA-1) is in storage with its size.
+
+    Registering a path again replaces its entry, so callbacks may be repeated.
+    """
+    dataset = draft.dataset
+    backend = backend_for(dataset.storage_config)
+    entries = []
+    for uploaded in objects:
+        if not SHA1_HEX.fullmatch(uploaded.sha1):
+            raise errors.Invalid("checksum", "must be 40 lowercase hex digits")
+        key = selectors.dataset_object_key(dataset=dataset, sha1=uploaded.sha1)
+        if backend.size(key) != uploaded.size:
+            raise errors.StorageObjectMissing(f"storage object {uploaded.sha1} has another size", key=key)
+        # The hub checks the hash of what it stores itself; an object store took whatever the client sent.
+        if not isinstance(backend, FilesystemBackend) and _object_sha1(backend, key) != uploaded.sha1:
+            raise errors.StorageObjectMissing(f"storage object {uploaded.sha1} has other content", key=key)
+        entries.append(
+            Entry.create(
+                segment=segment,
+                remote_path=uploaded.remote_path,
+                object_key=key,
+                sha1=uploaded.sha1,
+                size=uploaded.size,
+                label=uploaded.label,
+                timestamp=uploaded.timestamp,
+            )
+        )
+    versioning_services.draft_stage_upserts(draft=draft, entries=entries)
+
+
+def dataset_cloud_object_register(
+    *, draft: Draft, segment: str, cloud_path: str, remote_path: str, label: dict | None = None
+) -> None:
+    """Stage an object already in the dataset's authorised storage config, hashing it to address its content."""
+    config = draft.dataset.storage_config
+    if config is None or config.is_hub_default:
+        raise errors.NotAllowed("only datasets on an authorised storage config import cloud files")
+    backend = backend_for(config)
+    key = clean_key(cloud_path, field="cloudPath")
+    entry = Entry.create(
+        segment=segment,
+        remote_path=remote_path,
+        object_key=key,
+        sha1=_object_sha1(backend, key),
+        size=backend.size(key),
+        label=label,
+    )
+    versioning_services.draft_stage_upserts(draft=draft, entries=[entry])

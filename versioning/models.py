@@ -226,3 +226,15 @@ class DatasetObject(models.Model):
 
     def __str__(self) -> str:
         return self.sha1
+
+
+class DraftMetadata(models.Model):
+    """The catalog and notes a draft sets (TensorBay keeps both with the content); a commit has those of the
+    nearest draft committed in its history that set them."""
+
+    draft = models.OneToOneField(Draft, on_delete=models.CASCADE, related_name="metadata")
+    catalog = models.JSONField(default=dict, blank=True)
+    notes = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"metadata of {self.draft}"

@@ -22,6 +22,7 @@ from versioning.models import (
     Commit,
     DatasetObject,
     Draft,
+    DraftMetadata,
     StagedEntry,
     StagedSegment,
     Tag,
@@ -595,3 +596,84 @@ def dataset_summaries(*, datasets: Sequence[Dataset], with_segments: bool = Fals
             segments=segments,
         )
     return summaries
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """A revision's catalog and notes (both opaque objects; empty when never set)."""
+
+    catalog: dict
+    notes: dict
+
+
+ANCESTOR_BATCH = 500
+
+
+def _ancestor_ids(commit_id: str, limit: int) -> list[tuple[str, str | None]]:
+    """(id, parent id) of a commit and its ancestors, newest first, at most ``limit`` of them."""
+    table = connection.ops.quote_name(Commit._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH RECURSIVE chain (id, parent_id, n) AS ("
+            f" SELECT id, parent_id, 0 FROM {table} WHERE id = %s"
+            f" UNION ALL SELECT c.id, c.parent_id, chain.n + 1 FROM {table} c"
+            f" JOIN chain ON c.id = chain.parent_id WHERE chain.n + 1 < %s"
+            f") SELECT id, parent_id FROM chain ORDER BY n",
+            [commit_id, limit],
+        )
+        return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def revision_metadata(*, revision: Revision) -> Metadata:
+    """The catalog and notes at a revision: a draft's own, else those of the nearest commit that has some.
+
+    History is walked a batch of ancestors at a time, so a recent answer costs two queries.
+    """
+    if revision.has_staged_changes:
+        row = DraftMetadata.objects.filter(draft=revision.draft).first()
+        if row is not None:
+            return Metadata(catalog=row.catalog, notes=row.notes)
+    next_id = revision.commit.id if revision.commit is not None else None
+    while next_id is not None:
+        chain = _ancestor_ids(next_id, ANCESTOR_BATCH)
+        ids = [commit_id for commit_id, _ in chain]
+        rows = {
+            commit_id: Metadata(catalog=catalog, notes=notes)
+            for commit_id, catalog, notes in DraftMetadata.objects.filter(
+                draft__dataset=revision.dataset, draft__committed_as_id__in=ids
+            ).values_list("draft__committed_as_id", "catalog", "notes")
+        }
+        found = next((rows[commit_id] for commit_id in ids if commit_id in rows), None)
+        if found is not None:
+            return found
+        next_id = chain[-1][1] if len(chain) == ANCESTOR_BATCH else None
+    return Metadata(catalog={}, notes={})
+
+
+def label_statistics(*, revision: Revision, page_size: int = 1000) -> dict[str, dict]:
+    """Per label type, how many labels the revision's entries hold and how many of each category."""
+    quantities: dict[str, int] = {}
+    categories: dict[str, dict[str, int]] = {}
+    for segment in _segments_at(revision):
+        offset = 0
+        while True:
+            page = entry_list(revision=revision, segment=segment, offset=offset, limit=page_size)
+            for entry in page.items:
+                for label_type, value in (entry.label or {}).items():
+                    items = value if isinstance(value, list) else [value]
+                    quantities[label_type] = quantities.get(label_type, 0) + len(items)
+                    counts = categories.setdefault(label_type, {})
+                    for item in items:
+                        category = item.get("category") if isinstance(item, dict) else None
+                        if isinstance(category, str):
+                            counts[category] = counts.get(category, 0) + 1
+            offset += len(page.items)
+            if not page.items or offset >= page.total:
+                break
+    return {
+        label_type: {
+            "quantity": quantity,
+            "categories": [{"name": name, "quantity": n} for name, n in sorted(categories[label_type].items())],
+        }
+        for label_type, quantity in sorted(quantities.items())
+    }

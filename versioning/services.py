@@ -26,6 +26,7 @@ from versioning.models import (
     Commit,
     DatasetObject,
     Draft,
+    DraftMetadata,
     StagedEntry,
     StagedSegment,
     Tag,
@@ -594,3 +595,167 @@ def draft_edit(
 def entry_check(*, entry: Entry) -> None:
     """Fail with ``Invalid`` when the entry could not be committed, so bulk imports can skip it and go on."""
     _check_entry(entry)
+
+
+@transaction.atomic
+def draft_metadata_set(*, draft: Draft, catalog: dict | None = None, notes: dict | None = None) -> DraftMetadata:
+    """Set an open draft's catalog (replaced whole) or notes (the given keys); it starts from its base's."""
+    locked = _lock_open_draft(draft)
+    row = DraftMetadata.objects.filter(draft=locked).first()
+    if row is None:
+        base = selectors.revision_resolve(dataset=locked.dataset, revision=locked.parent_commit_id)
+        inherited = selectors.revision_metadata(revision=base)
+        row = DraftMetadata(draft=locked, catalog=inherited.catalog, notes=inherited.notes)
+    if catalog is not None:
+        row.catalog = catalog
+    if notes is not None:
+        row.notes = {**row.notes, **notes}
+    row.save()
+    locked.save(update_fields=["updated_at"])
+    return row
+
+
+COPY_STRATEGIES = ("abort", "override", "skip")
+COPY_PAGE = 1000
+
+
+def _segment_entries(revision: selectors.Revision, segment: str) -> Iterator[Entry]:
+    offset = 0
+    while True:
+        page = selectors.entry_list(revision=revision, segment=segment, offset=offset, limit=COPY_PAGE)
+        yield from page.items
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            return
+
+
+def _check_copy_source(draft: Draft, source: selectors.Revision) -> None:
+    """Entries point at objects of their dataset's storage, so they are copied only within one storage."""
+    if source.dataset.pk != draft.dataset_id and source.dataset.storage_config_id != draft.dataset.storage_config_id:
+        raise errors.Invalid("source", "must be a dataset in the same storage")
+
+
+def _check_strategy(strategy: str) -> None:
+    if strategy not in COPY_STRATEGIES:
+        raise errors.Invalid("strategy", f"must be one of {', '.join(COPY_STRATEGIES)}")
+
+
+def _has_segment(revision: selectors.Revision, name: str) -> bool:
+    try:
+        selectors.segment_get(revision=revision, name=name)
+    except errors.NotFound:
+        return False
+    return True
+
+
+@transaction.atomic
+def draft_segment_copy(
+    *,
+    draft: Draft,
+    source: selectors.Revision,
+    source_segment: str,
+    target_segment: str,
+    strategy: str = "abort",
+    move: bool = False,
+) -> None:
+    """Copy (or move, within the draft) a segment with its entries into the draft under ``target_segment``.
+
+    When the target exists, ``abort`` refuses with a conflict, ``skip`` keeps it and ``override`` replaces it.
+    """
+    _check_strategy(strategy)
+    _check_copy_source(draft, source)
+    found = selectors.segment_get(revision=source, name=source_segment)
+    target = selectors.revision_resolve(dataset=draft.dataset, revision=draft.number)
+    if move and source_segment == target_segment:
+        return
+    if _has_segment(target, target_segment):
+        if strategy == "abort":
+            raise errors.Conflict(f"segment {target_segment!r} already exists", segment=target_segment)
+        if strategy == "skip":
+            return
+        draft_segment_delete(draft=draft, name=target_segment)
+    entries = [
+        Entry(
+            f"{target_segment}/{entry.remote_path}",
+            entry.object_key,
+            entry.sha1,
+            entry.size,
+            entry.label,
+            entry.timestamp,
+        )
+        for entry in _segment_entries(source, source_segment)
+    ]
+    draft_segment_put(draft=draft, name=target_segment, description=found.description)
+    if entries:
+        draft_stage_upserts(draft=draft, entries=entries)
+    if move:
+        draft_segment_delete(draft=draft, name=source_segment)
+
+
+def _entry_or_none(revision: selectors.Revision, segment: str, remote_path: str) -> Entry | None:
+    try:
+        return selectors.entry_get(revision=revision, segment=segment, remote_path=remote_path)
+    except errors.NotFound:
+        return None
+
+
+@transaction.atomic
+def draft_entries_copy(
+    *,
+    draft: Draft,
+    source: selectors.Revision,
+    source_segment: str,
+    source_paths: Sequence[str],
+    target_segment: str,
+    target_paths: Sequence[str] | None = None,
+    strategy: str = "abort",
+    move: bool = False,
+) -> None:
+    """Copy (or move, within the draft) entries into the draft; the target paths default to the source paths.
+
+    A target path that exists is refused (``abort``), kept (``skip``) or replaced (``override``).
+    """
+    _check_strategy(strategy)
+    _check_copy_source(draft, source)
+    targets = list(source_paths if target_paths is None else target_paths)
+    if len(targets) != len(source_paths):
+        raise errors.Invalid("remotePaths", "must name as many targets as sources")
+    target = selectors.revision_resolve(dataset=draft.dataset, revision=draft.number)
+    copies: list[Entry] = []
+    moved: list[str] = []
+    for source_path, target_path in zip(source_paths, targets, strict=True):
+        entry = selectors.entry_get(revision=source, segment=source_segment, remote_path=source_path)
+        if move and (source_segment, source_path) == (target_segment, target_path):
+            continue
+        if _entry_or_none(target, target_segment, target_path) is not None:
+            if strategy == "abort":
+                raise errors.Conflict(f"{target_segment}/{target_path} already exists", remote_path=target_path)
+            if strategy == "skip":
+                continue
+        copies.append(entry._replace(path=f"{target_segment}/{target_path}"))
+        moved.append(source_path)
+    if copies:
+        draft_stage_upserts(draft=draft, entries=copies)
+    if move and moved:
+        draft_stage_deletes(draft=draft, segment=source_segment, remote_paths=moved)
+
+
+@transaction.atomic
+def draft_labels_set(*, draft: Draft, segment: str, labels: dict[str, dict]) -> None:
+    """Replace the labels of entries the draft holds in a segment (an empty label removes it)."""
+    revision = selectors.revision_resolve(dataset=draft.dataset, revision=draft.number)
+    entries = [
+        selectors.entry_get(revision=revision, segment=segment, remote_path=remote_path)._replace(label=label or None)
+        for remote_path, label in labels.items()
+    ]
+    if entries:
+        draft_stage_upserts(draft=draft, entries=entries)
+
+
+def draft_segment_ensure(*, draft: Draft, name: str, description: str | None = None) -> None:
+    """Create a segment in the draft when missing; an existing one keeps its description unless one is given."""
+    if description is None:
+        revision = selectors.revision_resolve(dataset=draft.dataset, revision=draft.number)
+        if _has_segment(revision, name):
+            return
+    draft_segment_put(draft=draft, name=name, description=description or "")

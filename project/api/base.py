@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
+from django.core.cache import cache
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -63,6 +65,48 @@ class DialectAPIView(APIView):
         return self.dialect.exception_handler
 
 
+# How long the first answer to a POST is kept for retries carrying the same X-Request-Id: the SDKs' four
+# attempts, without backoff and with 30 s timeouts, are over within two minutes.
+REPLAY_SECONDS = 10 * 60
+
+
+def replay_key(request: HttpRequest, namespace: str) -> str | None:
+    """The cache key of a POST's first answer: the caller's token, the path with its query and ``X-Request-Id``."""
+    request_id = request.headers.get("X-Request-Id", "")
+    token = request.headers.get("X-Token", "")
+    if request.method != "POST" or not request_id or not token:
+        return None
+    caller = hashlib.sha256(token.encode()).hexdigest()
+    digest = hashlib.sha256(f"{caller}\n{request.get_full_path()}\n{request_id}".encode()).hexdigest()
+    return f"{namespace}-post:{digest}"
+
+
+class ReplayedPostView(DialectAPIView):
+    """A view whose POSTs are safe to retry: the SDKs retry a POST answered 5xx or 429 (or cut off) with the
+    same ``X-Request-Id``, and a retry of a POST that succeeded gets the first answer again instead of
+    creating twice. Every answer echoes ``X-Request-Id``, so callers can match answers to requests in logs.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        key = replay_key(request, self.dialect.name)
+        if key is not None:
+            first = cache.get(key)
+            if first is not None:
+                status, data = first
+                return self.echo(request, JsonResponse(data, status=status, safe=False))
+        response = super().dispatch(request, *args, **kwargs)
+        if key is not None and response.status_code in (200, 201):
+            cache.set(key, (response.status_code, response.data), REPLAY_SECONDS)  # type: ignore[attr-defined]
+        return self.echo(request, response)
+
+    def echo(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        """Send ``X-Request-Id`` back."""
+        request_id = request.headers.get("X-Request-Id")
+        if request_id:
+            response["X-Request-Id"] = request_id
+        return response
+
+
 def parse_body(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
     """Validate the JSON body with the serializer; a body that is not an object is a bad value."""
     if not isinstance(request.data, dict):
@@ -84,6 +128,16 @@ def parse_int(raw: object, *, field: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise errors.Invalid(field, "type") from None
+
+
+class PageOfItems(Protocol):
+    """A page computed by the domain (items and the whole list's total), like ``versioning.selectors.Page``."""
+
+    @property
+    def items(self) -> list: ...
+
+    @property
+    def total(self) -> int: ...
 
 
 def count(items: QuerySet | Sequence) -> int:
@@ -134,7 +188,15 @@ class OffsetLimitPagination(DialectPagination):
         self.list_key = getattr(view, "list_key", "results")
         return list(queryset[self.offset : self.offset + self.limit])
 
-    def get_paginated_response(self, data: list) -> Response:
+    def paginate_page(self, fetch: Callable[[int, int], PageOfItems], request: Any, view: Any) -> list:
+        """Page a list the domain pages itself: ``fetch(offset, limit)`` returns the items and the total."""
+        self.offset, self.limit = self.parse(request.query_params)
+        page = fetch(self.offset, self.limit)
+        self.total = page.total
+        self.list_key = view.list_key
+        return page.items
+
+    def get_paginated_response(self, data: Any) -> Response:
         """Wrap one page in the envelope."""
         return Response(
             {

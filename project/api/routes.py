@@ -8,6 +8,7 @@ from datasets.api import institution as institution_catalog
 from datasets.api import tensorbay as tensorbay_catalog
 from datasets.api import whalerun as whalerun_catalog
 from versioning.api import graviti as graviti_versioning
+from versioning.api import tensorbay as tensorbay_versioning
 
 # TensorBay and Graviti routes have no trailing slash, whale.run routes have one, as their clients send them.
 whalerun = [
@@ -25,8 +26,42 @@ whalerun = [
 ]
 aidmp = [path("datasets", aidmp_catalog.PublicDatasetListView.as_view())]
 institution = [path("datasets", institution_catalog.InstitutionDatasetListView.as_view())]
+TENSORBAY_DATASET = "datasets/<str:dataset_id>"
 tensorbay = [
     path("users", tensorbay_catalog.UserView.as_view()),
+    path("storage-configs", tensorbay_catalog.StorageConfigCollectionView.as_view()),
+    path("auth-storage-configs", tensorbay_catalog.AuthStorageConfigCollectionView.as_view()),
+    *[
+        path(f"storage-configs/{kind}", tensorbay_catalog.storage_config_create_view(kind))
+        for kind in ("oss", "s3", "azure", "local")
+    ],
+    path("storage-configs/<str:name>", tensorbay_catalog.StorageConfigView.as_view()),
+    path("cloud/<str:name>/files", tensorbay_catalog.CloudFileCollectionView.as_view()),
+    path("cloud/<str:name>/files/urls", tensorbay_catalog.CloudFileUrlView.as_view()),
+    path("datasets", tensorbay_catalog.DatasetCollectionView.as_view()),
+    path(TENSORBAY_DATASET, tensorbay_catalog.DatasetView.as_view()),
+    path(f"{TENSORBAY_DATASET}/drafts", tensorbay_versioning.DraftCollectionView.as_view()),
+    path(f"{TENSORBAY_DATASET}/drafts/<int:draft_number>", tensorbay_versioning.DraftView.as_view()),
+    path(f"{TENSORBAY_DATASET}/commits", tensorbay_versioning.CommitCollectionView.as_view()),
+    path(f"{TENSORBAY_DATASET}/branches", tensorbay_versioning.BranchCollectionView.as_view()),
+    path(f"{TENSORBAY_DATASET}/tags", tensorbay_versioning.TagCollectionView.as_view()),
+    path(f"{TENSORBAY_DATASET}/segments", tensorbay_versioning.SegmentCollectionView.as_view()),
+    path(f"{TENSORBAY_DATASET}/data", tensorbay_versioning.DataView.as_view()),
+    path(f"{TENSORBAY_DATASET}/data/details", tensorbay_versioning.DataDetailsView.as_view()),
+    path(f"{TENSORBAY_DATASET}/data/urls", tensorbay_versioning.DataUrlsView.as_view()),
+    path(f"{TENSORBAY_DATASET}/policies", tensorbay_versioning.PolicyView.as_view()),
+    path(f"{TENSORBAY_DATASET}/multi/callback", tensorbay_versioning.CallbackView.as_view()),
+    path(f"{TENSORBAY_DATASET}/multi/cloud-callback", tensorbay_versioning.CloudCallbackView.as_view()),
+    path(f"{TENSORBAY_DATASET}/multi/data/labels", tensorbay_versioning.LabelsView.as_view()),
+    path(f"{TENSORBAY_DATASET}/labels/catalogs", tensorbay_versioning.CatalogView.as_view()),
+    path(f"{TENSORBAY_DATASET}/labels/statistics", tensorbay_versioning.LabelStatisticsView.as_view()),
+    path(f"{TENSORBAY_DATASET}/notes", tensorbay_versioning.NotesView.as_view()),
+    path(f"{TENSORBAY_DATASET}/total-size", tensorbay_versioning.TotalSizeView.as_view()),
+    path(f"{TENSORBAY_DATASET}/diffs/<str:basehead>/segments", tensorbay_versioning.SegmentDiffView.as_view()),
+    path(
+        f"{TENSORBAY_DATASET}/diffs/<str:basehead>/segments/<path:segment>/data",
+        tensorbay_versioning.DataDiffView.as_view(),
+    ),
 ]
 GRAVITI_DATASET = "datasets/<str:workspace>/<str:dataset>"
 graviti = [

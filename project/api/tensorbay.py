@@ -1,12 +1,15 @@
 """TensorBay Open API v1 dialect (``/v1/`` and ``/gatewayv2/tensorbay-open-api/v1/``)."""
 
+from functools import cached_property
 from typing import Any
 
 from django.http import HttpRequest
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 
 from project.api.authentication import AccessKeyAuthentication
-from project.api.base import Dialect, DialectAPIView, OffsetLimitPagination
+from project.api.base import Dialect, OffsetLimitPagination, ReplayedPostView
 from project.api.errors import ErrorRecord
 
 # kind -> (HTTP status, code string the tensorbay SDK maps to an exception class)
@@ -49,10 +52,32 @@ class TensorBayPagination(OffsetLimitPagination):
     """``offset`` and ``limit`` (1 to 128, default 128) into ``{…, offset, recordSize, totalCount}``."""
 
 
-class TensorBayView(DialectAPIView):
-    """Base view for TensorBay endpoints, authenticated by ``X-Token``."""
+class TensorBayView(ReplayedPostView):
+    """Base view for TensorBay endpoints, authenticated by ``X-Token``; POSTs are replayed to retries."""
 
     dialect = DIALECT
     authentication_classes = [AccessKeyAuthentication]
     permission_classes = [IsAuthenticated]
     pagination_class = TensorBayPagination
+    list_key: str
+
+    @cached_property
+    def paginator(self) -> TensorBayPagination:
+        """The dialect's paginator for this request."""
+        return TensorBayPagination()
+
+
+EMPTY = inline_serializer(name="TensorBayEmpty", fields={})
+
+
+def envelope(list_key: str, item: type[serializers.Serializer]) -> serializers.Serializer:
+    """The schema of a list response: ``{<list_key>: [item], offset, recordSize, totalCount}``."""
+    return inline_serializer(
+        name=f"TensorBay{list_key[0].upper()}{list_key[1:]}Page",
+        fields={
+            list_key: item(many=True),
+            "offset": serializers.IntegerField(),
+            "recordSize": serializers.IntegerField(),
+            "totalCount": serializers.IntegerField(),
+        },
+    )
