@@ -581,11 +581,12 @@ def entries_sorted(entries: Iterable[Entry]) -> Iterator[Entry]:
     runs: list[IO[bytes]] = []
     run: list[Entry] = []
     for entry in entries:
-        run.append(entry)
+        # Spill a full run only when more entries follow, so an input that fits in one run never touches disk.
         if len(run) >= SORT_RUN_SIZE:
             run.sort(key=itemgetter(0))
             runs.append(_spill(run))
             run = []
+        run.append(entry)
     run.sort(key=itemgetter(0))
     if runs:
         runs.append(_spill(run))

@@ -246,6 +246,18 @@ def test_import_spills_sorting_runs_to_disk(dataset: Dataset, monkeypatch: pytes
     assert [e.remote_path for e in selectors.entry_list(revision=at(dataset, commit.id)).items] == names
 
 
+def test_import_that_fits_one_sorting_run_stays_in_memory(dataset: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trees, "SORT_RUN_SIZE", 5)
+
+    def no_spill(run: list) -> None:
+        raise AssertionError("an input of one run was spilled to disk")
+
+    monkeypatch.setattr(trees, "_spill", no_spill)
+    names = [f"{n:03d}" for n in range(5)]
+    commit = services.commit_import(dataset=dataset, entries=[make_entry("s", n) for n in reversed(names)], title="i")
+    assert [e.remote_path for e in selectors.entry_list(revision=at(dataset, commit.id)).items] == names
+
+
 def test_import_of_presorted_entries_out_of_order_is_invalid(dataset: Dataset) -> None:
     with pytest.raises(errors.Invalid):
         services.commit_import(
