@@ -17,10 +17,6 @@ from versioning.models import Commit, Draft
 pytestmark = [
     pytest.mark.mysql_only,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "mysql",
-        reason="races need row locks across connections: set DATABASE_URL=mysql://… (MariaDB) to run them",
-    ),
 ]
 
 ROUNDS = 5
