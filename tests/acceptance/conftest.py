@@ -104,7 +104,7 @@ def hub_server(
     server = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", "project.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--timeout", "60",
+            "--bind", f"127.0.0.1:{port}", "--workers", "3", "--threads", "8", "--timeout", "120",
             "--certfile", str(cert_path), "--keyfile", str(key_path),
         ],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

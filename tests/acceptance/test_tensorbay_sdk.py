@@ -17,6 +17,7 @@ pytest.importorskip(
 )
 
 from tensorbay import GAS
+from tensorbay.client import config as sdk_config
 from tensorbay.client.struct import ROOT_COMMIT_ID
 from tensorbay.dataset import Data, Dataset
 from tensorbay.exception import ForbiddenError, NameConflictError, ResourceNotExistError
@@ -37,6 +38,11 @@ from tests.storage_configs.conftest import (  # noqa: F401  (session fixtures of
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# On the shared two-core CI machine one request can stall past the SDK's 30 s read timeout; give the flows
+# more patience (the SDK reads these when it first builds its session).
+sdk_config.timeout = 90
+sdk_config.max_retries = 5
 
 FILES = 60
 STORAGES = ["hub", "local", "s3", "azure"]
