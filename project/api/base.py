@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
-from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from rest_framework import serializers
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 
 from project import errors
 from project.api.errors import ErrorRecord, normalise
+from project.cache import optional_get, optional_set
 
 
 class Dialect:
@@ -85,18 +85,19 @@ class ReplayedPostView(DialectAPIView):
     """A view whose POSTs are safe to retry: the SDKs retry a POST answered 5xx or 429 (or cut off) with the
     same ``X-Request-Id``, and a retry of a POST that succeeded gets the first answer again instead of
     creating twice. Every answer echoes ``X-Request-Id``, so callers can match answers to requests in logs.
+    The cache that keeps first answers is optional: without it every request runs.
     """
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         key = replay_key(request, self.dialect.name)
         if key is not None:
-            first = cache.get(key)
+            first = optional_get(key)
             if first is not None:
                 status, data = first
                 return self.echo(request, JsonResponse(data, status=status, safe=False))
         response = super().dispatch(request, *args, **kwargs)
         if key is not None and response.status_code in (200, 201):
-            cache.set(key, (response.status_code, response.data), REPLAY_SECONDS)  # type: ignore[attr-defined]
+            optional_set(key, (response.status_code, response.data), REPLAY_SECONDS)  # type: ignore[attr-defined]
         return self.echo(request, response)
 
     def echo(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
