@@ -4,6 +4,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from django.conf import LazySettings
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -43,6 +44,13 @@ def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> No
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limits(settings: LazySettings) -> None:
+    """Every test client comes from 127.0.0.1: the suite runs unthrottled, the rate-limit tests turn it on."""
+    settings.RATE_LIMIT_PER_KEY = 0
+    settings.RATE_LIMIT_PER_ADDRESS = 0
 
 
 @pytest.fixture

@@ -35,6 +35,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
     return dialect.render_error(normalise(exc), context["request"])
 
 
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Requests Django refuses before any view (a body over the size limit, too many fields) in the dialect."""
+    dialect = dialect_for_path(request.path)
+    if dialect is None:
+        return defaults.bad_request(request, exception)
+    return dialect.render_error(normalise(exception), request)
+
+
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Unknown routes answer in the dialect of their prefix."""
     dialect = dialect_for_path(request.path)

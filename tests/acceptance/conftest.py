@@ -114,6 +114,9 @@ def running_hub(
         "DATABASE_URL": server_database_url(),
         "MEDIA_ROOT": str(media_root),
         "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+        # The SDK flows send many requests from 127.0.0.1; the rate-limit tests start servers of their own.
+        "RATE_LIMIT_PER_KEY": "0",
+        "RATE_LIMIT_PER_ADDRESS": "0",
     }
     server_env.pop("DB_ENGINE", None)
     server_env.update(env or {})
