@@ -72,8 +72,9 @@ EMPTY = inline_serializer(name="TensorBayEmpty", fields={})
 
 def envelope(list_key: str, item: type[serializers.Serializer]) -> serializers.Serializer:
     """The schema of a list response: ``{<list_key>: [item], offset, recordSize, totalCount}``."""
+    # Named after the item: two lists share a key (``data``, ``segments``, ``configs``) with different items.
     return inline_serializer(
-        name=f"TensorBay{list_key[0].upper()}{list_key[1:]}Page",
+        name=f"TensorBay{item.__name__.removesuffix('Serializer')}Page",
         fields={
             list_key: item(many=True),
             "offset": serializers.IntegerField(),
