@@ -25,7 +25,8 @@ class TrimmableSerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         for field in fields.values():
-            field.required = False
+            # The schema requires every read-only field; these serializers only ever write responses.
+            field.read_only, field.required = False, False
         return fields
 
 
@@ -92,6 +93,7 @@ class DeltaSerializer(serializers.Serializer):
     delta = StrictIntegerField()
 
 
+FIELDS_PARAMETER = OpenApiParameter("fields", str, description="fields to return, comma-separated")
 DATASET_RESPONSE = envelope("Dataset", {"dataset": DatasetSerializer()})
 
 
@@ -164,6 +166,7 @@ class DatasetFileCollectionView(WhaleRunView):
     """``POST /api/dataset_files/``."""
 
     @extend_schema(
+        parameters=[FIELDS_PARAMETER],
         request=DatasetFileCreateSerializer,
         responses=envelope("DatasetFile", {"dataset_file": DatasetFileSerializer()}),
     )
@@ -184,7 +187,7 @@ LIST_PARAMETERS = [
     OpenApiParameter("order_by", str, description=f"comma-separated of {', '.join(ORDER_FIELDS)}; '-' descends"),
     OpenApiParameter("page", int, description="default 1"),
     OpenApiParameter("per_page", int, description="default 20, at most 100"),
-    OpenApiParameter("fields", str, description="fields to return, comma-separated"),
+    FIELDS_PARAMETER,
 ]
 
 
@@ -213,7 +216,7 @@ class DatasetCollectionView(WhaleRunView):
         page = self.paginator.paginate_queryset(datasets, request, self)
         return self.paginator.get_paginated_response(render(DatasetSerializer, page, fields))
 
-    @extend_schema(request=DatasetWriteSerializer, responses=DATASET_RESPONSE)
+    @extend_schema(parameters=[FIELDS_PARAMETER], request=DatasetWriteSerializer, responses=DATASET_RESPONSE)
     def post(self, request: Request) -> Response:
         fields = parse_fields(request, DatasetSerializer)
         data = parse_body(DatasetWriteSerializer, request)
@@ -230,7 +233,7 @@ class DatasetCollectionView(WhaleRunView):
 class DatasetView(WhaleRunView):
     """``PUT /api/datasets/<id>/``: the owner edits metadata and files."""
 
-    @extend_schema(request=DatasetWriteSerializer, responses=DATASET_RESPONSE)
+    @extend_schema(parameters=[FIELDS_PARAMETER], request=DatasetWriteSerializer, responses=DATASET_RESPONSE)
     def put(self, request: Request, dataset_id: int) -> Response:
         fields = parse_fields(request, DatasetSerializer)
         data = parse_body(DatasetWriteSerializer, request)
@@ -248,7 +251,7 @@ class DatasetView(WhaleRunView):
 class DatasetHiddenView(WhaleRunView):
     """``PUT /api/datasets/<id>/hidden/``: the owner hides or shows the dataset."""
 
-    @extend_schema(request=HiddenSerializer, responses=DATASET_RESPONSE)
+    @extend_schema(parameters=[FIELDS_PARAMETER], request=HiddenSerializer, responses=DATASET_RESPONSE)
     def put(self, request: Request, dataset_id: int) -> Response:
         fields = parse_fields(request, DatasetSerializer)
         data = parse_body(HiddenSerializer, request)
@@ -262,7 +265,7 @@ class DatasetCounterView(WhaleRunView):
 
     counter = ""
 
-    @extend_schema(request=DeltaSerializer, responses=DATASET_RESPONSE)
+    @extend_schema(parameters=[FIELDS_PARAMETER], request=DeltaSerializer, responses=DATASET_RESPONSE)
     def put(self, request: Request, dataset_id: int) -> Response:
         fields = parse_fields(request, DatasetSerializer)
         data = parse_body(DeltaSerializer, request)
