@@ -34,7 +34,7 @@ from versioning import services as versioning
 from versioning.trees import Entry
 
 DIALECTS = ["whalerun", "aidmp", "institution", "tensorbay", "graviti"]
-FUZZ_CASES = int(os.environ.get("FUZZ_CASES", "60"))
+FUZZ_CASES = int(os.environ.get("FUZZ_CASES", "100"))
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 # Writes that destroy seeded rows run after everything else, so the other operations still find them.
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
