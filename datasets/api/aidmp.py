@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from datasets import selectors
 from datasets.models import Dataset, Membership
-from project.api.aidmp import AidmpView
+from project.api.aidmp import AidmpView, envelope
 from project.api.authentication import caller_key
 from versioning.selectors import DatasetSummary, dataset_summaries
 
@@ -140,7 +140,7 @@ class PublicDatasetListView(AidmpView):
             OpenApiParameter("page_size", int, description="default 10, 0 to 1000"),
             OpenApiParameter("keyword", str, description="matches name, display name or description"),
         ],
-        responses=PublicDatasetSerializer(many=True),
+        responses=envelope("datasets", PublicDatasetSerializer),
     )
     def get(self, request: Request) -> Response:
         params = self.paginator.params(request)

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from project import errors
 from project.api.errors import ErrorRecord, normalise
+from project.api.fields import LARGEST_INTEGER
 from project.cache import optional_get, optional_set
 
 
@@ -118,17 +119,21 @@ def parse_body(serializer_class: type[serializers.Serializer], request: Request)
 
 
 def parse_int(raw: object, *, field: str, default: int) -> int:
-    """Parse an integer parameter (a query string, or a JSON integer), raising ``Invalid(field, 'type')``."""
+    """Parse an integer parameter (a query string, or a JSON integer), raising ``Invalid(field, 'type')``.
+
+    An integer wider than a database column holds is refused the same way.
+    """
     if raw is None or raw == "":
         return default
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if not isinstance(raw, str):
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise errors.Invalid(field, "type")
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise errors.Invalid(field, "type") from None
+    if not -LARGEST_INTEGER <= value <= LARGEST_INTEGER:
+        raise errors.Invalid(field, "type")
+    return value
 
 
 class PageOfItems(Protocol):
@@ -180,6 +185,8 @@ class OffsetLimitPagination(DialectPagination):
             raise errors.Invalid("limit", "not_positive")
         if limit > self.max_limit:
             raise errors.Invalid("limit", "too_large")
+        if offset > LARGEST_INTEGER - limit:
+            raise errors.Invalid("offset", "too large")
         return offset, limit
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
@@ -225,6 +232,8 @@ class PageNumberPagination(DialectPagination):
             raise errors.Invalid("page", "must be at least 1")
         if not self.min_size <= size <= self.max_size:
             raise errors.Invalid(self.size_param, f"must be between {self.min_size} and {self.max_size}")
+        if (page - 1) * size > LARGEST_INTEGER - size:
+            raise errors.Invalid("page", "too large")
         return page, size
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
