@@ -121,13 +121,18 @@ def dataset_get_for_user(*, workspace: str, name: str, user: User, write: bool =
     user may not read does not exist for them.
     """
     dataset = dataset_list_with_head().filter(workspace__name=workspace, name=name).first()
+    return _dataset_for_user(dataset, user=user, write=write, named=f"{workspace}/{name}")
+
+
+def _dataset_for_user(dataset: Dataset | None, *, user: User, write: bool, named: str) -> Dataset:
+    """The dataset if the user may read it (and write it, with ``write``); otherwise it does not exist."""
     if dataset is None:
-        raise errors.NotFound(f"dataset {workspace}/{name} does not exist")
+        raise errors.NotFound(f"dataset {named} does not exist")
     membership = membership_get(workspace=dataset.workspace, user=user)
     if membership is None and not dataset.is_public:
-        raise errors.NotFound(f"dataset {workspace}/{name} does not exist")
+        raise errors.NotFound(f"dataset {named} does not exist")
     if write and (membership is None or not membership.can_write):
-        raise errors.Forbidden(f"{user.username} may not change datasets of workspace {workspace}")
+        raise errors.Forbidden(f"{user.username} may not change datasets of workspace {dataset.workspace.name}")
     return dataset
 
 
@@ -171,10 +176,10 @@ def dataset_get_by_id_for_user(*, dataset_id: str, user: User, write: bool = Fal
         key = uuid.UUID(hex=dataset_id) if len(dataset_id) == 32 else None
     except ValueError:
         key = None
-    found = Dataset.objects.select_related("workspace").filter(uuid=key).first() if key else None
+    found = dataset_list_with_head().filter(uuid=key).first() if key else None
     if found is None:
         raise errors.NotFound(f"dataset {dataset_id!r} does not exist")
-    return dataset_get_for_user(workspace=found.workspace.name, name=found.name, user=user, write=write)
+    return _dataset_for_user(found, user=user, write=write, named=f"{found.workspace.name}/{found.name}")
 
 
 DATASET_SORTS = {"created_at": "created_at", "updated_at": "updated_at"}

@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from datasets import selectors
+from datasets import list_cache, selectors
 from datasets.models import (
     AccessKey,
     Dataset,
@@ -363,6 +363,7 @@ def _attach_files(*, dataset: Dataset, files: list[DatasetFile], user: User) -> 
     attached = set(DatasetFile.objects.filter(dataset=dataset).values_list("pk", flat=True))
     DatasetFile.objects.filter(dataset=dataset).exclude(pk__in=file_ids).update(dataset=None)
     DatasetFile.objects.filter(pk__in=file_ids).update(dataset=dataset)
+    list_cache.catalog_changed()
     if attached == file_ids:
         return
     draft = versioning_services.draft_create(dataset=dataset, title="Update dataset files", creator=user)
@@ -439,6 +440,7 @@ def dataset_counter_add(*, dataset_id: int, counter: str, delta: int) -> Dataset
         if delta < 0:
             raise errors.Invalid("delta", f"{counter} cannot go below zero")
         raise errors.Invalid("delta", f"{counter} cannot exceed {largest}")
+    list_cache.catalog_changed()
     return Dataset.objects.get(pk=dataset_id)
 
 

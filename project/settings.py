@@ -226,6 +226,10 @@ else:
     # A local-memory cache is per process, so sessions stay in the database until Redis is configured.
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
+# How long a page of a public list (whale.run, AIDMP, Graviti dataset lists) stays in the cache, in seconds;
+# every change to what a list shows retires the cached pages at once. 0 turns the list cache off.
+LIST_CACHE_SECONDS = env_int("LIST_CACHE_SECONDS", 60)
+
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import LazySettings
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -34,6 +35,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if UNDER_CI and report.skipped:
         report.outcome = "failed"
         report.longrepr = f"skipped under CI, which must provide every service: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    """Start every test with an empty cache: the database is rolled back between tests, cached pages are not."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -12,7 +13,7 @@ from rest_framework.response import Response
 from datasets import selectors, services
 from datasets.models import Dataset
 from project import errors
-from project.api.base import parse_body
+from project.api.base import list_response_cached, parse_body
 from project.api.fields import LARGEST_INTEGER, StrictBooleanField, StrictCharField, StrictIntegerField
 from project.api.whalerun import WhaleRunView, envelope, success
 
@@ -202,7 +203,11 @@ class DatasetCollectionView(WhaleRunView):
             "DatasetList", {"datasets": DatasetSerializer(many=True), "total": serializers.IntegerField()}
         ),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
+        return list_response_cached(request, namespace="whalerun-datasets", build=lambda: self.list_page(request))
+
+    def list_page(self, request: Request) -> Response:
+        """One page of the filtered, ordered list."""
         params = request.query_params
         fields = parse_fields(request, DatasetSerializer)
         datasets = selectors.dataset_list(

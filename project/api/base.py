@@ -12,10 +12,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from datasets import list_cache
 from project import errors
 from project.api.errors import ErrorRecord, normalise
 from project.api.fields import LARGEST_INTEGER
@@ -107,6 +109,18 @@ class ReplayedPostView(DialectAPIView):
         if request_id:
             response["X-Request-Id"] = request_id
         return response
+
+
+def list_response_cached(
+    request: Request, *, namespace: str, build: Callable[[], Response], vary: Sequence[str] = ()
+) -> HttpResponse:
+    """Answer a list page from the cache, keyed by the path, the query and ``vary``; errors are never kept."""
+    body = list_cache.list_page_cached(
+        namespace=namespace,
+        parts=(request.get_full_path(), *vary),
+        build=lambda: JSONRenderer().render(build().data),
+    )
+    return HttpResponse(body, content_type="application/json")
 
 
 def parse_body(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from project import errors
 from project.api.base import Dialect
 from project.api.dialects import dialect_for_path
 from project.api.errors import normalise
+from project.cache import CACHE_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def rate_limit(request: HttpRequest, dialect: Dialect) -> None:
             continue
         try:
             wait = window_hit(scope=scope, identity=identity, limit=limit, now=now)
-        except Exception as error:
+        except CACHE_UNREACHABLE as error:
             # Only the type: a cache error's text can carry its URL, password included.
             logger.warning("rate limiting skipped, the cache is unavailable (%s)", type(error).__name__)
             return

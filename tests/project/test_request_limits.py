@@ -9,6 +9,7 @@ from django.conf import LazySettings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.test import RequestFactory
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.test import APIClient
 
 from project.api import limits
@@ -157,7 +158,7 @@ def test_rate_limiting_lets_requests_through_when_the_cache_is_down(
     settings.RATE_LIMIT_PER_ADDRESS = 1
 
     def unreachable(*args: object, **kwargs: object) -> None:
-        raise ConnectionError("redis://:hunter2@cache.internal:6379/0 refused")
+        raise RedisConnectionError("redis://:hunter2@cache.internal:6379/0 refused")
 
     monkeypatch.setattr(limits.cache, "add", unreachable)
     with caplog.at_level(logging.WARNING, logger="project.api.limits"):
