@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from rest_framework import serializers
@@ -120,6 +121,25 @@ def list_response_cached(
         parts=(request.get_full_path(), *vary),
         build=lambda: JSONRenderer().render(build().data),
     )
+    return HttpResponse(body, content_type="application/json")
+
+
+def signed_page_cached(request: Request, *, parts: Sequence[str], build: Callable[[], Response]) -> HttpResponse:
+    """Answer a page of content that never changes (``parts`` name it, with the path and query) from the cache.
+
+    The page carries signed URLs, so it is kept at most a tenth of their lifetime (``STORAGE_URL_EXPIRES``)
+    and never longer than ``LIST_CACHE_SECONDS``: a URL handed out from the cache keeps at least nine tenths
+    of its lifetime. Errors are never kept.
+    """
+    seconds = min(settings.LIST_CACHE_SECONDS, settings.STORAGE_URL_EXPIRES // 10)
+    if seconds <= 0:
+        return HttpResponse(JSONRenderer().render(build().data), content_type="application/json")
+    digest = hashlib.sha256("\n".join((request.get_full_path(), *parts)).encode()).hexdigest()
+    key = f"signed-page:{digest}"
+    body = optional_get(key)
+    if body is None:
+        body = JSONRenderer().render(build().data)
+        optional_set(key, body, seconds)
     return HttpResponse(body, content_type="application/json")
 
 
