@@ -186,7 +186,7 @@ def test_an_unreachable_cache_builds_the_page_from_the_database(
 
 @pytest.mark.parametrize(
     ("url", "size", "limit"),
-    [(WHALERUN, "per_page", 4), (AIDMP, "page_size", 7), (GRAVITI, "limit", 4)],
+    [(WHALERUN, "per_page", 4), (AIDMP, "page_size", 8), (GRAVITI, "limit", 4)],
 )
 def test_list_queries_do_not_grow_with_the_page_size(
     api_client: APIClient,
