@@ -7,6 +7,7 @@ are committed and visible to the server process (and flushed afterwards).
 import datetime
 import ipaddress
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -179,3 +180,42 @@ def start_hub(django_db_setup: None, tmp_path: Path) -> Iterator[Callable[..., H
             return stack.enter_context(running_hub(tmp_path / f"hub-{next(started)}", **options))
 
         yield start
+
+
+def answers_ping(port: int) -> bool:
+    """Whether a Redis server on the loopback port answers PING."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+            probe.sendall(b"PING\r\n")
+            return probe.recv(16) == b"+PONG\r\n"
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    """A redis-server of the test's own: its URL and a function that stops (``False``) or starts it (``True``)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    running: list[subprocess.Popen] = []
+
+    def switch(on: bool) -> None:
+        if on:
+            process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            running.append(process)
+            deadline = time.monotonic() + 20
+            while not answers_ping(port):
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.1)
+        else:
+            process = running.pop()
+            process.terminate()
+            process.wait(timeout=20)
+
+    switch(True)
+    yield f"redis://127.0.0.1:{port}/0", switch
+    while running:
+        switch(False)

@@ -7,9 +7,6 @@ Each service is reached through something the test can cut: the database and the
 
 import hashlib
 import io
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +24,7 @@ from datasets.models import Dataset, User, Workspace
 from storage_configs.backends import backend_for
 from storage_configs.models import StorageConfig
 from storage_configs.services import storage_config_create
-from tests.acceptance.conftest import HubServer, free_port, running_hub, server_database_url
+from tests.acceptance.conftest import HubServer, running_hub, server_database_url
 from tests.acceptance.tcp_proxy import TcpProxy
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
@@ -175,45 +172,6 @@ def test_a_commit_whose_database_connection_drops_leaves_no_trace_and_can_be_ret
 
 
 # The cache
-
-
-def answers_ping(port: int) -> bool:
-    """Whether a Redis server on the loopback port answers PING."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
-            probe.sendall(b"PING\r\n")
-            return probe.recv(16) == b"+PONG\r\n"
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[tuple[str, Any]]:
-    """A redis-server of the test's own: its URL and a function that stops (``False``) or starts it (``True``)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (Debian package redis-server)")
-    port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    running: list[subprocess.Popen] = []
-
-    def switch(on: bool) -> None:
-        if on:
-            process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            running.append(process)
-            deadline = time.monotonic() + 20
-            while not answers_ping(port):
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.1)
-        else:
-            process = running.pop()
-            process.terminate()
-            process.wait(timeout=20)
-
-    switch(True)
-    yield f"redis://127.0.0.1:{port}/0", switch
-    while running:
-        switch(False)
 
 
 def test_without_redis_the_dialects_still_answer_and_signed_requests_wait_for_it(
