@@ -121,13 +121,18 @@ def dataset_get_for_user(*, workspace: str, name: str, user: User, write: bool =
     user may not read does not exist for them.
     """
     dataset = dataset_list_with_head().filter(workspace__name=workspace, name=name).first()
-    if dataset is None:
-        raise errors.NotFound(f"dataset {workspace}/{name} does not exist")
-    membership = membership_get(workspace=dataset.workspace, user=user)
-    if membership is None and not dataset.is_public:
-        raise errors.NotFound(f"dataset {workspace}/{name} does not exist")
+    return _dataset_as_user_may_use(
+        dataset, user=user, write=write, missing=f"dataset {workspace}/{name} does not exist"
+    )
+
+
+def _dataset_as_user_may_use(dataset: Dataset | None, *, user: User, write: bool, missing: str) -> Dataset:
+    """Check the user's rights on a looked-up dataset; one it may not read fails exactly as a missing one."""
+    membership = membership_get(workspace=dataset.workspace, user=user) if dataset is not None else None
+    if dataset is None or (membership is None and not dataset.is_public):
+        raise errors.NotFound(missing)
     if write and (membership is None or not membership.can_write):
-        raise errors.Forbidden(f"{user.username} may not change datasets of workspace {workspace}")
+        raise errors.Forbidden(f"{user.username} may not change datasets of workspace {dataset.workspace.name}")
     return dataset
 
 
@@ -166,15 +171,14 @@ def storage_config_get(*, workspace: Workspace, name: str) -> StorageConfig:
 
 
 def dataset_get_by_id_for_user(*, dataset_id: str, user: User, write: bool = False) -> Dataset:
-    """The dataset with this 32-hex id, under the rules of ``dataset_get_for_user``."""
+    """The dataset with this 32-hex id, under the rules of ``dataset_get_for_user``: the refusal of one the user
+    may not read names the id it was asked for, never the dataset's workspace or name."""
     try:
         key = uuid.UUID(hex=dataset_id) if len(dataset_id) == 32 else None
     except ValueError:
         key = None
-    found = Dataset.objects.select_related("workspace").filter(uuid=key).first() if key else None
-    if found is None:
-        raise errors.NotFound(f"dataset {dataset_id!r} does not exist")
-    return dataset_get_for_user(workspace=found.workspace.name, name=found.name, user=user, write=write)
+    found = dataset_list_with_head().filter(uuid=key).first() if key else None
+    return _dataset_as_user_may_use(found, user=user, write=write, missing=f"dataset {dataset_id!r} does not exist")
 
 
 DATASET_SORTS = {"created_at": "created_at", "updated_at": "updated_at"}
