@@ -556,11 +556,17 @@ def build_world(local_root: Path) -> World:
     return World(lab, outsider_workspace, {"owner": owner, **users}, access_keys, signing_keys, datasets, drafts, heads)
 
 
+@pytest.fixture(scope="module")
+def module_client() -> APIClient:
+    """One client for the module: building a handler loads the middleware, which scans the static files."""
+    return APIClient(raise_request_exception=False)
+
+
 @pytest.fixture
-def client(world: World, db: None) -> Iterator[APIClient]:
-    """A client per test, with a clean cache (signatures are accepted once)."""
+def client(module_client: APIClient, world: World, db: None) -> APIClient:
+    """The module's client, with a clean cache (signatures are accepted once)."""
     cache.clear()
-    yield APIClient(raise_request_exception=False)
+    return module_client
 
 
 # Calling
@@ -716,3 +722,39 @@ def test_route_outside_the_dialects_answers_anonymous_callers_as_classified(clie
         assert (response.status_code, response["Location"].partition("?")[0]) == (302, expected)
     else:
         assert response.status_code == expected
+
+
+@pytest.mark.parametrize(
+    ("caller", "acl_list"), [("anonymous", []), ("outsider", [1]), ("reader", [1]), ("writer", [1, 2])]
+)
+def test_aidmp_acl_list_says_what_the_caller_may_do_with_a_public_dataset(
+    client: APIClient, world: World, caller: str, acl_list: list[int]
+) -> None:
+    response = client.get("/aids/aidmp/data/v1/datasets", **credentials(world, "aidmp", caller))
+    [item] = response.json()["datasets"]
+    assert (item["repo"]["name"], item["repo"]["acl_list"]) == ("public", acl_list)
+
+
+@pytest.mark.parametrize("route", ["segments?copy", "data?multipleCopy"])
+def test_copying_from_a_private_dataset_of_another_workspace_fails_as_from_a_missing_one(
+    client: APIClient, world: World, route: str
+) -> None:
+    outsider = world.users["outsider"]
+    own = services.dataset_create(workspace=world.outsider_workspace, creator=outsider, name="own")
+    draft = versioning.draft_create(dataset=own, title="copy", creator=outsider)
+    source = world.datasets["private"]
+    body = {"draftNumber": draft.number, "segmentName": "seg", "remotePaths": ["a.txt"]}
+
+    def copy_from(dataset_id: str) -> Any:
+        source_fields = {"id": dataset_id, "commit": world.heads["private"], "segmentName": "seg"}
+        return client.post(
+            f"/v1/datasets/{own.hex_id}/{route}",
+            {**body, "source": {**source_fields, "remotePaths": ["a.txt"]}},
+            format="json",
+            **credentials(world, "tensorbay", "outsider"),
+        )
+
+    refused = copy_from(source.hex_id)
+    services.dataset_delete(dataset=Dataset.objects.get(pk=source.pk))
+    missing = copy_from(source.hex_id)
+    assert (refused.status_code, refused.content) == (404, missing.content)
