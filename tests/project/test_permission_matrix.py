@@ -6,7 +6,9 @@ public dataset of the workspace ``lab``:
 
 - ``anonymous`` sends no credential;
 - ``outsider`` holds a valid key (access key, signing key) of another workspace it owns;
-- ``reader`` and ``writer`` hold keys of ``lab``, where they are members with those roles.
+- ``reader`` and ``writer`` hold keys of ``lab``, where they are members with those roles;
+- ``stray_key`` is the writer's key of its personal workspace: a key of another workspace held by a member;
+- ``former_member`` holds a key of ``lab`` but has left it.
 
 What "allowed" means per dialect:
 
@@ -14,12 +16,14 @@ What "allowed" means per dialect:
   write, anyone with a key reads a public dataset; a private dataset of another workspace does not exist for
   the caller: the refusal is byte-identical to the answer for a dataset that does not exist. Routes on the
   key's own workspace (lists, storage configs, creation) act in the key's workspace; the Graviti workspace
-  routes name a workspace, which exists only for its members.
+  routes name a workspace, which exists only for keys acting in it. A key acts in its workspace only, so the
+  stray key is an outsider's; the key of a former member no longer authenticates.
 - AIDMP: public list; every caller, anonymous too, sees public datasets and never private ones.
 - Institution: a signed request lists the signing key's workspace, private datasets included.
 - whale.run: callers are trusted services (``X-Service-Token``, required here); the service sees every
   dataset and names the acting user with ``user_id``; only a dataset's creator (``writer`` here) edits or
   hides it, any service moves counters. whale.run has no private datasets, so its refusals need not hide.
+  Its callers name users, not keys: the stray key's caller acts as the writer, the former member as an outsider.
 """
 
 from __future__ import annotations
@@ -52,7 +56,10 @@ from versioning import services as versioning
 from versioning.trees import Entry
 
 SERVICE_TOKEN = "matrix-service-token"
-CALLERS = ("anonymous", "outsider", "reader", "writer")
+CALLERS = ("anonymous", "outsider", "reader", "writer", "stray_key", "former_member")
+# What the last two callers amount to: the key dialects judge the key, whale.run the user it names.
+SEEN_AS = {"stray_key": "outsider", "former_member": "revoked"}
+WHALERUN_SEEN_AS = {"stray_key": "writer", "former_member": "outsider"}
 METHODS = ("get", "post", "put", "patch", "delete")
 CONTENT = b"permission matrix"
 SHA1 = hashlib.sha1(CONTENT, usedforsecurity=False).hexdigest()
@@ -520,12 +527,19 @@ def world(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytes
 
 def build_world(local_root: Path) -> World:
     owner = User.objects.create(username="owen")
-    users = {caller: User.objects.create(username=caller) for caller in ("outsider", "reader", "writer")}
+    users = {name: User.objects.create(username=name) for name in ("outsider", "reader", "writer", "former_member")}
+    users["stray_key"] = users["writer"]
     lab = services.workspace_get_or_create(name="lab", owner=owner)
-    services.membership_set(workspace=lab, user=users["reader"], role=Membership.Role.READER)
-    services.membership_set(workspace=lab, user=users["writer"], role=Membership.Role.WRITER)
+    for name, role in (("reader", "reader"), ("writer", "writer"), ("former_member", "writer")):
+        services.membership_set(workspace=lab, user=users[name], role=role)
     outsider_workspace = services.personal_workspace(user=users["outsider"])
-    key_workspaces = {"outsider": outsider_workspace, "reader": lab, "writer": lab}
+    key_workspaces = {
+        "outsider": outsider_workspace,
+        "reader": lab,
+        "writer": lab,
+        "stray_key": services.personal_workspace(user=users["writer"]),
+        "former_member": lab,
+    }
     access_keys = {
         caller: services.access_key_create(user=users[caller], workspace=key_workspaces[caller])[1]
         for caller in key_workspaces
@@ -534,6 +548,7 @@ def build_world(local_root: Path) -> World:
     for caller, workspace in key_workspaces.items():
         key, secret = services.signing_key_create(user=users[caller], workspace=workspace)
         signing_keys[caller] = (key.secret_id, secret)
+    Membership.objects.filter(workspace=lab, user=users["former_member"]).delete()
     store = storage_services.storage_config_create(workspace=lab, name="lab-store", kind="local", file_path="lab")
     storage_services.storage_config_create(workspace=lab, name="spare-store", kind="local", file_path="spare")
     (local_root / "lab").mkdir(parents=True)
@@ -668,7 +683,8 @@ def test_route_allows_exactly_its_callers(
     assert located is not None
     dialect = located[0]
     dataset = world.datasets.get(visibility)
-    expected = row.rule(caller, visibility).outcome
+    seen = (WHALERUN_SEEN_AS if dialect == "whalerun" else SEEN_AS).get(caller, caller)
+    expected = UNAUTHENTICATED.outcome if seen == "revoked" else row.rule(seen, visibility).outcome
     response = call(client, world, dialect, route, method, row, caller, dataset)
     if expected in ("ok", "listed", "unlisted"):
         assert response.status_code in (200, 201), response.content.decode()
@@ -725,7 +741,8 @@ def test_route_outside_the_dialects_answers_anonymous_callers_as_classified(clie
 
 
 @pytest.mark.parametrize(
-    ("caller", "acl_list"), [("anonymous", []), ("outsider", [1]), ("reader", [1]), ("writer", [1, 2])]
+    ("caller", "acl_list"),
+    [("anonymous", []), ("outsider", [1]), ("reader", [1]), ("writer", [1, 2]), ("stray_key", [1])],
 )
 def test_aidmp_acl_list_says_what_the_caller_may_do_with_a_public_dataset(
     client: APIClient, world: World, caller: str, acl_list: list[int]
