@@ -102,25 +102,15 @@ def dialect_of(route: str) -> tuple[str, str] | None:
 # Expectations
 
 
-@dataclass(frozen=True)
-class Expect:
-    """What a caller gets: ``ok`` (2xx), ``listed``/``unlisted`` (2xx, dataset shown or not), ``unauthenticated``
-    (401), ``forbidden`` (403), ``not_found`` (404) or ``hidden`` (404, byte-identical to a missing dataset)."""
-
-    outcome: str
-
-
-OK, LISTED, UNLISTED = Expect("ok"), Expect("listed"), Expect("unlisted")
-UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, HIDDEN = (
-    Expect("unauthenticated"),
-    Expect("forbidden"),
-    Expect("not_found"),
-    Expect("hidden"),
-)
-Rule = Callable[[str, str], Expect]
+# What a caller gets: ``ok`` (2xx), ``listed``/``unlisted`` (2xx, the dataset shown in the list or not),
+# ``unauthenticated`` (401), ``forbidden`` (403), ``not_found`` (404) or ``hidden`` (404, byte-identical to the
+# answer for a dataset or workspace that does not exist).
+OK, LISTED, UNLISTED = "ok", "listed", "unlisted"
+UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, HIDDEN = "unauthenticated", "forbidden", "not_found", "hidden"
+Rule = Callable[[str, str], str]
 
 
-def dataset_read(caller: str, visibility: str) -> Expect:
+def dataset_read(caller: str, visibility: str) -> str:
     """Members read; anyone with a key reads a public dataset; a private one is hidden from others."""
     if caller == "anonymous":
         return UNAUTHENTICATED
@@ -129,7 +119,7 @@ def dataset_read(caller: str, visibility: str) -> Expect:
     return OK
 
 
-def dataset_write(caller: str, visibility: str) -> Expect:
+def dataset_write(caller: str, visibility: str) -> str:
     """Writers write; readers are refused; others are refused a public dataset and never see a private one."""
     if caller == "anonymous":
         return UNAUTHENTICATED
@@ -138,69 +128,69 @@ def dataset_write(caller: str, visibility: str) -> Expect:
     return OK if caller == "writer" else FORBIDDEN
 
 
-def key_workspace_list(caller: str, visibility: str) -> Expect:
+def key_workspace_list(caller: str, visibility: str) -> str:
     """A list of the key's workspace: lab's keys see lab's datasets (private ones too), others do not."""
     if caller == "anonymous":
         return UNAUTHENTICATED
     return UNLISTED if caller == "outsider" else LISTED
 
 
-def key_workspace_read(caller: str, visibility: str) -> Expect:
+def key_workspace_read(caller: str, visibility: str) -> str:
     """A read of the key's workspace; the outsider's own workspace has no ``lab-store``."""
     if caller == "anonymous":
         return UNAUTHENTICATED
     return NOT_FOUND if caller == "outsider" else OK
 
 
-def key_workspace_create(caller: str, visibility: str) -> Expect:
+def key_workspace_create(caller: str, visibility: str) -> str:
     """Creation in the key's workspace: writers and owners (the outsider owns its own) create, readers do not."""
     if caller == "anonymous":
         return UNAUTHENTICATED
     return FORBIDDEN if caller == "reader" else OK
 
 
-def key_workspace_delete(caller: str, visibility: str) -> Expect:
+def key_workspace_delete(caller: str, visibility: str) -> str:
     """Deletion in the key's workspace: readers are refused; the outsider's workspace has no such config."""
     if caller == "anonymous":
         return UNAUTHENTICATED
     return {"outsider": NOT_FOUND, "reader": FORBIDDEN, "writer": OK}[caller]
 
 
-def any_key(caller: str, visibility: str) -> Expect:
+def any_key(caller: str, visibility: str) -> str:
     """Anything about the caller itself: any valid key."""
     return UNAUTHENTICATED if caller == "anonymous" else OK
 
 
-def member_workspace_read(caller: str, visibility: str) -> Expect:
+def member_workspace_read(caller: str, visibility: str) -> str:
     """A named workspace exists only for its members: others get what a missing workspace gets."""
     if caller == "anonymous":
         return UNAUTHENTICATED
     return HIDDEN if caller == "outsider" else OK
 
 
-def member_workspace_write(caller: str, visibility: str) -> Expect:
+def member_workspace_write(caller: str, visibility: str) -> str:
     """A named workspace's settings: writers change them, readers are refused, others do not see it."""
     if caller == "anonymous":
         return UNAUTHENTICATED
     return {"outsider": HIDDEN, "reader": FORBIDDEN, "writer": OK}[caller]
 
 
-def public_list(caller: str, visibility: str) -> Expect:
+def public_list(caller: str, visibility: str) -> str:
     """AIDMP: everyone sees public datasets, nobody sees private ones."""
     return LISTED if visibility == "public" else UNLISTED
 
 
-def service_read(caller: str, visibility: str) -> Expect:
+def service_read(caller: str, visibility: str) -> str:
     """whale.run: a trusted service sees every dataset."""
     return UNAUTHENTICATED if caller == "anonymous" else LISTED
 
 
-def service_write(caller: str, visibility: str) -> Expect:
+def service_write(caller: str, visibility: str) -> str:
     """whale.run: any trusted service may."""
     return UNAUTHENTICATED if caller == "anonymous" else OK
 
 
-def creator_write(caller: str, visibility: str) -> Expect:
+def creator_write(caller: str, visibility: str) -> str:
     """whale.run: only the dataset's creator (the writer) edits or hides it."""
     if caller == "anonymous":
         return UNAUTHENTICATED
@@ -671,7 +661,7 @@ def shown_id(dialect: str, route: str, dataset: Dataset | None) -> str:
     return str(dataset.pk) if dialect == "institution" else dataset.hex_id
 
 
-STATUSES = {"unauthenticated": 401, "forbidden": 403, "not_found": 404, "hidden": 404}
+STATUSES = {UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, HIDDEN: 404}
 
 
 @pytest.mark.parametrize(("route", "method", "row", "caller", "visibility"), list(matrix_cases()))
@@ -684,16 +674,16 @@ def test_route_allows_exactly_its_callers(
     dialect = located[0]
     dataset = world.datasets.get(visibility)
     seen = (WHALERUN_SEEN_AS if dialect == "whalerun" else SEEN_AS).get(caller, caller)
-    expected = UNAUTHENTICATED.outcome if seen == "revoked" else row.rule(seen, visibility).outcome
+    expected = UNAUTHENTICATED if seen == "revoked" else row.rule(seen, visibility)
     response = call(client, world, dialect, route, method, row, caller, dataset)
-    if expected in ("ok", "listed", "unlisted"):
+    if expected in (OK, LISTED, UNLISTED):
         assert response.status_code in (200, 201), response.content.decode()
-        if expected != "ok":
+        if expected != OK:
             shown = shown_id(dialect, route, dataset) in listed_ids(dialect, response.json())
-            assert shown is (expected == "listed"), response.content.decode()
+            assert shown is (expected == LISTED), response.content.decode()
         return
     assert response.status_code == STATUSES[expected], response.content.decode()
-    if expected == "hidden":
+    if expected == HIDDEN:
         if dataset is not None:
             services.dataset_delete(dataset=Dataset.objects.get(pk=dataset.pk))
         else:
