@@ -6,4 +6,4 @@ class DatasetsConfig(AppConfig):
     verbose_name = "catalog"
 
     def ready(self) -> None:
-        from datasets import signals  # noqa: F401  (connects the personal-workspace receiver)
+        from datasets import signals  # noqa: F401  (connects the catalog receivers)

@@ -84,8 +84,10 @@ def dataset_list_public(*, keyword: str = "") -> QuerySet[Dataset]:
     """Public, not hidden datasets, newest first, matching the keyword in name, alias or description."""
     datasets = (
         Dataset.objects.filter(is_public=True, hidden=False)
-        .select_related("workspace", "creator", "storage_config")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.select_related("category").order_by("pk")))
+        .select_related("creator", "storage_config")
+        # Fetched apart: joined in, it lets MariaDB start from the workspaces and sort every public dataset
+        # (28 ms at 10,000 datasets) instead of reading the newest from the index (under 1 ms).
+        .prefetch_related("workspace", Prefetch("tags", queryset=Tag.objects.select_related("category").order_by("pk")))
     )
     if keyword:
         datasets = datasets.filter(

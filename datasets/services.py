@@ -13,11 +13,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from datasets import selectors
+from datasets import list_cache, selectors
 from datasets.models import (
     AccessKey,
     Dataset,
@@ -371,6 +371,7 @@ def _attach_files(*, dataset: Dataset, files: list[DatasetFile], user: User) -> 
     attached = set(DatasetFile.objects.filter(dataset=dataset).values_list("pk", flat=True))
     DatasetFile.objects.filter(dataset=dataset).exclude(pk__in=file_ids).update(dataset=None)
     DatasetFile.objects.filter(pk__in=file_ids).update(dataset=dataset)
+    list_cache.catalog_changed()
     if attached == file_ids:
         return
     draft = versioning_services.draft_create(dataset=dataset, title="Update dataset files", creator=user)
@@ -435,13 +436,19 @@ def dataset_counter_add(*, dataset_id: int, counter: str, delta: int) -> Dataset
     """Add ``delta`` to a counter in one atomic UPDATE; a total never goes below zero."""
     if counter not in COUNTERS:
         raise errors.Invalid("counter", f"must be one of {', '.join(COUNTERS)}")
+    _, largest = connection.ops.integer_field_range(Dataset._meta.get_field(counter).get_internal_type())
     matching = Dataset.objects.filter(pk=dataset_id)
     if delta < 0:
         matching = matching.filter(**{f"{counter}__gte": -delta})
+    elif delta > 0:
+        matching = matching.filter(**{f"{counter}__lte": largest - delta})
     if not matching.update(**{counter: F(counter) + delta, "updated_at": timezone.now()}):
         if not Dataset.objects.filter(pk=dataset_id).exists():
             raise errors.NotFound(f"dataset {dataset_id} does not exist")
-        raise errors.Invalid("delta", f"{counter} cannot go below zero")
+        if delta < 0:
+            raise errors.Invalid("delta", f"{counter} cannot go below zero")
+        raise errors.Invalid("delta", f"{counter} cannot exceed {largest}")
+    list_cache.catalog_changed()
     return Dataset.objects.get(pk=dataset_id)
 
 

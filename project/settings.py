@@ -44,6 +44,14 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer; got {raw!r}") from None
 
 
+def env_limit(name: str, default: int) -> int:
+    """Return a limit: a non-negative integer, where ``0`` turns the limit off."""
+    value = env_int(name, default)
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must be 0 (off) or a positive integer; got {value}")
+    return value
+
+
 def env_required(name: str, because: str) -> str:
     """Return the variable, failing start-up with its name when it is missing."""
     value = os.environ.get(name, "")
@@ -60,10 +68,45 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dataset-hub-insecure-development-key-set-DJANGO_SECRET_KEY")
+# The development key's prefix is the one ``manage.py check --deploy`` refuses, so it cannot reach production.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "django-insecure-dataset-hub-development-key-set-DJANGO_SECRET_KEY")
 DEBUG = env_bool("DJANGO_DEBUG")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# HTTPS: off by default so the local run command works over plain http; README's "Production" section lists
+# the values ``manage.py check --deploy`` wants. Behind a TLS-terminating proxy, name the header it sets.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT")
+# Load balancers probe the health check over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD")
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE")
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE")
+
+
+def proxy_ssl_header_from_environment() -> tuple[str, str] | None:
+    """``DJANGO_SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto`` trusts that header's ``https`` as a secure request."""
+    header = env_str("DJANGO_SECURE_PROXY_SSL_HEADER")
+    if not header:
+        return None
+    return "HTTP_" + header.upper().replace("-", "_"), "https"
+
+
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header_from_environment()
+
+
+# Requests per minute under the API prefixes, counted in the cache per access key (X-Token, or the institution
+# SecretId) and per client address; 0 turns a limit off. With a local-memory cache each process counts alone.
+RATE_LIMIT_PER_KEY = env_limit("RATE_LIMIT_PER_KEY", 600)
+RATE_LIMIT_PER_ADDRESS = env_limit("RATE_LIMIT_PER_ADDRESS", 1200)
+# The client address is REMOTE_ADDR; behind N proxies that each append to X-Forwarded-For, set N here and the
+# address the outermost proxy saw is used instead. Never set it when clients can reach the hub directly.
+TRUSTED_PROXY_COUNT = env_limit("TRUSTED_PROXY_COUNT", 0)
+# Largest request body the APIs read (JSON) and Django reads into memory, in bytes; larger ones answer the
+# dialect's "too large" error. The hub's streamed /storage/uploads has STORAGE_UPLOAD_MAX_SIZE instead.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_limit("REQUEST_BODY_MAX_SIZE", 10 * 1024**2)
 
 # Fernet keys for secrets stored at rest, newest first: the first encrypts, every key decrypts, so a key is
 # rotated by prepending a new one and running ``manage.py rotate_secrets``. Unset: derived from SECRET_KEY.
@@ -92,6 +135,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "project.api.middleware.DialectErrorMiddleware",
+    "project.api.limits.RequestLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -181,6 +225,10 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # A local-memory cache is per process, so sessions stay in the database until Redis is configured.
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# How long a page of a public list (whale.run, AIDMP, Graviti dataset lists) stays in the cache, in seconds;
+# every change to what a list shows retires the cached pages at once. 0 turns the list cache off.
+LIST_CACHE_SECONDS = env_int("LIST_CACHE_SECONDS", 60)
 
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
@@ -280,6 +328,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Its deploy check builds one schema of every route, which the hub never serves: the five dialects reuse
+    # names across schemas. The schemas served, one per dialect, are checked by the tests instead.
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
     # /docs/ offers every dialect's schema in Swagger UI's dropdown.
     "SWAGGER_UI_SETTINGS": {
         "urls": [

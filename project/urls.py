@@ -37,5 +37,6 @@ urlpatterns = [
     *[path(mount, include(dialect_routes)) for _, mounts, dialect_routes in DIALECT_MOUNTS for mount in mounts],
 ]
 
+handler400 = "project.api.dialects.handler400"
 handler404 = "project.api.dialects.handler404"
 handler500 = "project.api.dialects.handler500"

@@ -4,6 +4,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from django.conf import LazySettings
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -35,6 +37,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         report.longrepr = f"skipped under CI, which must provide every service: {report.longrepr}"
 
 
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    """Start every test with an empty cache: the database is rolled back between tests, cached pages are not."""
+    cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Keep the SQLite test database in a file, so a server process started by a test can open it too."""
@@ -43,6 +52,13 @@ def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> No
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limits(settings: LazySettings) -> None:
+    """Every test client comes from 127.0.0.1: the suite runs unthrottled, the rate-limit tests turn it on."""
+    settings.RATE_LIMIT_PER_KEY = 0
+    settings.RATE_LIMIT_PER_ADDRESS = 0
 
 
 @pytest.fixture

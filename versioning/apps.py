@@ -5,4 +5,4 @@ class VersioningConfig(AppConfig):
     name = "versioning"
 
     def ready(self) -> None:
-        from versioning import signals  # noqa: F401  (connects the default-branch receiver)
+        from versioning import signals  # noqa: F401  (connects the versioning receivers)

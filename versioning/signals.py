@@ -2,11 +2,13 @@
 
 from typing import Any
 
-from django.db.models.signals import post_save, pre_delete
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
+from datasets import list_cache
 from datasets.models import Dataset
 from versioning import services
+from versioning.models import Branch
 
 
 @receiver(post_save, sender=Dataset, dispatch_uid="default_branch")
@@ -20,3 +22,11 @@ def give_every_dataset_its_default_branch(sender: type, instance: Dataset, creat
 def delete_history_before_the_dataset(sender: type, instance: Dataset, **kwargs: Any) -> None:
     """Remove the dataset's versioning rows first, so the cascade never meets a commit still pointed at."""
     services.history_delete(dataset=instance)
+
+
+@receiver(post_save, sender=Branch, dispatch_uid="branch_saved_lists")
+@receiver(post_delete, sender=Branch, dispatch_uid="branch_deleted_lists")
+def retire_cached_lists_when_a_branch_changes(sender: type, **kwargs: Any) -> None:
+    """A branch's head carries the commit, object and branch counts the lists show."""
+    if not kwargs.get("raw"):
+        list_cache.catalog_changed()

@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -11,8 +12,9 @@ from rest_framework.response import Response
 
 from datasets import selectors
 from datasets.models import Dataset, Membership
-from project.api.aidmp import AidmpView
+from project.api.aidmp import AidmpView, envelope
 from project.api.authentication import caller_key
+from project.api.base import list_response_cached
 from versioning.selectors import DatasetSummary, dataset_summaries
 
 ACL_READ, ACL_WRITE = 1, 2
@@ -140,9 +142,19 @@ class PublicDatasetListView(AidmpView):
             OpenApiParameter("page_size", int, description="default 10, 0 to 1000"),
             OpenApiParameter("keyword", str, description="matches name, display name or description"),
         ],
-        responses=PublicDatasetSerializer(many=True),
+        responses=envelope("datasets", PublicDatasetSerializer),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
+        if request.auth is not None:
+            return self.list_page(request)
+        # Anonymous callers all see the same page; the GET body may carry the paging parameters too.
+        params = json.dumps(self.paginator.params(request), sort_keys=True, default=str)
+        return list_response_cached(
+            request, namespace="aidmp-datasets", build=lambda: self.list_page(request), vary=(params,)
+        )
+
+    def list_page(self, request: Request) -> Response:
+        """One page of the public list, with the caller's access where a key was sent."""
         params = self.paginator.params(request)
         datasets = selectors.dataset_list_public(keyword=str(params.get("keyword") or ""))
         page = self.paginator.paginate_queryset(datasets, request, self)

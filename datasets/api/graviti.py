@@ -2,16 +2,17 @@
 
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from datasets import selectors, services
-from datasets.models import Dataset
+from datasets.models import Dataset, Workspace
 from project import errors
 from project.api.authentication import caller_key
-from project.api.base import parse_body
+from project.api.base import list_response_cached, parse_body
 from project.api.fields import StrictBooleanField, StrictCharField
 from project.api.graviti import EMPTY, GravitiView, Timestamp, envelope
 from storage_configs import selectors as storage_config_selectors
@@ -172,9 +173,19 @@ class DatasetCollectionView(GravitiView):
         parameters=[OpenApiParameter("offset", int), OpenApiParameter("limit", int)],
         responses=envelope("datasets", DatasetSerializer),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         """List the workspace's datasets, oldest first."""
-        datasets = selectors.dataset_list_with_head(workspace=caller_key(request).workspace)
+        workspace = caller_key(request).workspace
+        return list_response_cached(
+            request,
+            namespace="graviti-datasets",
+            build=lambda: self.list_page(request, workspace),
+            vary=(str(workspace.pk),),
+        )
+
+    def list_page(self, request: Request, workspace: Workspace) -> Response:
+        """One page of the workspace's datasets."""
+        datasets = selectors.dataset_list_with_head(workspace=workspace)
         page = self.paginator.paginate_queryset(datasets, request, view=self)
         return self.paginator.get_paginated_response(DatasetSerializer(page, many=True).data)
 

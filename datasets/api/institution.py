@@ -10,7 +10,7 @@ from datasets.models import Dataset
 from project import errors
 from project.api.authentication import caller_signing_key
 from project.api.base import parse_int
-from project.api.institution import InstitutionView
+from project.api.institution import InstitutionView, envelope
 from versioning.selectors import DatasetSummary, dataset_summaries
 
 
@@ -69,7 +69,7 @@ class InstitutionDatasetListView(InstitutionView):
             OpenApiParameter("SecretId", str, required=True),
             OpenApiParameter("Timestamp", int, required=True, description="milliseconds since the epoch"),
         ],
-        responses=InstitutionDatasetSerializer(many=True),
+        responses=envelope("datasets", InstitutionDatasetSerializer),
     )
     def get(self, request: Request) -> Response:
         data_type = None

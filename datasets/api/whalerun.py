@@ -1,8 +1,10 @@
 """whale.run dataset service (seed 000): dataset files, datasets, hiding and counters."""
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -11,14 +13,25 @@ from rest_framework.response import Response
 from datasets import selectors, services
 from datasets.models import Dataset
 from project import errors
-from project.api.base import parse_body
-from project.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
-from project.api.whalerun import WhaleRunView, success
+from project.api.base import list_response_cached, parse_body
+from project.api.fields import LARGEST_INTEGER, StrictBooleanField, StrictCharField, StrictIntegerField
+from project.api.whalerun import WhaleRunView, envelope, success
 
 ORDER_FIELDS = ("id", "created_at", "updated_at", "title", *services.COUNTERS)
 
 
-class DatasetFileSerializer(serializers.Serializer):
+class TrimmableSerializer(serializers.Serializer):
+    """An output that ``fields`` may trim to any subset, so the schema requires none of its fields."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for field in fields.values():
+            # The schema requires every read-only field; these serializers only ever write responses.
+            field.read_only, field.required = False, False
+        return fields
+
+
+class DatasetFileSerializer(TrimmableSerializer):
     id = serializers.IntegerField()
     user_id = serializers.IntegerField()
     name = serializers.CharField()
@@ -31,7 +44,7 @@ class DatasetFileSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class DatasetSerializer(serializers.Serializer):
+class DatasetSerializer(TrimmableSerializer):
     id = serializers.IntegerField()
     uuid = serializers.CharField(source="uuid.hex")
     user_id = serializers.IntegerField(source="creator_id", allow_null=True)
@@ -81,6 +94,10 @@ class DeltaSerializer(serializers.Serializer):
     delta = StrictIntegerField()
 
 
+FIELDS_PARAMETER = OpenApiParameter("fields", str, description="fields to return, comma-separated")
+DATASET_RESPONSE = envelope("Dataset", {"dataset": DatasetSerializer()})
+
+
 def parse_fields(request: Request, serializer_class: type[serializers.Serializer]) -> list[str] | None:
     """The ``fields`` URL parameter: which fields of each object to return."""
     raw = request.query_params.get("fields")
@@ -103,7 +120,7 @@ def render(serializer_class: type[serializers.Serializer], instance: Any, fields
     return {name: data[name] for name in fields}
 
 
-def parse_list(raw: str | None, field: str, convert: type) -> list | None:
+def parse_list(raw: str | None, field: str, convert: Callable[[str], Any]) -> list | None:
     """A comma-separated URL parameter converted item by item (``int``, ``uuid.UUID``)."""
     if raw is None:
         return None
@@ -111,6 +128,14 @@ def parse_list(raw: str | None, field: str, convert: type) -> list | None:
         return [convert(item.strip()) for item in raw.split(",") if item.strip()]
     except ValueError:
         raise errors.Invalid(field, "must be a comma-separated list", location="query") from None
+
+
+def column_int(raw: str) -> int:
+    """An integer a database column holds; anything else is a ``ValueError``."""
+    value = int(raw)
+    if not -LARGEST_INTEGER <= value <= LARGEST_INTEGER:
+        raise ValueError(raw)
+    return value
 
 
 def parse_flag(raw: str | None, field: str) -> bool | None:
@@ -141,7 +166,11 @@ def dataset_payload(dataset_id: int, fields: list[str] | None) -> Response:
 class DatasetFileCollectionView(WhaleRunView):
     """``POST /api/dataset_files/``."""
 
-    @extend_schema(request=DatasetFileCreateSerializer, responses=DatasetFileSerializer)
+    @extend_schema(
+        parameters=[FIELDS_PARAMETER],
+        request=DatasetFileCreateSerializer,
+        responses=envelope("DatasetFile", {"dataset_file": DatasetFileSerializer()}),
+    )
     def post(self, request: Request) -> Response:
         fields = parse_fields(request, DatasetFileSerializer)
         data = parse_body(DatasetFileCreateSerializer, request)
@@ -159,7 +188,7 @@ LIST_PARAMETERS = [
     OpenApiParameter("order_by", str, description=f"comma-separated of {', '.join(ORDER_FIELDS)}; '-' descends"),
     OpenApiParameter("page", int, description="default 1"),
     OpenApiParameter("per_page", int, description="default 20, at most 100"),
-    OpenApiParameter("fields", str, description="fields to return, comma-separated"),
+    FIELDS_PARAMETER,
 ]
 
 
@@ -168,14 +197,23 @@ class DatasetCollectionView(WhaleRunView):
 
     list_key = "datasets"
 
-    @extend_schema(parameters=LIST_PARAMETERS, responses=DatasetSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    @extend_schema(
+        parameters=LIST_PARAMETERS,
+        responses=envelope(
+            "DatasetList", {"datasets": DatasetSerializer(many=True), "total": serializers.IntegerField()}
+        ),
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return list_response_cached(request, namespace="whalerun-datasets", build=lambda: self.list_page(request))
+
+    def list_page(self, request: Request) -> Response:
+        """One page of the filtered, ordered list."""
         params = request.query_params
         fields = parse_fields(request, DatasetSerializer)
         datasets = selectors.dataset_list(
-            ids=parse_list(params.get("ids"), "ids", int),
+            ids=parse_list(params.get("ids"), "ids", column_int),
             uuids=parse_list(params.get("uuids"), "uuids", uuid.UUID),
-            user_ids=parse_list(params.get("user_ids"), "user_ids", int),
+            user_ids=parse_list(params.get("user_ids"), "user_ids", column_int),
             hidden=parse_flag(params.get("hidden"), "hidden"),
             featured=parse_flag(params.get("featured"), "featured"),
             order_by=parse_order(params.get("order_by")),
@@ -183,7 +221,7 @@ class DatasetCollectionView(WhaleRunView):
         page = self.paginator.paginate_queryset(datasets, request, self)
         return self.paginator.get_paginated_response(render(DatasetSerializer, page, fields))
 
-    @extend_schema(request=DatasetWriteSerializer, responses=DatasetSerializer)
+    @extend_schema(parameters=[FIELDS_PARAMETER], request=DatasetWriteSerializer, responses=DATASET_RESPONSE)
     def post(self, request: Request) -> Response:
         fields = parse_fields(request, DatasetSerializer)
         data = parse_body(DatasetWriteSerializer, request)
@@ -200,7 +238,7 @@ class DatasetCollectionView(WhaleRunView):
 class DatasetView(WhaleRunView):
     """``PUT /api/datasets/<id>/``: the owner edits metadata and files."""
 
-    @extend_schema(request=DatasetWriteSerializer, responses=DatasetSerializer)
+    @extend_schema(parameters=[FIELDS_PARAMETER], request=DatasetWriteSerializer, responses=DATASET_RESPONSE)
     def put(self, request: Request, dataset_id: int) -> Response:
         fields = parse_fields(request, DatasetSerializer)
         data = parse_body(DatasetWriteSerializer, request)
@@ -218,7 +256,7 @@ class DatasetView(WhaleRunView):
 class DatasetHiddenView(WhaleRunView):
     """``PUT /api/datasets/<id>/hidden/``: the owner hides or shows the dataset."""
 
-    @extend_schema(request=HiddenSerializer, responses=DatasetSerializer)
+    @extend_schema(parameters=[FIELDS_PARAMETER], request=HiddenSerializer, responses=DATASET_RESPONSE)
     def put(self, request: Request, dataset_id: int) -> Response:
         fields = parse_fields(request, DatasetSerializer)
         data = parse_body(HiddenSerializer, request)
@@ -232,7 +270,7 @@ class DatasetCounterView(WhaleRunView):
 
     counter = ""
 
-    @extend_schema(request=DeltaSerializer, responses=DatasetSerializer)
+    @extend_schema(parameters=[FIELDS_PARAMETER], request=DeltaSerializer, responses=DATASET_RESPONSE)
     def put(self, request: Request, dataset_id: int) -> Response:
         fields = parse_fields(request, DatasetSerializer)
         data = parse_body(DeltaSerializer, request)

@@ -7,6 +7,8 @@ gRPC status number and the HTTP status matches it.
 from typing import Any
 
 from django.http import HttpRequest
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
 from project.api.authentication import OptionalAccessKeyAuthentication
@@ -61,6 +63,13 @@ class AidmpPagination(PageNumberPagination):
         """The query string over a JSON body's fields, since the seed's example sends them in a GET body."""
         body = request.data if isinstance(request.data, dict) else {}
         return {**body, **request.query_params.dict()}
+
+
+def envelope(list_key: str, item: type[serializers.Serializer]) -> serializers.Serializer:
+    """The schema of a list response: ``{<list_key>: [item], total}``."""
+    return inline_serializer(
+        name=f"Aidmp{list_key.title()}Page", fields={list_key: item(many=True), "total": serializers.IntegerField()}
+    )
 
 
 class AidmpView(DialectAPIView):

@@ -8,17 +8,21 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
-from django.core.cache import cache
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from datasets import list_cache
 from project import errors
 from project.api.errors import ErrorRecord, normalise
+from project.api.fields import LARGEST_INTEGER
+from project.cache import optional_get, optional_set
 
 
 class Dialect:
@@ -85,18 +89,19 @@ class ReplayedPostView(DialectAPIView):
     """A view whose POSTs are safe to retry: the SDKs retry a POST answered 5xx or 429 (or cut off) with the
     same ``X-Request-Id``, and a retry of a POST that succeeded gets the first answer again instead of
     creating twice. Every answer echoes ``X-Request-Id``, so callers can match answers to requests in logs.
+    The cache that keeps first answers is optional: without it every request runs.
     """
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         key = replay_key(request, self.dialect.name)
         if key is not None:
-            first = cache.get(key)
+            first = optional_get(key)
             if first is not None:
                 status, data = first
                 return self.echo(request, JsonResponse(data, status=status, safe=False))
         response = super().dispatch(request, *args, **kwargs)
         if key is not None and response.status_code in (200, 201):
-            cache.set(key, (response.status_code, response.data), REPLAY_SECONDS)  # type: ignore[attr-defined]
+            optional_set(key, (response.status_code, response.data), REPLAY_SECONDS)  # type: ignore[attr-defined]
         return self.echo(request, response)
 
     def echo(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
@@ -105,6 +110,37 @@ class ReplayedPostView(DialectAPIView):
         if request_id:
             response["X-Request-Id"] = request_id
         return response
+
+
+def list_response_cached(
+    request: Request, *, namespace: str, build: Callable[[], Response], vary: Sequence[str] = ()
+) -> HttpResponse:
+    """Answer a list page from the cache, keyed by the path, the query and ``vary``; errors are never kept."""
+    body = list_cache.list_page_cached(
+        namespace=namespace,
+        parts=(request.get_full_path(), *vary),
+        build=lambda: JSONRenderer().render(build().data),
+    )
+    return HttpResponse(body, content_type="application/json")
+
+
+def signed_page_cached(request: Request, *, parts: Sequence[str], build: Callable[[], Response]) -> HttpResponse:
+    """Answer a page of content that never changes (``parts`` name it, with the path and query) from the cache.
+
+    The page carries signed URLs, so it is kept at most a tenth of their lifetime (``STORAGE_URL_EXPIRES``)
+    and never longer than ``LIST_CACHE_SECONDS``: a URL handed out from the cache keeps at least nine tenths
+    of its lifetime. Errors are never kept.
+    """
+    seconds = min(settings.LIST_CACHE_SECONDS, settings.STORAGE_URL_EXPIRES // 10)
+    if seconds <= 0:
+        return HttpResponse(JSONRenderer().render(build().data), content_type="application/json")
+    digest = hashlib.sha256("\n".join((request.get_full_path(), *parts)).encode()).hexdigest()
+    key = f"signed-page:{digest}"
+    body = optional_get(key)
+    if body is None:
+        body = JSONRenderer().render(build().data)
+        optional_set(key, body, seconds)
+    return HttpResponse(body, content_type="application/json")
 
 
 def parse_body(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -117,17 +153,21 @@ def parse_body(serializer_class: type[serializers.Serializer], request: Request)
 
 
 def parse_int(raw: object, *, field: str, default: int) -> int:
-    """Parse an integer parameter (a query string, or a JSON integer), raising ``Invalid(field, 'type')``."""
+    """Parse an integer parameter (a query string, or a JSON integer), raising ``Invalid(field, 'type')``.
+
+    An integer wider than a database column holds is refused the same way.
+    """
     if raw is None or raw == "":
         return default
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if not isinstance(raw, str):
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise errors.Invalid(field, "type")
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise errors.Invalid(field, "type") from None
+    if not -LARGEST_INTEGER <= value <= LARGEST_INTEGER:
+        raise errors.Invalid(field, "type")
+    return value
 
 
 class PageOfItems(Protocol):
@@ -179,6 +219,8 @@ class OffsetLimitPagination(DialectPagination):
             raise errors.Invalid("limit", "not_positive")
         if limit > self.max_limit:
             raise errors.Invalid("limit", "too_large")
+        if offset > LARGEST_INTEGER - limit:
+            raise errors.Invalid("offset", "too large")
         return offset, limit
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
@@ -224,6 +266,8 @@ class PageNumberPagination(DialectPagination):
             raise errors.Invalid("page", "must be at least 1")
         if not self.min_size <= size <= self.max_size:
             raise errors.Invalid(self.size_param, f"must be between {self.min_size} and {self.max_size}")
+        if (page - 1) * size > LARGEST_INTEGER - size:
+            raise errors.Invalid("page", "too large")
         return page, size
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:

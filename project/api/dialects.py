@@ -1,5 +1,6 @@
 """The five dialects, chosen by path prefix, and the error handlers that speak them outside any view."""
 
+import sys
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -8,7 +9,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from project.api import aidmp, graviti, institution, tensorbay, whalerun
 from project.api.base import Dialect
-from project.api.errors import normalise, record_for_status
+from project.api.errors import normalise, record_for_status, unavailable_part
 
 # Longest prefixes first: /api/v1/ is the institution dialect, the rest of /api/ is whale.run.
 DIALECTS: tuple[Dialect, ...] = (
@@ -34,6 +35,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
     return dialect.render_error(normalise(exc), context["request"])
 
 
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Requests Django refuses before any view (a body over the size limit, too many fields) in the dialect."""
+    dialect = dialect_for_path(request.path)
+    if dialect is None:
+        return defaults.bad_request(request, exception)
+    return dialect.render_error(normalise(exception), request)
+
+
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Unknown routes answer in the dialect of their prefix."""
     dialect = dialect_for_path(request.path)
@@ -43,8 +52,15 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
-    """Server errors answer in the dialect of their prefix, without details."""
+    """Server errors answer in the dialect of their prefix, without details.
+
+    Django calls this while handling the exception, so a failure outside any view (a middleware losing the
+    database or the cache) is still told apart: an unreachable part answers 503, anything else 500.
+    """
     dialect = dialect_for_path(request.path)
     if dialect is None:
         return defaults.server_error(request)
+    exc = sys.exc_info()[1]
+    if exc is not None and unavailable_part(exc) is not None:
+        return dialect.render_error(normalise(exc), request)
     return dialect.render_error(record_for_status(500), request)

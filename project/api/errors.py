@@ -5,11 +5,18 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
+import oss2.exceptions
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError as BotoHTTPClientError
 from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 
 from project import errors
+from project.cache import CACHE_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +65,33 @@ _DRF_KINDS: list[tuple[type[Exception], str]] = [
 ]
 
 
+# A part of the service that cannot be reached: the request failed through no fault of its own and may be
+# retried, so it is ``unavailable`` (503), never ``internal``. Only the part is named; the library's message
+# may quote hosts or statements. Storage libraries: boto (S3), azure-core (Azure), oss2 (OSS; its
+# ``RequestError`` is a request that never got an answer).
+_UNAVAILABLE_PARTS: list[tuple[tuple[type[BaseException], ...], str]] = [
+    ((DatabaseOperationalError, DatabaseInterfaceError), "database"),
+    (CACHE_UNREACHABLE, "cache"),
+    (
+        (
+            BotoConnectionError,
+            BotoHTTPClientError,
+            ServiceRequestError,
+            ServiceResponseError,
+            oss2.exceptions.RequestError,
+        ),
+        "storage",
+    ),
+    # Any other connection a library opened itself and lost.
+    ((ConnectionError, TimeoutError), "service"),
+]
+
+
+def unavailable_part(exc: BaseException) -> str | None:
+    """The part of the service (database, cache, storage) whose failure to answer raised ``exc``, if any."""
+    return next((part for exc_classes, part in _UNAVAILABLE_PARTS if isinstance(exc, exc_classes)), None)
+
+
 def normalise(exc: BaseException) -> ErrorRecord:
     """Turn any exception into an ``ErrorRecord``; unexpected ones are logged and become ``internal``."""
     if isinstance(exc, errors.DomainError):
@@ -76,6 +110,10 @@ def normalise(exc: BaseException) -> ErrorRecord:
     for exc_class, kind in _DRF_KINDS:
         if isinstance(exc, exc_class):
             return ErrorRecord(kind=kind, message=_public_message(exc, kind))
+    part = unavailable_part(exc)
+    if part is not None:
+        logger.warning("%s unavailable (%s)", part, type(exc).__name__)
+        return ErrorRecord(kind="unavailable", message=f"{part} unavailable", context={"part": part})
     logger.error("unhandled error", exc_info=exc)
     return _INTERNAL
 

@@ -4,9 +4,18 @@ from typing import Any
 
 from rest_framework import serializers
 
+# The widest integer a database column holds (signed 64 bits): a larger one is refused as invalid input, since
+# it would overflow in the query instead.
+LARGEST_INTEGER = 2**63 - 1
+
 
 class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer (booleans and strings refused)."""
+    """A JSON integer (booleans and strings refused) that a 64-bit column holds, unless narrower bounds are set."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", -LARGEST_INTEGER)
+        kwargs.setdefault("max_value", LARGEST_INTEGER)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):

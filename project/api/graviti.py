@@ -20,6 +20,7 @@ ERRORS: dict[str, tuple[int, str | None]] = {
     "invalid": (400, "InvalidParamsValue"),
     "files_invalid": (400, "InvalidParamsValue"),
     "storage_object_missing": (400, "InvalidParamsValue"),
+    # The SDK registers exceptions by (status, code) and has no 413: a bad value is the closest it knows.
     "too_large": (400, "InvalidParamsValue"),
     "unauthorized": (401, "Unauthorized"),
     "forbidden": (403, "AccessDenied"),

@@ -6,6 +6,8 @@ The seed fixes 208 and 213-216; the other codes are this service's own and docum
 from typing import Any
 
 from django.http import HttpRequest
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from project.api.authentication import SignatureAuthentication
@@ -91,6 +93,19 @@ class InstitutionPagination(OffsetLimitPagination):
     def get_paginated_response(self, data: list) -> Response:
         """Wrap the page as ``{code, message, datasetCount, datasets}``."""
         return Response({"code": 0, "message": MESSAGES[0], "datasetCount": self.total, self.list_key: data})
+
+
+def envelope(list_key: str, item: type[serializers.Serializer]) -> serializers.Serializer:
+    """The schema of a list response: ``{code, message, datasetCount, <list_key>: [item]}``."""
+    return inline_serializer(
+        name=f"Institution{list_key.title()}Page",
+        fields={
+            "code": serializers.IntegerField(),
+            "message": serializers.CharField(),
+            "datasetCount": serializers.IntegerField(),
+            list_key: item(many=True),
+        },
+    )
 
 
 class InstitutionView(DialectAPIView):

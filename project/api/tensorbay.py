@@ -19,7 +19,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "invalid": (400, "InvalidParamsValue"),
     "files_invalid": (400, "InvalidParamsValue"),
     "storage_object_missing": (400, "InvalidParamsValue"),
-    "too_large": (400, "InvalidParamsValue"),
+    # The SDK picks its exception by code alone, so the status can say what happened.
+    "too_large": (413, "InvalidParamsValue"),
     "unauthorized": (401, "Unauthorized"),
     "forbidden": (403, "AccessDenied"),
     "throttled": (429, "AccessDenied"),
@@ -71,9 +72,12 @@ EMPTY = inline_serializer(name="TensorBayEmpty", fields={})
 
 
 def envelope(list_key: str, item: type[serializers.Serializer]) -> serializers.Serializer:
-    """The schema of a list response: ``{<list_key>: [item], offset, recordSize, totalCount}``."""
+    """The schema of a list response: ``{<list_key>: [item], offset, recordSize, totalCount}``.
+
+    The component is named after the item, since several lists share a key (``data``, ``segments``).
+    """
     return inline_serializer(
-        name=f"TensorBay{list_key[0].upper()}{list_key[1:]}Page",
+        name=f"TensorBay{item.__name__.removesuffix('Serializer')}Page",
         fields={
             list_key: item(many=True),
             "offset": serializers.IntegerField(),

@@ -3,6 +3,8 @@
 from typing import Any
 
 from django.http import HttpRequest
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from project.api.authentication import ServiceTokenAuthentication
@@ -85,6 +87,18 @@ DIALECT = WhaleRun()
 def success(data: dict[str, Any], status: int = 200) -> Response:
     """Wrap data in the success envelope."""
     return Response({"code": 0, "message": MESSAGES[0], "data": data}, status=status)
+
+
+def envelope(name: str, data: dict[str, serializers.Field]) -> serializers.Serializer:
+    """The schema of a success response: ``{code: 0, message, data: {…}}``."""
+    return inline_serializer(
+        name=f"WhaleRun{name}Response",
+        fields={
+            "code": serializers.IntegerField(),
+            "message": serializers.CharField(),
+            "data": inline_serializer(name=f"WhaleRun{name}Data", fields=data),
+        },
+    )
 
 
 class WhaleRunPagination(PageNumberPagination):

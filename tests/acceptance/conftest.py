@@ -11,9 +11,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -30,11 +32,17 @@ STARTUP_SECONDS = 90
 
 @dataclass(frozen=True)
 class HubServer:
-    """A running server: its https base URL (with a trailing slash), CA bundle and storage directory."""
+    """A running server: its base URL (with a trailing slash), CA bundle (``None`` over plain HTTP), storage
+    directory and the file its output goes to."""
 
     url: str
-    ca_bundle: Path
+    ca_bundle: Path | None
     media_root: Path
+    log_path: Path
+
+    def log(self) -> str:
+        """Everything the server has written so far."""
+        return self.log_path.read_text(errors="replace")
 
 
 def tls_certificate(directory: Path) -> tuple[Path, Path]:
@@ -83,54 +91,91 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@contextmanager
+def running_hub(
+    directory: Path,
+    *,
+    tls: bool = True,
+    workers: int = 3,
+    threads: int = 8,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[HubServer]:
+    """Run gunicorn on the test database (unless ``env`` names another) until the block ends.
+
+    ``env`` is added to the environment after the defaults, so it can point the server at another database
+    (``DATABASE_URL``), a cache (``REDIS_URL``) or storage, or turn settings off.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    media_root = directory / "media"
+    media_root.mkdir(exist_ok=True)
+    port = free_port()
+    server_env = {
+        **os.environ,
+        "DATABASE_URL": server_database_url(),
+        "MEDIA_ROOT": str(media_root),
+        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+        # The SDK flows send many requests from 127.0.0.1; the rate-limit tests start servers of their own.
+        "RATE_LIMIT_PER_KEY": "0",
+        "RATE_LIMIT_PER_ADDRESS": "0",
+    }
+    server_env.pop("DB_ENGINE", None)
+    server_env.update(env or {})
+    command = [
+        sys.executable, "-m", "gunicorn", "project.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads), "--timeout", "120",
+    ]  # fmt: skip
+    cert_path: Path | None = None
+    if tls:
+        cert_path, key_path = tls_certificate(directory)
+        command += ["--certfile", str(cert_path), "--keyfile", str(key_path)]
+    log_path = directory / "gunicorn.log"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            # A busy machine can take a while to boot the workers; wait up to STARTUP_SECONDS. Any answer will
+            # do: a test may start the server with a part of the service away.
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while True:
+                if server.poll() is not None:
+                    raise RuntimeError(f"gunicorn exited: {log_path.read_text()}")
+                try:
+                    requests.get(f"{url}healthz", timeout=10, verify=str(cert_path) if cert_path else True)
+                    break
+                except requests.RequestException:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("gunicorn did not answer in time") from None
+                    time.sleep(0.2)
+            yield HubServer(url=url, ca_bundle=cert_path, media_root=media_root, log_path=log_path)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+
 @pytest.fixture(scope="session")
 def hub_server(
     django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[HubServer]:
     """Start gunicorn over TLS on the test database; point ``requests`` at its certificate."""
-    directory = tmp_path_factory.mktemp("hub-server")
-    cert_path, key_path = tls_certificate(directory)
-    media_root = directory / "media"
-    media_root.mkdir()
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": server_database_url(),
-        "MEDIA_ROOT": str(media_root),
-        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
-    }
-    env.pop("DB_ENGINE", None)
-    log = (directory / "gunicorn.log").open("wb")
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "project.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", "3", "--threads", "8", "--timeout", "120",
-            "--certfile", str(cert_path), "--keyfile", str(key_path),
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"https://127.0.0.1:{port}/"
-    previous_bundle = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = str(cert_path)
-    try:
-        # A busy machine can take a while to boot the workers; wait up to STARTUP_SECONDS.
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {(directory / 'gunicorn.log').read_text()}")
-            try:
-                requests.get(f"{url}healthz", timeout=10)
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not answer in time") from None
-                time.sleep(0.2)
-        yield HubServer(url=url, ca_bundle=cert_path, media_root=media_root)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
-        if previous_bundle is None:
-            os.environ.pop("REQUESTS_CA_BUNDLE", None)
-        else:
-            os.environ["REQUESTS_CA_BUNDLE"] = previous_bundle
+    with running_hub(tmp_path_factory.mktemp("hub-server")) as server:
+        previous_bundle = os.environ.get("REQUESTS_CA_BUNDLE")
+        os.environ["REQUESTS_CA_BUNDLE"] = str(server.ca_bundle)
+        try:
+            yield server
+        finally:
+            if previous_bundle is None:
+                os.environ.pop("REQUESTS_CA_BUNDLE", None)
+            else:
+                os.environ["REQUESTS_CA_BUNDLE"] = previous_bundle
+
+
+@pytest.fixture
+def start_hub(django_db_setup: None, tmp_path: Path) -> Iterator[Callable[..., HubServer]]:
+    """Start servers of the test's own (see ``running_hub`` for the arguments); all stop when the test ends."""
+    with ExitStack() as stack:
+        started = iter(range(1_000))
+
+        def start(**options: Any) -> HubServer:
+            return stack.enter_context(running_hub(tmp_path / f"hub-{next(started)}", **options))
+
+        yield start

@@ -1,7 +1,12 @@
 """A URLconf for error-path tests: the real routes plus views that fail on purpose under each prefix."""
 
+import oss2.exceptions
+from azure.core.exceptions import ServiceRequestError
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,14 +17,32 @@ from project.api.tensorbay import TensorBayView
 from project.api.whalerun import WhaleRunView
 from project.urls import urlpatterns as real_urlpatterns
 
+# What the libraries raise when a part of the service does not answer, each quoting a detail never to be shown.
+UNREACHABLE: dict[str, tuple[str, Exception]] = {
+    "mysql-lost": ("database", OperationalError(2013, "Lost connection to MySQL server secret-internal-detail")),
+    "db-closed": ("database", InterfaceError("secret-internal-detail connection already closed")),
+    "redis": ("cache", RedisConnectionError("secret-internal-detail refused")),
+    "socket": ("service", ConnectionRefusedError("secret-internal-detail")),
+    "s3": ("storage", EndpointConnectionError(endpoint_url="http://secret-internal-detail:9000")),
+    "s3-timeout": ("storage", ReadTimeoutError(endpoint_url="http://secret-internal-detail:9000")),
+    "azure": ("storage", ServiceRequestError("secret-internal-detail refused")),
+    "oss": ("storage", oss2.exceptions.RequestError(ConnectionRefusedError("secret-internal-detail"))),
+}
+
 
 def crash(request: HttpRequest) -> HttpResponse:
     """A plain Django view that fails with a secret in its message."""
     raise RuntimeError("secret-internal-detail")
 
 
+def unreachable(request: HttpRequest) -> HttpResponse:
+    """A plain Django view that fails as ``?part=`` names (see ``UNREACHABLE``)."""
+    raise UNREACHABLE[request.GET["part"]][1]
+
+
 def echo_view(base: type) -> type:
-    """A DRF view of the given dialect that echoes a JSON body or fails on ``?crash``."""
+    """A DRF view of the given dialect that echoes a JSON body, fails on ``?crash``, or as ``?unreachable=``
+    names (see ``UNREACHABLE``)."""
 
     class Echo(base):  # type: ignore[valid-type, misc]
         permission_classes: list = []
@@ -27,6 +50,8 @@ def echo_view(base: type) -> type:
         def get(self, request: Request) -> Response:
             if "crash" in request.query_params:
                 raise RuntimeError("secret-internal-detail")
+            if "unreachable" in request.query_params:
+                raise UNREACHABLE[request.query_params["unreachable"]][1]
             return Response({"ok": True})
 
         def post(self, request: Request) -> Response:
@@ -50,5 +75,10 @@ urlpatterns = [
     path("v2/test-crash", crash),
     path("api/test-echo/", echo_view(WhaleRunView).as_view()),
     path("api/test-crash/", crash),
+    path("api/v1/test-unreachable", unreachable),
+    path("aids/aidmp/data/v1/test-unreachable", unreachable),
+    path("v1/test-unreachable", unreachable),
+    path("v2/test-unreachable", unreachable),
+    path("api/test-unreachable/", unreachable),
     *real_urlpatterns,
 ]

@@ -45,6 +45,22 @@ def test_sdk_paging_refuses_bad_values(pagination: type, params: dict) -> None:
         pagination().paginate_queryset(ITEMS, query(**params), Listing())
 
 
+@pytest.mark.parametrize(
+    ("pagination", "params"),
+    [
+        (tensorbay.TensorBayPagination, {"offset": 2**63 - 1}),
+        (graviti.GravitiPagination, {"offset": 2**70}),
+        (institution.InstitutionPagination, {"offset": 2**64}),
+        (whalerun.WhaleRunPagination, {"page": 2**62}),
+        (aidmp.AidmpPagination, {"page": 2**62, "page_size": 1000}),
+        (aidmp.AidmpPagination, {"page_size": 2**70}),
+    ],
+)
+def test_paging_past_what_a_database_offset_holds_is_refused(pagination: type, params: dict) -> None:
+    with pytest.raises(errors.Invalid):
+        pagination().paginate_queryset(ITEMS, query(**params), Listing())
+
+
 def test_sdk_default_page_is_128() -> None:
     paginator = tensorbay.TensorBayPagination()
     assert len(paginator.paginate_queryset(ITEMS, query(), Listing())) == 128

@@ -255,3 +255,14 @@ def test_download_url_lifetime_defaults_to_the_setting(
     answer = client.get(local_backend.url("seg/file.bin"))
 
     assert answer.status_code == 403
+
+
+def test_upload_larger_than_the_api_body_limit_keeps_its_own_limit(
+    client: Client, local_backend: StorageBackend, settings: object
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4096
+    data = bytes(range(256)) * 256
+
+    answer = client.post(reverse("storage_configs:upload"), upload_form(local_backend, data=data, max_size=1 << 20))
+
+    assert answer.status_code == 201

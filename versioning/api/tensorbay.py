@@ -7,6 +7,7 @@ Reads take the client's status selector (``draftNumber`` or ``commit``) in the q
 from collections.abc import Mapping
 from typing import Any
 
+from django.http import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -17,7 +18,7 @@ from datasets import services as catalog_services
 from datasets.models import Dataset
 from project import errors
 from project.api.authentication import caller_key
-from project.api.base import parse_body, parse_int
+from project.api.base import parse_body, parse_int, signed_page_cached
 from project.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from project.api.tensorbay import EMPTY, TensorBayView, envelope
 from versioning import selectors, services
@@ -548,25 +549,24 @@ class EntryPageView(DatasetScopedView):
     """A list of one segment's entries at the status selector's revision, or of one entry with ``remotePath``."""
 
     def entries(self, request: Request, dataset_id: str) -> tuple[Dataset, list[Entry]]:
-        params = request.query_params
         dataset = self.dataset(request, dataset_id)
-        revision = status_revision(dataset, params)
+        return dataset, self.page(request, status_revision(dataset, request.query_params))
+
+    def page(self, request: Request, revision: selectors.Revision) -> list[Entry]:
+        """The page of entries the query asks for at this revision."""
+        params = request.query_params
         segment = required_param(params, "segmentName")
         remote_path = params.get("remotePath")
         if remote_path:
             entry = selectors.entry_get(revision=revision, segment=segment, remote_path=remote_path)
-            page = self.paginator.paginate_page(
+            return self.paginator.paginate_page(
                 lambda offset, limit: selectors.Page(items=[entry][offset : offset + limit], total=1), request, self
             )
-        else:
-            page = self.paginator.paginate_page(
-                lambda offset, limit: selectors.entry_list(
-                    revision=revision, segment=segment, offset=offset, limit=limit
-                ),
-                request,
-                self,
-            )
-        return dataset, page
+        return self.paginator.paginate_page(
+            lambda offset, limit: selectors.entry_list(revision=revision, segment=segment, offset=offset, limit=limit),
+            request,
+            self,
+        )
 
     def urls(self, request: Request, dataset: Dataset, entries: list[Entry]) -> list[str]:
         return catalog.dataset_object_urls(
@@ -636,9 +636,29 @@ class DataDetailsView(EntryPageView):
         parameters=[*SEGMENT_PARAMETERS, OpenApiParameter("remotePath", str), *PAGE_PARAMETERS],
         responses=envelope("dataDetails", DataDetailsSerializer),
     )
-    def get(self, request: Request, dataset_id: str) -> Response:
-        """The segment's entries with signed URLs and labels, in path order."""
-        dataset, entries = self.entries(request, dataset_id)
+    def get(self, request: Request, dataset_id: str) -> HttpResponseBase:
+        """The segment's entries with signed URLs and labels, in path order.
+
+        What a commit holds never changes, so its pages are kept for a while, URLs and all (see
+        ``signed_page_cached``); a draft's pages are built each time.
+        """
+        dataset = self.dataset(request, dataset_id)
+        revision = status_revision(dataset, request.query_params)
+        if revision.draft is not None or revision.commit is None:
+            return self.details(request, dataset, revision)
+        config = dataset.storage_config
+        return signed_page_cached(
+            request,
+            parts=(
+                revision.commit.pk,
+                self.base_url(request),
+                f"{config.pk}@{config.updated_at.isoformat()}" if config else "hub",
+            ),
+            build=lambda: self.details(request, dataset, revision),
+        )
+
+    def details(self, request: Request, dataset: Dataset, revision: selectors.Revision) -> Response:
+        entries = self.page(request, revision)
         details = []
         for entry, url in zip(entries, self.urls(request, dataset, entries), strict=True):
             item: dict[str, Any] = {"remotePath": entry.remote_path, "url": url, "label": entry.label or {}}

@@ -156,6 +156,22 @@ def test_dataset_body_errors(api_client: APIClient, user: User, body: dict, code
     error(api_client.post("/api/datasets/", body, format="json"), code)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "t", "description": "", "license": "", "file_ids": [2**70]},
+        {"title": "t", "description": "", "license": "", "file_ids": [], "user_id": -(2**64)},
+    ],
+)
+def test_integers_wider_than_a_column_are_1402(api_client: APIClient, user: User, body: dict) -> None:
+    error(api_client.post("/api/datasets/", {"user_id": user.pk, **body}, format="json"), 1402)
+
+
+@pytest.mark.parametrize("parameter", ["ids", "user_ids"])
+def test_listed_ids_wider_than_a_column_are_1202(api_client: APIClient, parameter: str) -> None:
+    error(api_client.get("/api/datasets/", {parameter: f"1,{2**70}"}), 1202)
+
+
 def test_owner_edits_metadata_and_replaces_files(api_client: APIClient, user: User, stored_object: str) -> None:
     first, second = (register(api_client, user, name, stored_object)["id"] for name in ("a", "b"))
     dataset = create_dataset(api_client, user, [first])
@@ -208,6 +224,15 @@ def test_counters_add_deltas_and_refuse_going_below_zero(api_client: APIClient, 
     error(api_client.put(url, {}, format="json"), 1401)
     error(api_client.put(url, {"delta": "1"}, format="json"), 1402)
     assert getattr(Dataset.objects.get(pk=dataset.pk), counter) == 1
+
+
+@pytest.mark.parametrize("delta", ["column maximum", 2**63 - 1, 2**70])
+def test_counters_refuse_to_grow_past_their_column(api_client: APIClient, user: User, delta: object) -> None:
+    if delta == "column maximum":
+        delta = connection.ops.integer_field_range("PositiveIntegerField")[1]
+    dataset = DatasetFactory(creator=user, total_votes=1)
+    error(api_client.put(f"/api/datasets/{dataset.pk}/total_votes/", {"delta": delta}, format="json"), 1402)
+    assert Dataset.objects.get(pk=dataset.pk).total_votes == 1
 
 
 def test_list_filters_and_totals(api_client: APIClient, user: User, other_user: User) -> None:

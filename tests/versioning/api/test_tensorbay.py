@@ -376,6 +376,73 @@ def test_data_details_cost_a_fixed_number_of_queries(
     assert body["totalCount"] == 30
 
 
+def test_details_at_a_commit_are_served_from_the_cache(
+    client: APIClient, ds: str, dataset: Dataset, django_assert_max_num_queries: object
+) -> None:
+    c1 = commit(client, ds, dataset, {"a": b"one", "b": b"two"})
+    query = {"segmentName": "seg", "commit": "main"}
+    first = ok(client.get(f"{ds}/data/details", query))
+    with django_assert_max_num_queries(4):  # type: ignore[operator]
+        again = ok(client.get(f"{ds}/data/details", query))
+    assert again == first
+    download = APIClient().get(again["dataDetails"][1]["url"])
+    assert (download.status_code, b"".join(download.streaming_content)) == (200, b"two")
+    assert ok(client.get(f"{ds}/data/details", {**query, "limit": 1}))["dataDetails"] == first["dataDetails"][:1]
+    assert ok(client.get(f"{ds}/data/details", {"segmentName": "seg", "commit": c1})) == first
+
+
+def test_details_at_a_branch_show_its_new_head_at_once(client: APIClient, ds: str, dataset: Dataset) -> None:
+    commit(client, ds, dataset, {"a": b"one"})
+    query = {"segmentName": "seg", "commit": "main"}
+    assert ok(client.get(f"{ds}/data/details", query))["totalCount"] == 1
+    commit(client, ds, dataset, {"b": b"two"})
+    assert [d["remotePath"] for d in ok(client.get(f"{ds}/data/details", query))["dataDetails"]] == ["a", "b"]
+
+
+def test_details_of_a_draft_show_staged_entries_at_once(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    register(client, ds, dataset, number, {"a": b"one"})
+    query = {"segmentName": "seg", "draftNumber": number}
+    assert ok(client.get(f"{ds}/data/details", query))["totalCount"] == 1
+    register(client, ds, dataset, number, {"b": b"two"})
+    assert ok(client.get(f"{ds}/data/details", query))["totalCount"] == 2
+
+
+def test_cached_details_are_not_served_to_a_caller_who_may_not_read(
+    client: APIClient, ds: str, dataset: Dataset, other_user: User
+) -> None:
+    commit(client, ds, dataset, {"a": b"one"})
+    query = {"segmentName": "seg", "commit": "main"}
+    ok(client.get(f"{ds}/data/details", query))
+    stranger = APIClient(raise_request_exception=False)
+    stranger.credentials(
+        HTTP_X_TOKEN=services.access_key_create(
+            user=other_user, workspace=services.personal_workspace(user=other_user)
+        )[1]
+    )
+    assert error(stranger.get(f"{ds}/data/details", query)) == (404, "ResourceNotExist")
+
+
+@pytest.mark.parametrize(("seconds", "builds"), [(60, 1), (0, 2)])
+def test_details_are_built_once_unless_the_cache_is_off(
+    client: APIClient,
+    ds: str,
+    dataset: Dataset,
+    settings: LazySettings,
+    monkeypatch: pytest.MonkeyPatch,
+    seconds: int,
+    builds: int,
+) -> None:
+    commit(client, ds, dataset, {"a": b"one"})
+    settings.LIST_CACHE_SECONDS = seconds
+    pages = []
+    entry_list = versioning_selectors.entry_list
+    monkeypatch.setattr(versioning_selectors, "entry_list", lambda **kwargs: pages.append(1) or entry_list(**kwargs))
+    for _ in range(2):
+        ok(client.get(f"{ds}/data/details", {"segmentName": "seg", "commit": "main"}))
+    assert len(pages) == builds
+
+
 def test_callback_refuses_an_object_not_in_storage(client: APIClient, ds: str) -> None:
     number = draft(client, ds)
     objects = [{"checksum": "a" * 40, "fileSize": 3, "remotePath": "a"}]
