@@ -12,12 +12,20 @@ from storage_configs.models import StorageConfig
 from versioning.models import Branch, Draft
 
 
-def workspace_get_for_member(*, name: str, user: User) -> Workspace:
-    """Return the named workspace if the user is a member; otherwise it does not exist for them."""
-    workspace = Workspace.objects.filter(name=name, memberships__user=user).first()
-    if workspace is None:
+def workspace_get_for_key(*, name: str, key: AccessKey) -> Workspace:
+    """Return the named workspace if it is the one the key acts in; any other does not exist for the key."""
+    if name != key.workspace.name:
         raise errors.NotFound(f"workspace {name!r} does not exist")
-    return workspace
+    return key.workspace
+
+
+def key_role(*, key: AccessKey) -> str | None:
+    """The role of the key's user in the workspace the key acts in (none once the user has left it)."""
+    return (
+        Membership.objects.filter(workspace_id=key.workspace_id, user_id=key.user_id)
+        .values_list("role", flat=True)
+        .first()
+    )
 
 
 def membership_get(*, workspace: Workspace, user: User) -> Membership | None:
@@ -100,11 +108,6 @@ def dataset_list_for_workspace(*, workspace: Workspace, data_type: int | None = 
     return datasets.order_by("-created_at", "-pk")
 
 
-def membership_roles(*, user: User) -> dict[int, str]:
-    """The user's role in each workspace they belong to, by workspace id."""
-    return dict(Membership.objects.filter(user=user).values_list("workspace_id", "role"))
-
-
 def dataset_list_with_head(*, workspace: Workspace | None = None) -> QuerySet[Dataset]:
     """Datasets (of one workspace when given) oldest first, with ``head_commit_id``: their default branch's head."""
     heads = Branch.objects.filter(dataset=OuterRef("pk"), name=OuterRef("default_branch")).values("head_id")[:1]
@@ -116,25 +119,23 @@ def dataset_list_with_head(*, workspace: Workspace | None = None) -> QuerySet[Da
     return datasets.order_by("created_at", "pk")
 
 
-def dataset_get_for_user(*, workspace: str, name: str, user: User, write: bool = False) -> Dataset:
-    """The dataset ``workspace/name`` as the user may use it.
+def dataset_get_for_key(*, workspace: str, name: str, key: AccessKey, write: bool = False) -> Dataset:
+    """The dataset ``workspace/name`` as the key may use it.
 
-    Members read, members who may write (not readers) write, anyone reads a public dataset; a dataset the
-    user may not read does not exist for them.
+    A key acts in one workspace: there its user's role decides (readers read, other members also write);
+    elsewhere it reads public datasets only. A dataset the key may not read does not exist for it.
     """
     dataset = dataset_list_with_head().filter(workspace__name=workspace, name=name).first()
-    return _dataset_for_user(dataset, user=user, write=write, named=f"{workspace}/{name}")
+    return _dataset_as_key_may_use(dataset, key=key, write=write, missing=f"dataset {workspace}/{name} does not exist")
 
 
-def _dataset_for_user(dataset: Dataset | None, *, user: User, write: bool, named: str) -> Dataset:
-    """The dataset if the user may read it (and write it, with ``write``); otherwise it does not exist."""
-    if dataset is None:
-        raise errors.NotFound(f"dataset {named} does not exist")
-    membership = membership_get(workspace=dataset.workspace, user=user)
-    if membership is None and not dataset.is_public:
-        raise errors.NotFound(f"dataset {named} does not exist")
-    if write and (membership is None or not membership.can_write):
-        raise errors.Forbidden(f"{user.username} may not change datasets of workspace {dataset.workspace.name}")
+def _dataset_as_key_may_use(dataset: Dataset | None, *, key: AccessKey, write: bool, missing: str) -> Dataset:
+    """Check the key's rights on a looked-up dataset; one it may not read fails exactly as a missing one."""
+    role = key_role(key=key) if dataset is not None and dataset.workspace_id == key.workspace_id else None
+    if dataset is None or (role is None and not dataset.is_public):
+        raise errors.NotFound(missing)
+    if write and role in (None, Membership.Role.READER):
+        raise errors.Forbidden(f"{key.user.username} may not change datasets of workspace {dataset.workspace.name}")
     return dataset
 
 
@@ -172,16 +173,15 @@ def storage_config_get(*, workspace: Workspace, name: str) -> StorageConfig:
     return config
 
 
-def dataset_get_by_id_for_user(*, dataset_id: str, user: User, write: bool = False) -> Dataset:
-    """The dataset with this 32-hex id, under the rules of ``dataset_get_for_user``."""
+def dataset_get_by_id_for_key(*, dataset_id: str, key: AccessKey, write: bool = False) -> Dataset:
+    """The dataset with this 32-hex id, under the rules of ``dataset_get_for_key``: the refusal of one the key
+    may not read names the id it was asked for, never the dataset's workspace or name."""
     try:
-        key = uuid.UUID(hex=dataset_id) if len(dataset_id) == 32 else None
+        dataset_uuid = uuid.UUID(hex=dataset_id) if len(dataset_id) == 32 else None
     except ValueError:
-        key = None
-    found = dataset_list_with_head().filter(uuid=key).first() if key else None
-    if found is None:
-        raise errors.NotFound(f"dataset {dataset_id!r} does not exist")
-    return _dataset_for_user(found, user=user, write=write, named=f"{found.workspace.name}/{found.name}")
+        dataset_uuid = None
+    found = dataset_list_with_head().filter(uuid=dataset_uuid).first() if dataset_uuid else None
+    return _dataset_as_key_may_use(found, key=key, write=write, missing=f"dataset {dataset_id!r} does not exist")
 
 
 DATASET_SORTS = {"created_at": "created_at", "updated_at": "updated_at"}

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from datasets import list_cache, selectors
@@ -114,12 +114,18 @@ def access_key_create(*, user: User, workspace: Workspace, name: str = "") -> tu
     return key, raw_key
 
 
+# A key acts in its workspace for as long as its user belongs there: leaving the workspace ends every key.
+_STILL_A_MEMBER = Exists(Membership.objects.filter(workspace=OuterRef("workspace"), user=OuterRef("user")))
+
+
 def access_key_authenticate(*, raw_key: str, now: datetime | None = None) -> AccessKey:
-    """Return the active key matching ``raw_key``, recording its use; unknown or revoked keys fail."""
+    """Return the active key matching ``raw_key``, recording its use; unknown or revoked keys fail, and so do
+    keys whose user has left the key's workspace."""
     now = now or timezone.now()
     key = (
         AccessKey.objects.select_related("user", "workspace")
         .filter(key_hash=_hash_key(raw_key), revoked_at__isnull=True, user__is_active=True)
+        .filter(_STILL_A_MEMBER)
         .first()
     )
     if key is None:
@@ -172,11 +178,13 @@ def signature_compute(*, secret: str, message: str) -> str:
 def signing_key_authenticate(
     *, secret_id: str, timestamp_ms: str, signature: str, message: str, now: datetime | None = None
 ) -> SigningKey:
-    """Check a signed request: known active SecretId, timestamp within five minutes, matching HMAC."""
+    """Check a signed request: known active SecretId of a workspace member, timestamp within five minutes,
+    matching HMAC."""
     now = now or timezone.now()
     key = (
         SigningKey.objects.select_related("user", "workspace")
         .filter(secret_id=secret_id, revoked_at__isnull=True, user__is_active=True)
+        .filter(_STILL_A_MEMBER)
         .first()
     )
     if key is None:

@@ -159,6 +159,8 @@ class PublicDatasetListView(AidmpView):
         datasets = selectors.dataset_list_public(keyword=str(params.get("keyword") or ""))
         page = self.paginator.paginate_queryset(datasets, request, self)
         anonymous = request.auth is None
-        roles = {} if anonymous else selectors.membership_roles(user=caller_key(request).user)
+        key = None if anonymous else caller_key(request)
+        role = None if key is None else selectors.key_role(key=key)
+        roles = {} if key is None or role is None else {key.workspace_id: role}
         context = {"summaries": dataset_summaries(datasets=page), "roles": roles, "anonymous": anonymous}
         return self.paginator.get_paginated_response(PublicDatasetSerializer(page, many=True, context=context).data)

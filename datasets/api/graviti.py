@@ -72,7 +72,7 @@ class WorkspaceView(GravitiView):
 
     def get(self, request: Request, workspace: str) -> Response:
         """Describe the workspace, or 404 when the caller may not see it."""
-        found = selectors.workspace_get_for_member(name=workspace, user=caller_key(request).user)
+        found = selectors.workspace_get_for_key(name=workspace, key=caller_key(request))
         return Response(WorkspaceSerializer(found).data)
 
 
@@ -211,24 +211,20 @@ class DatasetView(GravitiView):
     @extend_schema(operation_id="get_dataset", responses=DatasetSerializer)
     def get(self, request: Request, workspace: str, dataset: str) -> Response:
         """Describe the dataset."""
-        found = selectors.dataset_get_for_user(workspace=workspace, name=dataset, user=caller_key(request).user)
+        found = selectors.dataset_get_for_key(workspace=workspace, name=dataset, key=caller_key(request))
         return Response(DatasetSerializer(found).data)
 
     @extend_schema(operation_id="update_dataset", request=DatasetUpdateSerializer, responses=DatasetSerializer)
     def patch(self, request: Request, workspace: str, dataset: str) -> Response:
         """Change the name, alias or default branch; the answer shows the dataset after the change."""
         body = parse_body(DatasetUpdateSerializer, request)
-        found = selectors.dataset_get_for_user(
-            workspace=workspace, name=dataset, user=caller_key(request).user, write=True
-        )
+        found = selectors.dataset_get_for_key(workspace=workspace, name=dataset, key=caller_key(request), write=True)
         return Response(DatasetSerializer(services.dataset_update(dataset=found, **body)).data)
 
     @extend_schema(operation_id="delete_dataset", responses={200: EMPTY})
     def delete(self, request: Request, workspace: str, dataset: str) -> Response:
         """Delete the dataset with its history; 200 with ``{}``, as the SDK takes no 204."""
-        found = selectors.dataset_get_for_user(
-            workspace=workspace, name=dataset, user=caller_key(request).user, write=True
-        )
+        found = selectors.dataset_get_for_key(workspace=workspace, name=dataset, key=caller_key(request), write=True)
         services.dataset_delete(dataset=found)
         return Response({})
 
@@ -249,7 +245,7 @@ class StorageConfigCollectionView(GravitiView):
     )
     def get(self, request: Request, workspace: str) -> Response:
         """List the workspace's storage configs and name its default one."""
-        found = selectors.workspace_get_for_member(name=workspace, user=caller_key(request).user)
+        found = selectors.workspace_get_for_key(name=workspace, key=caller_key(request))
         configs = storage_config_selectors.storage_config_list(
             workspace=found, sort=request.query_params.getlist("sort")
         )
@@ -265,9 +261,9 @@ class StorageConfigCollectionView(GravitiView):
     def patch(self, request: Request, workspace: str) -> Response:
         """Set the workspace's default storage config."""
         body = parse_body(DefaultStorageConfigSerializer, request)
-        user = caller_key(request).user
-        found = selectors.workspace_get_for_member(name=workspace, user=user)
-        services.workspace_set_default_storage_config(workspace=found, user=user, name=body["name"])
+        key = caller_key(request)
+        found = selectors.workspace_get_for_key(name=workspace, key=key)
+        services.workspace_set_default_storage_config(workspace=found, user=key.user, name=body["name"])
         return Response({})
 
 
@@ -277,6 +273,6 @@ class StorageConfigView(GravitiView):
     @extend_schema(operation_id="get_storage_config", responses=StorageConfigSerializer)
     def get(self, request: Request, workspace: str, storage_config: str) -> Response:
         """Describe one of the workspace's storage configs."""
-        found = selectors.workspace_get_for_member(name=workspace, user=caller_key(request).user)
+        found = selectors.workspace_get_for_key(name=workspace, key=caller_key(request))
         config = storage_config_selectors.storage_config_get(workspace=found, name=storage_config)
         return Response(StorageConfigSerializer(config).data)

@@ -339,14 +339,14 @@ class DatasetView(TensorBayView):
     @extend_schema(operation_id="get_dataset", responses=DatasetSerializer)
     def get(self, request: Request, dataset_id: str) -> Response:
         """Describe the dataset; ``commitId`` is its default branch's head."""
-        found = selectors.dataset_get_by_id_for_user(dataset_id=dataset_id, user=caller_key(request).user)
+        found = selectors.dataset_get_by_id_for_key(dataset_id=dataset_id, key=caller_key(request))
         return Response(DatasetSerializer(found).data)
 
     @extend_schema(operation_id="update_dataset", request=DatasetUpdateSerializer, responses={200: EMPTY})
     def patch(self, request: Request, dataset_id: str) -> Response:
         """Rename the dataset or change its alias, visibility or default branch."""
         body = parse_body(DatasetUpdateSerializer, request)
-        found = selectors.dataset_get_by_id_for_user(dataset_id=dataset_id, user=caller_key(request).user, write=True)
+        found = selectors.dataset_get_by_id_for_key(dataset_id=dataset_id, key=caller_key(request), write=True)
         services.dataset_update(
             dataset=found,
             name=body.get("name"),
@@ -359,7 +359,7 @@ class DatasetView(TensorBayView):
     @extend_schema(operation_id="delete_dataset", responses={200: EMPTY})
     def delete(self, request: Request, dataset_id: str) -> Response:
         """Delete the dataset with its history."""
-        found = selectors.dataset_get_by_id_for_user(dataset_id=dataset_id, user=caller_key(request).user, write=True)
+        found = selectors.dataset_get_by_id_for_key(dataset_id=dataset_id, key=caller_key(request), write=True)
         services.dataset_delete(dataset=found)
         return Response({})
 

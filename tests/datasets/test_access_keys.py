@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from datasets import services
-from datasets.models import AccessKey, User, Workspace
+from datasets.models import AccessKey, Membership, User, Workspace
 from project import errors
 
 
@@ -49,6 +49,15 @@ def test_revoked_key_no_longer_authenticates(access_key: str) -> None:
     services.access_key_revoke(key=key)
     with pytest.raises(errors.Unauthorized):
         services.access_key_authenticate(raw_key=access_key)
+
+
+def test_key_no_longer_authenticates_once_its_user_leaves_the_workspace(user: User, other_user: User) -> None:
+    team = services.workspace_get_or_create(name="team", owner=other_user)
+    services.membership_set(workspace=team, user=user, role="writer")
+    _, raw_key = services.access_key_create(user=user, workspace=team)
+    Membership.objects.filter(workspace=team, user=user).delete()
+    with pytest.raises(errors.Unauthorized):
+        services.access_key_authenticate(raw_key=raw_key)
 
 
 def test_unknown_key_does_not_authenticate(access_key: str) -> None:

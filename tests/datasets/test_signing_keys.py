@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 
 from datasets import services
-from datasets.models import SigningKey, User, Workspace
+from datasets.models import Membership, SigningKey, User, Workspace
 from project import crypto
 from project.api.authentication import canonical_query
 from project.api.institution import MESSAGES, InstitutionView
@@ -85,6 +85,15 @@ def test_missing_signature_parameters_are_code_201(signing_pair: tuple[str, str]
 def test_revoked_signing_key_is_refused(signing_pair: tuple[str, str]) -> None:
     services.signing_key_revoke(key=SigningKey.objects.get(secret_id=signing_pair[0]))
     assert signed_get(*signing_pair).status_code == 401
+
+
+def test_signing_key_is_refused_once_its_user_leaves_the_workspace(user: User, other_user: User) -> None:
+    institution = services.workspace_get_or_create(name="institute", owner=other_user)
+    services.membership_set(workspace=institution, user=user, role="reader")
+    key, secret = services.signing_key_create(user=user, workspace=institution)
+    Membership.objects.filter(workspace=institution, user=user).delete()
+    response = signed_get(key.secret_id, secret)
+    assert (response.status_code, json.loads(response.content)["code"]) == (401, 202)
 
 
 def test_canonical_query_sorts_encodes_rfc3986_and_leaves_out_the_signature() -> None:

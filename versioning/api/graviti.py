@@ -124,8 +124,8 @@ class DatasetScopedView(GravitiView):
 
     def dataset(self, request: Request, workspace: str, dataset: str) -> Dataset:
         """The dataset in the path, as the caller may use it for this request's method."""
-        return catalog.dataset_get_for_user(
-            workspace=workspace, name=dataset, user=caller_key(request).user, write=request.method != "GET"
+        return catalog.dataset_get_for_key(
+            workspace=workspace, name=dataset, key=caller_key(request), write=request.method != "GET"
         )
 
 

@@ -260,9 +260,9 @@ class DatasetScopedView(TensorBayView):
 
     def dataset(self, request: Request, dataset_id: str, *, write: bool | None = None) -> Dataset:
         """The dataset in the path, as the caller may use it for this request's method (or to ``write``)."""
-        return catalog.dataset_get_by_id_for_user(
+        return catalog.dataset_get_by_id_for_key(
             dataset_id=dataset_id,
-            user=caller_key(request).user,
+            key=caller_key(request),
             write=request.method != "GET" if write is None else write,
         )
 
@@ -459,7 +459,7 @@ def copy_source(request: Request, draft: Draft, source: dict, *, move: bool) -> 
         return selectors.revision_resolve(dataset=dataset, revision=draft.number)
     source_dataset = dataset
     if source.get("id") and source["id"] != dataset.hex_id:
-        source_dataset = catalog.dataset_get_by_id_for_user(dataset_id=source["id"], user=caller_key(request).user)
+        source_dataset = catalog.dataset_get_by_id_for_key(dataset_id=source["id"], key=caller_key(request))
     return status_revision(source_dataset, source)
 
 

@@ -277,7 +277,7 @@ def test_another_workspace_does_not_see_a_private_dataset(client: APIClient, oth
     for method, body in (("get", None), ("patch", {"alias": "x"}), ("delete", None)):
         response = getattr(bob, method)(f"{P}/datasets/{dataset_id}", body, "json")
         assert response.status_code == 404
-        assert response.json() == {"code": "ResourceNotExist", "message": "dataset alice/mnist does not exist"}
+        assert response.json() == {"code": "ResourceNotExist", "message": f"dataset {dataset_id!r} does not exist"}
     assert bob.get(f"{P}/datasets", {"name": "mnist"}).json()["totalCount"] == 0
 
 
