@@ -6,4 +6,4 @@ class DatasetsConfig(AppConfig):
     verbose_name = "catalog"
 
     def ready(self) -> None:
-        from datasets import signals  # noqa: F401  (connects the catalog receivers)
+        from datasets import checks, signals  # noqa: F401  (registers the checks, connects the receivers)

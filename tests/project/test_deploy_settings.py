@@ -27,12 +27,17 @@ PRODUCTION = {
     "DJANGO_SESSION_COOKIE_SECURE": "1",
     "DJANGO_CSRF_COOKIE_SECURE": "1",
     "DJANGO_SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+    "WHALERUN_SERVICE_TOKEN": "7Hq2mZ9xLw4vB1nK8pR3tY6sD0fG5jCa",
 }
 
 
 def deploy_check(**variables: str) -> subprocess.CompletedProcess:
     """Run ``manage.py check --deploy --fail-level WARNING`` with the security variables set to exactly these."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("DJANGO_") and key != "WHALERUN_SERVICE_TOKEN"
+    }
     env.update(variables)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -49,6 +54,15 @@ def test_deploy_check_is_clean_under_production_settings() -> None:
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("token", [None, "short-token"])
+def test_deploy_check_wants_a_whalerun_service_token(token: str | None) -> None:
+    production = {key: value for key, value in PRODUCTION.items() if key != "WHALERUN_SERVICE_TOKEN"}
+    result = deploy_check(**production, **({"WHALERUN_SERVICE_TOKEN": token} if token else {}))
+
+    assert result.returncode != 0
+    assert "datasethub.W001" in result.stderr
 
 
 def test_deploy_check_fails_on_the_local_defaults() -> None:

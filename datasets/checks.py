@@ -1,0 +1,27 @@
+"""Deployment checks of the catalog's own settings (``manage.py check --deploy``)."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Tags, Warning, register
+
+# As long as Django asks of a secret key: long enough that it cannot be guessed.
+SERVICE_TOKEN_MIN_LENGTH = 32
+
+
+@register(Tags.security, deploy=True)
+def whalerun_service_token_check(**kwargs: Any) -> list[CheckMessage]:
+    """Warn when whale.run routes accept any caller: they trust the caller's ``user_id``."""
+    token = settings.WHALERUN_SERVICE_TOKEN
+    if token and len(token) >= SERVICE_TOKEN_MIN_LENGTH:
+        return []
+    return [
+        Warning(
+            "whale.run routes under /api/ trust any caller that reaches them (callers name the acting user)"
+            if not token
+            else "WHALERUN_SERVICE_TOKEN is short enough to guess",
+            hint=f"Set WHALERUN_SERVICE_TOKEN to {SERVICE_TOKEN_MIN_LENGTH}+ random characters and give it to the "
+            "services that call the whale.run dialect.",
+            id="datasethub.W001",
+        )
+    ]
