@@ -21,6 +21,10 @@ def workspace_get_for_key(*, name: str, key: AccessKey) -> Workspace:
 
 def key_role(*, key: AccessKey) -> str | None:
     """The role of the key's user in the workspace the key acts in (none once the user has left it)."""
+    # Authentication reads the role with the key (``services.access_key_authenticate``).
+    role = getattr(key, "member_role", None)
+    if role is not None:
+        return role
     return (
         Membership.objects.filter(workspace_id=key.workspace_id, user_id=key.user_id)
         .values_list("role", flat=True)

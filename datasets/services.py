@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from datasets import list_cache, selectors
@@ -116,16 +116,19 @@ def access_key_create(*, user: User, workspace: Workspace, name: str = "") -> tu
 
 # A key acts in its workspace for as long as its user belongs there: leaving the workspace ends every key.
 _STILL_A_MEMBER = Exists(Membership.objects.filter(workspace=OuterRef("workspace"), user=OuterRef("user")))
+_MEMBER_ROLE = Membership.objects.filter(workspace=OuterRef("workspace"), user=OuterRef("user")).values("role")[:1]
 
 
 def access_key_authenticate(*, raw_key: str, now: datetime | None = None) -> AccessKey:
     """Return the active key matching ``raw_key``, recording its use; unknown or revoked keys fail, and so do
     keys whose user has left the key's workspace."""
     now = now or timezone.now()
+    # The user's role comes along (``member_role``, see ``selectors.key_role``): no role, no key.
     key = (
         AccessKey.objects.select_related("user", "workspace")
+        .annotate(member_role=Subquery(_MEMBER_ROLE))
         .filter(key_hash=_hash_key(raw_key), revoked_at__isnull=True, user__is_active=True)
-        .filter(_STILL_A_MEMBER)
+        .exclude(member_role=None)
         .first()
     )
     if key is None:
