@@ -127,7 +127,8 @@ def dataset_get_for_key(*, workspace: str, name: str, key: AccessKey, write: boo
     """The dataset ``workspace/name`` as the key may use it.
 
     A key acts in one workspace: there its user's role decides (readers read, other members also write);
-    elsewhere it reads public datasets only. A dataset the key may not read does not exist for it.
+    elsewhere it reads public datasets only, and not those a curator has hidden. A dataset the key may not
+    read does not exist for it.
     """
     dataset = dataset_list_with_head().filter(workspace__name=workspace, name=name).first()
     return _dataset_as_key_may_use(dataset, key=key, write=write, missing=f"dataset {workspace}/{name} does not exist")
@@ -136,7 +137,7 @@ def dataset_get_for_key(*, workspace: str, name: str, key: AccessKey, write: boo
 def _dataset_as_key_may_use(dataset: Dataset | None, *, key: AccessKey, write: bool, missing: str) -> Dataset:
     """Check the key's rights on a looked-up dataset; one it may not read fails exactly as a missing one."""
     role = key_role(key=key) if dataset is not None and dataset.workspace_id == key.workspace_id else None
-    if dataset is None or (role is None and not dataset.is_public):
+    if dataset is None or (role is None and (not dataset.is_public or dataset.hidden)):
         raise errors.NotFound(missing)
     if write and role in (None, Membership.Role.READER):
         raise errors.Forbidden(f"{key.user.username} may not change datasets of workspace {dataset.workspace.name}")

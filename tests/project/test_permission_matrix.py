@@ -13,11 +13,12 @@ public dataset of the workspace ``lab``:
 What "allowed" means per dialect:
 
 - TensorBay and Graviti (``X-Token``): members of the dataset's workspace read, members who are not readers
-  write, anyone with a key reads a public dataset; a private dataset of another workspace does not exist for
-  the caller: the refusal is byte-identical to the answer for a dataset that does not exist. Routes on the
-  key's own workspace (lists, storage configs, creation) act in the key's workspace; the Graviti workspace
-  routes name a workspace, which exists only for keys acting in it. A key acts in its workspace only, so the
-  stray key is an outsider's; the key of a former member no longer authenticates.
+  write, anyone with a key reads a public dataset a curator has not hidden; a private (or hidden) dataset of
+  another workspace does not exist for the caller: the refusal is byte-identical to the answer for a dataset
+  that does not exist. Routes on the key's own workspace (lists, storage configs, creation) act in the key's
+  workspace; the Graviti workspace routes name a workspace, which exists only for keys acting in it. A key
+  acts in its workspace only, so the stray key is an outsider's; the key of a former member no longer
+  authenticates.
 - AIDMP: public list; every caller, anonymous too, sees public datasets and never private ones.
 - Institution: a signed request lists the signing key's workspace, private datasets included.
 - whale.run: callers are trusted services (``X-Service-Token``, required here); the service sees every
@@ -765,3 +766,35 @@ def test_copying_from_a_private_dataset_of_another_workspace_fails_as_from_a_mis
     services.dataset_delete(dataset=Dataset.objects.get(pk=source.pk))
     missing = copy_from(source.hex_id)
     assert (refused.status_code, refused.content) == (404, missing.content)
+
+
+HIDDEN_READS = [
+    pytest.param(route, method, row, id=f"{method} /{route}")
+    for route, method, _ in ROUTES
+    if (located := dialect_of(route)) is not None
+    and (row := TABLES[located[0]].get((located[1], method))) is not None
+    and row.rule is dataset_read
+]
+
+
+@pytest.mark.parametrize(("route", "method", "row"), HIDDEN_READS)
+@pytest.mark.parametrize("caller", ["outsider", "reader"])
+def test_a_hidden_public_dataset_is_read_by_members_only(
+    client: APIClient, world: World, route: str, method: str, row: Row, caller: str
+) -> None:
+    dialect = dialect_of(route)[0]  # type: ignore[index]
+    dataset = world.datasets["public"]
+    services.dataset_moderate(
+        dataset=Dataset.objects.get(pk=dataset.pk),
+        actor=world.users["owner"],
+        flag="hidden",
+        value=True,
+        reason="matrix",
+    )
+    response = call(client, world, dialect, route, method, row, caller, dataset)
+    if caller == "reader":
+        assert response.status_code in (200, 201), response.content.decode()
+        return
+    services.dataset_delete(dataset=Dataset.objects.get(pk=dataset.pk))
+    missing = call(client, world, dialect, route, method, row, caller, dataset)
+    assert (response.status_code, response.content) == (404, missing.content)
