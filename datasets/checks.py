@@ -1,8 +1,10 @@
-"""Deployment checks of the catalog's own settings (``manage.py check --deploy``)."""
+"""Checks of the catalog's own settings (``manage.py check``, some with ``--deploy`` only)."""
 
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import CheckMessage, Tags, Warning, register
 
 # As long as Django asks of a secret key: long enough that it cannot be guessed.
@@ -23,5 +25,20 @@ def whalerun_service_token_check(**kwargs: Any) -> list[CheckMessage]:
             hint=f"Set WHALERUN_SERVICE_TOKEN to {SERVICE_TOKEN_MIN_LENGTH}+ random characters and give it to the "
             "services that call the whale.run dialect.",
             id="datasethub.W001",
+        )
+    ]
+
+
+@register(Tags.caches)
+def list_cache_check(**kwargs: Any) -> list[CheckMessage]:
+    """Warn when list pages are cached in a cache each process keeps apart: changes would show late."""
+    if settings.LIST_CACHE_SECONDS <= 0 or not isinstance(caches["default"], LocMemCache):
+        return []
+    return [
+        Warning(
+            "LIST_CACHE_SECONDS is on with the local-memory cache: a change made through one process does not "
+            "retire the list pages other processes keep",
+            hint="Set REDIS_URL, or LIST_CACHE_SECONDS=0.",
+            id="datasethub.W002",
         )
     ]

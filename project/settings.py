@@ -227,8 +227,10 @@ else:
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # How long a page of a public list (whale.run, AIDMP, Graviti dataset lists) stays in the cache, in seconds;
-# every change to what a list shows retires the cached pages at once. 0 turns the list cache off.
-LIST_CACHE_SECONDS = env_int("LIST_CACHE_SECONDS", 60)
+# every change to what a list shows retires the cached pages at once. 0 turns the list cache off. Off by
+# default on the local-memory cache: each process keeps its own, so a change made through one process would
+# not retire the pages the others keep.
+LIST_CACHE_SECONDS = env_int("LIST_CACHE_SECONDS", 60 if REDIS_URL else 0)
 
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"

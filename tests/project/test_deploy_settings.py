@@ -94,3 +94,19 @@ def test_each_served_schema_generates_without_warnings(name: str, mounts: list[s
         SchemaGenerator(patterns=[path(mounts[-1], include(routes))]).get_schema(request=None, public=True)
 
     assert not GENERATOR_STATS._warn_cache and not GENERATOR_STATS._error_cache
+
+
+@pytest.mark.parametrize(("variables", "warned"), [({"LIST_CACHE_SECONDS": "60"}, True), ({}, False)])
+def test_caching_lists_in_a_per_process_cache_is_a_warning(variables: dict[str, str], warned: bool) -> None:
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "LIST_CACHE_SECONDS")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**env, **variables},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert ("datasethub.W002" in result.stderr) is warned

@@ -22,6 +22,12 @@ AIDMP = "/aids/aidmp/data/v1/datasets"
 GRAVITI = "/v2/datasets"
 
 
+@pytest.fixture(autouse=True)
+def list_cache_on(settings: Any) -> None:
+    """The list cache as it runs with Redis; one process here, so the local-memory cache behaves the same."""
+    settings.LIST_CACHE_SECONDS = 60
+
+
 @pytest.fixture
 def dataset(user: User, workspace: Workspace) -> Dataset:
     """A public dataset of alice's with a licence, a tag and one commit."""

@@ -24,6 +24,12 @@ DRAFT_KEYS = {"number", "title", "description", "branchName", "status", "parentC
 
 
 @pytest.fixture(autouse=True)
+def list_cache_on(settings: LazySettings) -> None:
+    """The list cache as it runs with Redis; one process here, so the local-memory cache behaves the same."""
+    settings.LIST_CACHE_SECONDS = 60
+
+
+@pytest.fixture(autouse=True)
 def hub_storage(settings: LazySettings, tmp_path: Path) -> None:
     """The hub's own storage under a temporary directory, its URLs on the test server."""
     settings.MEDIA_ROOT = tmp_path / "media"
