@@ -37,7 +37,8 @@ def list_cache_check(**kwargs: Any) -> list[CheckMessage]:
     return [
         Warning(
             "LIST_CACHE_SECONDS is on with the local-memory cache: a change made through one process does not "
-            "retire the list pages other processes keep",
+            "retire the list pages and remembered answers other processes keep (a revoked key would still be "
+            "answered there)",
             hint="Set REDIS_URL, or LIST_CACHE_SECONDS=0.",
             id="datasethub.W002",
         )

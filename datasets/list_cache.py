@@ -3,6 +3,9 @@
 A reader takes the generation before it queries, and a writer renews it again once its transaction commits,
 so a page built from data read before a commit is stored under a generation nobody reads any more. The
 cache is optional: when it fails, lists are built from the database and writes still succeed.
+
+A second generation, the access generation, is renewed by every change to who may use which key (keys,
+memberships, users): answers remembered per caller (``project.api.base.CallerMemoView``) hold both.
 """
 
 import hashlib
@@ -17,32 +20,48 @@ from django.db import connection, transaction
 from project.cache import CACHE_UNREACHABLE
 
 GENERATION_KEY = "catalog-generation"
+ACCESS_GENERATION_KEY = "access-generation"
 
 logger = logging.getLogger(__name__)
 
 
-def _renew_generation() -> None:
+def _renew(key: str) -> None:
     try:
-        cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+        cache.set(key, uuid.uuid4().hex, None)
     except CACHE_UNREACHABLE as error:
         # Only the type: a cache error's text can carry its URL, password included.
-        logger.warning("cache unavailable, cached list pages expire on their own (%s)", type(error).__name__)
+        logger.warning("cache unavailable, cached answers expire on their own (%s)", type(error).__name__)
+
+
+def _changed(key: str) -> None:
+    _renew(key)
+    if connection.in_atomic_block:
+        transaction.on_commit(lambda: _renew(key))
 
 
 def catalog_changed() -> None:
     """Retire every cached list page: now, and again when the current transaction commits."""
-    _renew_generation()
-    if connection.in_atomic_block:
-        transaction.on_commit(_renew_generation)
+    _changed(GENERATION_KEY)
 
 
-def _generation() -> str:
-    generation = cache.get(GENERATION_KEY)
-    if generation is None:
-        generation = uuid.uuid4().hex
-        if not cache.add(GENERATION_KEY, generation, None):
-            generation = cache.get(GENERATION_KEY) or generation
-    return str(generation)
+def access_changed() -> None:
+    """Retire every answer remembered per caller: now, and again when the current transaction commits."""
+    _changed(ACCESS_GENERATION_KEY)
+
+
+def generations(*keys: str) -> tuple[str, ...]:
+    """The current value of each generation, starting the ones the cache does not hold. Raises
+    ``CACHE_UNREACHABLE`` errors."""
+    found = cache.get_many(keys)
+    current = []
+    for key in keys:
+        generation = found.get(key)
+        if generation is None:
+            generation = uuid.uuid4().hex
+            if not cache.add(key, generation, None):
+                generation = cache.get(key) or generation
+        current.append(str(generation))
+    return tuple(current)
 
 
 def list_page_cached(*, namespace: str, parts: Sequence[str], build: Callable[[], bytes]) -> bytes:
@@ -52,7 +71,7 @@ def list_page_cached(*, namespace: str, parts: Sequence[str], build: Callable[[]
         return build()
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     try:
-        key = f"list:{namespace}:{_generation()}:{digest}"
+        key = f"list:{namespace}:{generations(GENERATION_KEY)[0]}:{digest}"
         cached = cache.get(key)
     except CACHE_UNREACHABLE as error:
         logger.warning("cache unavailable, building the list page from the database (%s)", type(error).__name__)

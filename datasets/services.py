@@ -144,6 +144,7 @@ def access_key_revoke(*, key: AccessKey) -> AccessKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         AccessKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=key.revoked_at)
+        list_cache.access_changed()
     return key
 
 

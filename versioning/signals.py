@@ -8,7 +8,7 @@ from django.dispatch import receiver
 from datasets import list_cache
 from datasets.models import Dataset
 from versioning import services
-from versioning.models import Branch
+from versioning.models import Branch, Tag
 
 
 @receiver(post_save, sender=Dataset, dispatch_uid="default_branch")
@@ -26,7 +26,10 @@ def delete_history_before_the_dataset(sender: type, instance: Dataset, **kwargs:
 
 @receiver(post_save, sender=Branch, dispatch_uid="branch_saved_lists")
 @receiver(post_delete, sender=Branch, dispatch_uid="branch_deleted_lists")
-def retire_cached_lists_when_a_branch_changes(sender: type, **kwargs: Any) -> None:
-    """A branch's head carries the commit, object and branch counts the lists show."""
+@receiver(post_save, sender=Tag, dispatch_uid="tag_saved_lists")
+@receiver(post_delete, sender=Tag, dispatch_uid="tag_deleted_lists")
+def retire_cached_answers_when_a_name_moves(sender: type, **kwargs: Any) -> None:
+    """A branch's head carries the commit, object and branch counts the lists show; branches and tags name
+    the commits answers remembered per caller resolved (``project.api.base.CallerMemoView``)."""
     if not kwargs.get("raw"):
         list_cache.catalog_changed()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from rest_framework import serializers
@@ -19,10 +22,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from datasets import list_cache
+from datasets.services import LAST_USED_RESOLUTION
 from project import errors
 from project.api.errors import ErrorRecord, normalise
 from project.api.fields import LARGEST_INTEGER
-from project.cache import optional_get, optional_set
+from project.cache import CACHE_UNREACHABLE, optional_get, optional_set
+
+logger = logging.getLogger(__name__)
 
 
 class Dialect:
@@ -124,14 +130,18 @@ def list_response_cached(
     return HttpResponse(body, content_type="application/json")
 
 
-def signed_page_cached(request: Request, *, parts: Sequence[str], build: Callable[[], Response]) -> HttpResponse:
-    """Answer a page of content that never changes (``parts`` name it, with the path and query) from the cache.
+def signed_page_seconds() -> int:
+    """How long a page with signed URLs may be kept: at most a tenth of their lifetime (``STORAGE_URL_EXPIRES``),
+    so a URL handed out from the cache keeps at least nine tenths of it, and never longer than
+    ``LIST_CACHE_SECONDS``; 0 keeps nothing."""
+    return max(0, min(settings.LIST_CACHE_SECONDS, settings.STORAGE_URL_EXPIRES // 10))
 
-    The page carries signed URLs, so it is kept at most a tenth of their lifetime (``STORAGE_URL_EXPIRES``)
-    and never longer than ``LIST_CACHE_SECONDS``: a URL handed out from the cache keeps at least nine tenths
-    of its lifetime. Errors are never kept.
-    """
-    seconds = min(settings.LIST_CACHE_SECONDS, settings.STORAGE_URL_EXPIRES // 10)
+
+def signed_page_cached(request: Request, *, parts: Sequence[str], build: Callable[[], Response]) -> HttpResponse:
+    """Answer a page of content that never changes (``parts`` name it, with the path and query) from the cache,
+    for ``signed_page_seconds()``. Errors are never kept. The answer names its cache key
+    (``signed_page_key``), so ``CallerMemoView`` can send the page again."""
+    seconds = signed_page_seconds()
     if seconds <= 0:
         return HttpResponse(JSONRenderer().render(build().data), content_type="application/json")
     digest = hashlib.sha256("\n".join((request.get_full_path(), *parts)).encode()).hexdigest()
@@ -140,7 +150,87 @@ def signed_page_cached(request: Request, *, parts: Sequence[str], build: Callabl
     if body is None:
         body = JSONRenderer().render(build().data)
         optional_set(key, body, seconds)
-    return HttpResponse(body, content_type="application/json")
+    response = HttpResponse(body, content_type="application/json")
+    response.signed_page_key = key  # type: ignore[attr-defined]
+    return response
+
+
+@dataclass(frozen=True)
+class CallerMemo:
+    """Where a caller's answer to one URL is remembered, the generations current before it was looked up, and
+    what was found: ``(generations, signed page key, headers)`` or ``None``."""
+
+    key: str
+    generations: tuple[str, ...]
+    found: Any
+
+    @classmethod
+    def look_up(cls, request: HttpRequest) -> CallerMemo | None:
+        """The memo of a keyed GET; ``None`` when such answers are not kept or the cache cannot be reached."""
+        token = request.headers.get("X-Token", "")
+        if request.method != "GET" or not token or signed_page_seconds() <= 0:
+            return None
+        digest = hashlib.sha256(f"{token}\n{request.build_absolute_uri()}".encode()).hexdigest()
+        key = f"caller-memo:{digest}"
+        names = (list_cache.GENERATION_KEY, list_cache.ACCESS_GENERATION_KEY)
+        try:
+            found = cache.get_many([key, *names])
+            if all(found.get(name) for name in names):
+                generations = tuple(str(found[name]) for name in names)
+            else:
+                generations = list_cache.generations(*names)
+        except CACHE_UNREACHABLE as error:
+            logger.warning("cache unavailable, answering from the database (%s)", type(error).__name__)
+            return None
+        return cls(key=key, generations=generations, found=found.get(key))
+
+    def answer(self) -> HttpResponse | None:
+        """The remembered answer, if nothing it depended on changed since and its page is still kept."""
+        if self.found is None:
+            return None
+        generations, page_key, headers = self.found
+        if tuple(generations) != self.generations:
+            return None
+        body = optional_get(page_key)
+        if body is None:
+            return None
+        response = HttpResponse(body)
+        for name, value in headers:
+            response[name] = value
+        return response
+
+    def remember(self, response: HttpResponseBase) -> None:
+        """Remember a page answer under the generations read before it was built."""
+        page_key = getattr(response, "signed_page_key", None)
+        if response.status_code != 200 or page_key is None:
+            return
+        seconds = min(signed_page_seconds(), int(LAST_USED_RESOLUTION.total_seconds()))
+        optional_set(self.key, (self.generations, page_key, list(response.items())), seconds)
+
+
+class CallerMemoView(DialectAPIView):
+    """A view whose GET answers may be pages kept by ``signed_page_cached``. A caller answered with such a page
+    is remembered: the same key asking for the same URL gets the page again straight from the cache, without
+    authenticating, looking up the dataset or resolving the revision again.
+
+    The memo holds the catalog and access generations read before the first answer was built. Any change to
+    what that answer depended on (the dataset, its storage, a branch or tag, the key, its user or membership)
+    renews one of them, and the memo no longer answers. It lives no longer than the page and at most
+    ``LAST_USED_RESOLUTION``, so a key's last use is still recorded to within two of them. List it after the
+    dialect's base view (``class V(TensorBayView, CallerMemoView)``): it then runs inside ``ReplayedPostView``,
+    and remembered answers echo ``X-Request-Id`` like the others.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        memo = CallerMemo.look_up(request)
+        if memo is None:
+            return super().dispatch(request, *args, **kwargs)
+        answer = memo.answer()
+        if answer is not None:
+            return answer
+        response = super().dispatch(request, *args, **kwargs)
+        memo.remember(response)
+        return response
 
 
 def parse_body(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+from django.conf import LazySettings
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 from rest_framework.test import APIClient
@@ -15,6 +16,8 @@ from datasets import services
 from datasets.models import Dataset, User, Workspace
 from project.api.dialects import handler500
 from tests.project.error_urls import UNREACHABLE
+from versioning import services as versioning
+from versioning.trees import Entry
 
 
 def expected(prefix: str, part: str) -> tuple[int, dict]:
@@ -137,3 +140,18 @@ def test_signed_requests_answer_503_when_the_cache_that_enforces_single_use_is_a
     query["Signature"] = services.signature_compute(secret=secret, message=canonical)
     response = api_client.get("/api/v1/datasets", query)
     assert (response.status_code, body(response)) == expected("/api/v1/", "cache")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("redis_away")
+def test_pages_kept_per_caller_are_built_from_the_database_when_the_cache_is_away(
+    api_client: APIClient, user: User, workspace: Workspace, access_key: str, settings: LazySettings
+) -> None:
+    settings.LIST_CACHE_SECONDS = 60
+    dataset = services.dataset_create(workspace=workspace, creator=user, name="while-redis-is-down")
+    entry = Entry.create(segment="s", remote_path="a.jpg", object_key="objects/a", sha1="a" * 40, size=1)
+    versioning.commit_import(dataset=dataset, entries=[entry], title="import", committer=user)
+    path = f"/v1/datasets/{dataset.hex_id}/data/details?commit=main&segmentName=s"
+    for _ in range(2):
+        response = api_client.get(path, HTTP_X_TOKEN=access_key)
+        assert (response.status_code, body(response)["totalCount"]) == (200, 1)

@@ -18,7 +18,7 @@ from datasets import services as catalog_services
 from datasets.models import Dataset
 from project import errors
 from project.api.authentication import caller_key
-from project.api.base import parse_body, parse_int, signed_page_cached
+from project.api.base import CallerMemoView, parse_body, parse_int, signed_page_cached
 from project.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from project.api.tensorbay import EMPTY, TensorBayView, envelope
 from versioning import selectors, services
@@ -626,7 +626,7 @@ class DataView(EntryPageView):
         return Response({})
 
 
-class DataDetailsView(EntryPageView):
+class DataDetailsView(EntryPageView, CallerMemoView):
     """``GET datasets/{id}/data/details``."""
 
     list_key = "dataDetails"

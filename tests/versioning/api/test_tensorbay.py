@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import LazySettings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from datasets import selectors as catalog
@@ -14,6 +16,7 @@ from datasets.models import Dataset, Membership, User
 from storage_configs.backends import hub_backend
 from tests.factories import UserFactory
 from versioning import selectors as versioning_selectors
+from versioning import services as versioning_services
 from versioning.models import ROOT_COMMIT_ID, Draft
 
 pytestmark = pytest.mark.django_db
@@ -447,6 +450,126 @@ def test_details_are_built_once_unless_the_cache_is_off(
     for _ in range(2):
         ok(client.get(f"{ds}/data/details", {"segmentName": "seg", "commit": "main"}))
     assert len(pages) == builds
+
+
+def test_a_caller_asking_again_is_answered_without_a_query(
+    client: APIClient, ds: str, dataset: Dataset, django_assert_num_queries: object
+) -> None:
+    commit(client, ds, dataset, {"a": b"one", "b": b"two"})
+    query = {"segmentName": "seg", "commit": "main"}
+    first = client.get(f"{ds}/data/details", query)
+    with django_assert_num_queries(0):  # type: ignore[operator]
+        again = client.get(f"{ds}/data/details", query, HTTP_X_REQUEST_ID="r-2")
+    assert (again.status_code, again.content) == (200, first.content)
+    assert again["X-Request-Id"] == "r-2"
+    del again["X-Request-Id"]
+    assert dict(again.items()) == dict(first.items())
+    another_page = ok(client.get(f"{ds}/data/details", {**query, "limit": 1}))
+    assert (another_page["totalCount"], len(another_page["dataDetails"])) == (2, 1)
+
+
+def leave(dataset: Dataset, reader: User) -> None:
+    Membership.objects.filter(workspace=dataset.workspace, user=reader).delete()
+
+
+def deactivate(dataset: Dataset, reader: User) -> None:
+    reader.is_active = False
+    reader.save()
+
+
+def make_private(dataset: Dataset, reader: User) -> None:
+    services.dataset_update(dataset=dataset, is_public=False)
+
+
+def hide(dataset: Dataset, reader: User) -> None:
+    dataset.hidden = True
+    dataset.save()
+
+
+def delete(dataset: Dataset, reader: User) -> None:
+    services.dataset_delete(dataset=dataset)
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [(leave, 401), (deactivate, 401), (make_private, 404), (hide, 404), (delete, 404)],
+)
+def test_a_remembered_answer_stops_at_the_first_change_of_access(
+    client: APIClient, ds: str, dataset: Dataset, other_user: User, change: object, status: int
+) -> None:
+    """A reader's key that was answered once is refused at once when its access ends, whatever ended it."""
+    commit(client, ds, dataset, {"a": b"one"})
+    services.dataset_update(dataset=dataset, is_public=True)
+    services.membership_set(workspace=dataset.workspace, user=other_user, role=Membership.Role.READER)
+    reader = APIClient(raise_request_exception=False)
+    reader.credentials(HTTP_X_TOKEN=services.access_key_create(user=other_user, workspace=dataset.workspace)[1])
+    if change in (make_private, hide, delete):
+        # A key of the reader's own workspace: the dataset is public, so it reads until the change.
+        reader.credentials(
+            HTTP_X_TOKEN=services.access_key_create(
+                user=other_user, workspace=services.personal_workspace(user=other_user)
+            )[1]
+        )
+    query = {"segmentName": "seg", "commit": "main"}
+    ok(reader.get(f"{ds}/data/details", query))
+    ok(reader.get(f"{ds}/data/details", query))
+    change(Dataset.objects.get(pk=dataset.pk), User.objects.get(pk=other_user.pk))  # type: ignore[operator]
+    assert reader.get(f"{ds}/data/details", query).status_code == status
+
+
+def test_a_remembered_answer_stops_when_its_key_is_revoked(
+    client: APIClient, ds: str, dataset: Dataset, user: User
+) -> None:
+    commit(client, ds, dataset, {"a": b"one"})
+    key, raw = services.access_key_create(user=user, workspace=dataset.workspace)
+    caller = APIClient(raise_request_exception=False)
+    caller.credentials(HTTP_X_TOKEN=raw)
+    query = {"segmentName": "seg", "commit": "main"}
+    ok(caller.get(f"{ds}/data/details", query))
+    services.access_key_revoke(key=key)
+    assert error(caller.get(f"{ds}/data/details", query)) == (401, "Unauthorized")
+
+
+def test_a_remembered_answer_follows_a_tag_that_moves(client: APIClient, ds: str, dataset: Dataset) -> None:
+    c1 = commit(client, ds, dataset, {"a": b"one"})
+    ok(client.post(f"{ds}/tags", {"name": "v1", "commit": c1}, "json"), 201)
+    query = {"segmentName": "seg", "commit": "v1"}
+    c2 = commit(client, ds, dataset, {"b": b"two"})
+    assert ok(client.get(f"{ds}/data/details", query))["totalCount"] == 1
+    versioning_services.tag_delete(dataset=dataset, name="v1")
+    versioning_services.tag_create(dataset=dataset, name="v1", revision=c2)
+    assert ok(client.get(f"{ds}/data/details", query))["totalCount"] == 2
+
+
+def test_an_answer_built_while_access_changed_is_not_remembered(
+    client: APIClient, ds: str, dataset: Dataset, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memo holds the generations read before the answer was built: a revocation that lands while it is
+    being built retires it."""
+    commit(client, ds, dataset, {"a": b"one"})
+    key, raw = services.access_key_create(user=user, workspace=dataset.workspace)
+    caller = APIClient(raise_request_exception=False)
+    caller.credentials(HTTP_X_TOKEN=raw)
+    entry_list = versioning_selectors.entry_list
+
+    def revoke_while_building(**kwargs: object) -> object:
+        services.access_key_revoke(key=key)
+        return entry_list(**kwargs)
+
+    monkeypatch.setattr(versioning_selectors, "entry_list", revoke_while_building)
+    query = {"segmentName": "seg", "commit": "main"}
+    ok(caller.get(f"{ds}/data/details", query))
+    assert error(caller.get(f"{ds}/data/details", query)) == (401, "Unauthorized")
+
+
+@pytest.mark.parametrize("query", [{"segmentName": "seg", "draftNumber": "1"}, {"segmentName": "seg"}])
+def test_only_pages_at_a_commit_are_remembered(client: APIClient, ds: str, dataset: Dataset, query: dict) -> None:
+    draft(client, ds)
+    first = client.get(f"{ds}/data/details", query)
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(f"{ds}/data/details", query)
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+    assert len(queries) > 0
 
 
 def test_callback_refuses_an_object_not_in_storage(client: APIClient, ds: str) -> None:
