@@ -6,9 +6,12 @@ from dataclasses import field as dataclass_field
 from typing import Any
 
 import oss2.exceptions
+import requests.exceptions
+from azure.core.exceptions import IncompleteReadError as AzureIncompleteReadError
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError as BotoHTTPClientError
+from botocore.exceptions import IncompleteReadError as BotoIncompleteReadError
 from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
@@ -68,7 +71,9 @@ _DRF_KINDS: list[tuple[type[Exception], str]] = [
 # A part of the service that cannot be reached: the request failed through no fault of its own and may be
 # retried, so it is ``unavailable`` (503), never ``internal``. Only the part is named; the library's message
 # may quote hosts or statements. Storage libraries: boto (S3), azure-core (Azure), oss2 (OSS; its
-# ``RequestError`` is a request that never got an answer).
+# ``RequestError`` is a request that never got an answer). An answer whose body stops short (the connection
+# lost while an object is read) is as unavailable as one that never came: boto and azure-core call it an
+# ``IncompleteReadError``, and oss2 reads bodies through requests, which names it in its own classes.
 _UNAVAILABLE_PARTS: list[tuple[tuple[type[BaseException], ...], str]] = [
     ((DatabaseOperationalError, DatabaseInterfaceError), "database"),
     (CACHE_UNREACHABLE, "cache"),
@@ -76,9 +81,13 @@ _UNAVAILABLE_PARTS: list[tuple[tuple[type[BaseException], ...], str]] = [
         (
             BotoConnectionError,
             BotoHTTPClientError,
+            BotoIncompleteReadError,
             ServiceRequestError,
             ServiceResponseError,
+            AzureIncompleteReadError,
             oss2.exceptions.RequestError,
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ConnectionError,
         ),
         "storage",
     ),
@@ -88,8 +97,20 @@ _UNAVAILABLE_PARTS: list[tuple[tuple[type[BaseException], ...], str]] = [
 
 
 def unavailable_part(exc: BaseException) -> str | None:
-    """The part of the service (database, cache, storage) whose failure to answer raised ``exc``, if any."""
-    return next((part for exc_classes, part in _UNAVAILABLE_PARTS if isinstance(exc, exc_classes)), None)
+    """The part of the service (database, cache, storage) whose failure to answer raised ``exc``, if any.
+
+    An error raised *from* such a failure is that failure: Azure's downloader gives up after its retries with
+    an ``HttpResponseError`` whose cause is the lost connection.
+    """
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        part = next((part for exc_classes, part in _UNAVAILABLE_PARTS if isinstance(cause, exc_classes)), None)
+        if part is not None:
+            return part
+        cause = cause.__cause__
+    return None
 
 
 def normalise(exc: BaseException) -> ErrorRecord:

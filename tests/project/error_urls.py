@@ -1,8 +1,10 @@
 """A URLconf for error-path tests: the real routes plus views that fail on purpose under each prefix."""
 
 import oss2.exceptions
-from azure.core.exceptions import ServiceRequestError
+import requests.exceptions
+from azure.core.exceptions import HttpResponseError, IncompleteReadError, ServiceRequestError
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import IncompleteReadError as BotoIncompleteReadError
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
@@ -17,7 +19,15 @@ from project.api.tensorbay import TensorBayView
 from project.api.whalerun import WhaleRunView
 from project.urls import urlpatterns as real_urlpatterns
 
-# What the libraries raise when a part of the service does not answer, each quoting a detail never to be shown.
+
+def raised_from(error: Exception, cause: Exception) -> Exception:
+    """``error`` as a library raises it ``from cause``."""
+    error.__cause__ = cause
+    return error
+
+
+# What the libraries raise when a part of the service does not answer, or stops answering in the middle of an
+# object's bytes (``-cut``), each quoting a detail never to be shown.
 UNREACHABLE: dict[str, tuple[str, Exception]] = {
     "mysql-lost": ("database", OperationalError(2013, "Lost connection to MySQL server secret-internal-detail")),
     "db-closed": ("database", InterfaceError("secret-internal-detail connection already closed")),
@@ -27,6 +37,14 @@ UNREACHABLE: dict[str, tuple[str, Exception]] = {
     "s3-timeout": ("storage", ReadTimeoutError(endpoint_url="http://secret-internal-detail:9000")),
     "azure": ("storage", ServiceRequestError("secret-internal-detail refused")),
     "oss": ("storage", oss2.exceptions.RequestError(ConnectionRefusedError("secret-internal-detail"))),
+    "s3-cut": ("storage", BotoIncompleteReadError(actual_bytes=64, expected_bytes=1024)),
+    # Azure's downloader retries, then gives up with an HttpResponseError raised from the last lost read.
+    "azure-cut": (
+        "storage",
+        raised_from(HttpResponseError("secret-internal-detail"), IncompleteReadError("secret-internal-detail")),
+    ),
+    # oss2 reads an object's body through requests.
+    "oss-cut": ("storage", requests.exceptions.ChunkedEncodingError("secret-internal-detail broken")),
 }
 
 
