@@ -49,6 +49,13 @@ def access_changed() -> None:
     _changed(ACCESS_GENERATION_KEY)
 
 
+def database_lost() -> None:
+    """Retire every cached answer now: a request that lost the database may have committed with only the answer
+    lost on the way back, and then the renewals that follow a commit never ran."""
+    _renew(GENERATION_KEY)
+    _renew(ACCESS_GENERATION_KEY)
+
+
 def generations(*keys: str) -> tuple[str, ...]:
     """The current value of each generation, starting the ones the cache does not hold. Raises
     ``CACHE_UNREACHABLE`` errors."""

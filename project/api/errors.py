@@ -18,6 +18,7 @@ from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 
+from datasets import list_cache
 from project import errors
 from project.cache import CACHE_UNREACHABLE
 
@@ -134,6 +135,8 @@ def normalise(exc: BaseException) -> ErrorRecord:
     part = unavailable_part(exc)
     if part is not None:
         logger.warning("%s unavailable (%s)", part, type(exc).__name__)
+        if part == "database":
+            list_cache.database_lost()
         return ErrorRecord(kind="unavailable", message=f"{part} unavailable", context={"part": part})
     logger.error("unhandled error", exc_info=exc)
     return _INTERNAL

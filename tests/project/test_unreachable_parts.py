@@ -12,9 +12,10 @@ from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 from rest_framework.test import APIClient
 
-from datasets import services
+from datasets import list_cache, services
 from datasets.models import Dataset, User, Workspace
 from project.api.dialects import handler500
+from project.api.errors import normalise
 from tests.project.error_urls import UNREACHABLE
 from versioning import services as versioning
 from versioning.trees import Entry
@@ -155,3 +156,17 @@ def test_pages_kept_per_caller_are_built_from_the_database_when_the_cache_is_awa
     for _ in range(2):
         response = api_client.get(path, HTTP_X_TOKEN=access_key)
         assert (response.status_code, body(response)["totalCount"]) == (200, 1)
+
+
+@pytest.mark.django_db
+def test_losing_the_database_retires_every_cached_answer(settings: LazySettings) -> None:
+    """A transaction whose COMMIT answer was lost may have landed without the renewals that follow a commit:
+    the error that reports it renews the generations the cached lists and per-caller answers hold."""
+    settings.LIST_CACHE_SECONDS = 60
+    names = (list_cache.GENERATION_KEY, list_cache.ACCESS_GENERATION_KEY)
+    before = list_cache.generations(*names)
+    normalise(UNREACHABLE["mysql-lost"][1])
+    after = list_cache.generations(*names)
+    assert all(old != new for old, new in zip(before, after, strict=True))
+    normalise(UNREACHABLE["s3"][1])
+    assert list_cache.generations(*names) == after
