@@ -8,10 +8,12 @@ any backend sees it.
 """
 
 import base64
+import contextlib
 import json
 import os
 import re
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -410,6 +412,10 @@ class OssBackend(StorageBackend):
         )
 
 
+# A write in progress beside the object it is about to replace (``FilesystemBackend.save``); listings skip it.
+PARTIAL_NAME = re.compile(r"\.partial-[0-9a-f]{32}$")
+
+
 class FilesystemBackend(StorageBackend):
     """A directory on the hub's disks; the hub itself serves signed downloads and ``fps`` uploads."""
 
@@ -419,6 +425,19 @@ class FilesystemBackend(StorageBackend):
     @property
     def missing_errors(self) -> tuple[type[Exception], ...]:
         return (FileNotFoundError,)
+
+    def save(self, key: str, content: IO[bytes]) -> None:
+        """Write beside the key, then rename into place: a write that fails half way (a full or failing disk)
+        leaves what the key held before, never a part of the new object."""
+        name = self.name(key)
+        partial = f"{name}.partial-{uuid.uuid4().hex}"
+        try:
+            partial = self.storage.save(partial, content if isinstance(content, File) else File(content))
+            os.replace(self.storage.path(partial), self.storage.path(name))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(self.storage.path(partial))
+            raise
 
     def open(self, key: str) -> IO[bytes]:
         try:
@@ -453,7 +472,7 @@ class FilesystemBackend(StorageBackend):
                 if key < marker and not marker.startswith(key):
                     continue
                 yield from self._walk(prefix, marker, key)
-            elif key.startswith(prefix) and key > marker:
+            elif key.startswith(prefix) and key > marker and not PARTIAL_NAME.search(name):
                 yield key
 
     def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:

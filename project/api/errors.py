@@ -1,5 +1,6 @@
 """One normaliser: any exception (domain, DRF, Django) becomes a neutral ``ErrorRecord``."""
 
+import errno
 import logging
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -97,6 +98,11 @@ _UNAVAILABLE_PARTS: list[tuple[tuple[type[BaseException], ...], str]] = [
 ]
 
 
+# A disk the hub's own objects live on that fails: an I/O error, a full or read-only disk, a stale network
+# mount. A missing file or a refused permission stays what it is.
+_DISK_FAILURES = frozenset({errno.EIO, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ESTALE})
+
+
 def unavailable_part(exc: BaseException) -> str | None:
     """The part of the service (database, cache, storage) whose failure to answer raised ``exc``, if any.
 
@@ -110,6 +116,8 @@ def unavailable_part(exc: BaseException) -> str | None:
         part = next((part for exc_classes, part in _UNAVAILABLE_PARTS if isinstance(cause, exc_classes)), None)
         if part is not None:
             return part
+        if isinstance(cause, OSError) and cause.errno in _DISK_FAILURES:
+            return "storage"
         cause = cause.__cause__
     return None
 

@@ -43,6 +43,9 @@ UNREACHABLE: dict[str, tuple[str, Exception]] = {
         "storage",
         raised_from(HttpResponseError("secret-internal-detail"), IncompleteReadError("secret-internal-detail")),
     ),
+    # The hub's own disk, full or failing.
+    "disk-full": ("storage", OSError(28, "No space left on device", "/secret-internal-detail/objects")),
+    "disk-io": ("storage", OSError(5, "Input/output error", "/secret-internal-detail/objects")),
     # oss2 reads an object's body through requests.
     "oss-cut": ("storage", requests.exceptions.ChunkedEncodingError("secret-internal-detail broken")),
 }

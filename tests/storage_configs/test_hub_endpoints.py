@@ -1,10 +1,14 @@
 """The hub's own signed download and ``fps`` upload endpoints for filesystem storage."""
 
+import errno
 import hashlib
 import io
+import os
 import time
+from pathlib import Path
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -266,3 +270,43 @@ def test_upload_larger_than_the_api_body_limit_keeps_its_own_limit(
     answer = client.post(reverse("storage_configs:upload"), upload_form(local_backend, data=data, max_size=1 << 20))
 
     assert answer.status_code == 201
+
+
+class FailingStream(io.BytesIO):
+    """Content whose source fails after its first bytes, as a disk or a client connection can."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.tell() > 0:
+            raise OSError(errno.EIO, "Input/output error")
+        return super().read(1024)
+
+
+def test_a_write_that_fails_half_way_leaves_the_object_as_it_was(
+    local_backend: StorageBackend, local_config: StorageConfig
+) -> None:
+    local_backend.save("objects/a.bin", io.BytesIO(b"first"))
+
+    with pytest.raises(OSError, match="Input/output error"):
+        local_backend.save("objects/a.bin", FailingStream(bytes(4096)))
+
+    assert b"".join(local_backend.iter_chunks("objects/a.bin")) == b"first"
+    assert list(local_backend.iter_keys()) == ["objects/a.bin"]
+    directory = Path(local_backend.storage.path(local_backend.name("objects")))
+    assert [path.name for path in directory.iterdir()] == ["a.bin"]
+
+
+@pytest.mark.parametrize("failure", [errno.ENOSPC, errno.EIO])
+def test_upload_to_a_full_or_failing_disk_is_503_and_keeps_nothing(
+    client: Client, local_backend: StorageBackend, monkeypatch: pytest.MonkeyPatch, failure: int
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError(failure, os.strerror(failure), "/secret-disk-path")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", fail)
+    answer = client.post(reverse("storage_configs:upload"), upload_form(local_backend))
+
+    assert (answer.status_code, answer.json()) == (503, {"code": "unavailable", "message": "storage unavailable"})
+    assert b"secret-disk-path" not in answer.content
+    monkeypatch.undo()
+    assert list(local_backend.iter_keys()) == []
+    assert client.post(reverse("storage_configs:upload"), upload_form(local_backend)).status_code == 201
