@@ -126,6 +126,23 @@ def postprocess_enums_outside_error_bodies(result: dict[str, Any], generator: An
     return result
 
 
+# gunicorn refuses these itself, with its own HTML page, before the hub reads the request: no dialect can
+# answer them. Its defaults: a request line over 4094 bytes (limit_request_line), a header over 8190 bytes
+# or more than 100 headers (limit_request_field_size, limit_request_fields).
+SERVER_REFUSALS = {
+    HTTPStatus.REQUEST_URI_TOO_LONG: "the request line (path and query) is longer than the HTTP server reads",
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: "a header is longer, or there are more, than the HTTP server reads",
+}
+
+
+def server_refusal(status: HTTPStatus) -> dict[str, Any]:
+    """The documented response of a request the HTTP server refuses before the hub reads it."""
+    return {
+        "description": f"{status.phrase}: {SERVER_REFUSALS[status]}; answered by the server, not the dialect",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+
+
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds until requests are counted anew"}}
 
 
@@ -155,4 +172,7 @@ class DialectAutoSchema(AutoSchema):
             # A dialect that answered errors with a success status would need both bodies documented there.
             assert str(status) not in operation["responses"], f"{method} {path} answers {status} for errors too"
             operation["responses"][str(status)] = response
+        for refusal in SERVER_REFUSALS:
+            operation["responses"][str(refusal.value)] = server_refusal(refusal)
+        operation["responses"] = dict(sorted(operation["responses"].items()))
         return operation
