@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 
 from project.api.authentication import OptionalAccessKeyAuthentication
 from project.api.base import Dialect, DialectAPIView, PageNumberPagination
-from project.api.errors import ErrorRecord
+from project.api.errors import ErrorRecord, codes_by_status
 
 # kind -> (HTTP status, gRPC status code)
 ERRORS: dict[str, tuple[int, int]] = {
@@ -46,6 +46,22 @@ class Aidmp(Dialect):
         """Map the record to an HTTP status and gRPC code."""
         status, code = ERRORS.get(record.kind, ERRORS["internal"])
         return status, {"code": code, "message": record.message, "details": []}
+
+    def error_schemas(self) -> dict[int, dict[str, Any]]:
+        """The JSON schema of the error body at each status the table answers with."""
+        return {
+            status: {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "integer", "enum": codes},
+                    "message": {"type": "string"},
+                    "details": {"type": "array", "items": {"type": "object"}},
+                },
+                "required": ["code", "message", "details"],
+                "additionalProperties": False,
+            }
+            for status, codes in codes_by_status(ERRORS.values()).items()
+        }
 
 
 DIALECT = Aidmp()

@@ -2,9 +2,10 @@
 
 import errno
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any
+from typing import Any, TypeVar
 
 import oss2.exceptions
 import requests.exceptions
@@ -172,3 +173,14 @@ _INTERNAL = ErrorRecord(kind="internal", message="internal server error")
 def record_for_status(status: int) -> ErrorRecord:
     """The record for a framework error response that carries only a status code."""
     return _STATUS_RECORDS.get(status, _INTERNAL)
+
+
+Code = TypeVar("Code", int, str)
+
+
+def codes_by_status(pairs: Iterable[tuple[int, Code]]) -> dict[int, list[Code]]:
+    """Group a dialect's (HTTP status, code) pairs: every code each status may carry, sorted."""
+    grouped: dict[int, set[Code]] = {}
+    for status, code in pairs:
+        grouped.setdefault(status, set()).add(code)
+    return {status: sorted(codes) for status, codes in sorted(grouped.items())}

@@ -11,7 +11,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from project.api.authentication import AccessKeyAuthentication
 from project.api.base import Dialect, OffsetLimitPagination, ReplayedPostView
-from project.api.errors import ErrorRecord
+from project.api.errors import ErrorRecord, codes_by_status
 
 # kind -> (HTTP status, code); a None code is left out, which the SDK reads as a bare 503.
 ERRORS: dict[str, tuple[int, str | None]] = {
@@ -48,6 +48,23 @@ class Graviti(Dialect):
         if code is not None:
             body["code"] = code
         return status, body
+
+    def error_schemas(self) -> dict[int, dict[str, Any]]:
+        """The JSON schema of the error body at each status the table answers with; a bare status has no code."""
+        coded = codes_by_status((status, code) for status, code in ERRORS.values() if code is not None)
+        bare = {status for status, code in ERRORS.values() if code is None}
+        schemas: dict[int, dict[str, Any]] = {}
+        for status in sorted({*coded, *bare}):
+            properties: dict[str, Any] = {"message": {"type": "string"}}
+            if status in coded:
+                properties["code"] = {"type": "string", "enum": coded[status]}
+            schemas[status] = {
+                "type": "object",
+                "properties": properties,
+                "required": sorted(properties) if status not in bare else ["message"],
+                "additionalProperties": False,
+            }
+        return schemas
 
 
 DIALECT = Graviti()

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from project.api.authentication import SignatureAuthentication
 from project.api.base import Dialect, DialectAPIView, OffsetLimitPagination
-from project.api.errors import ErrorRecord
+from project.api.errors import ErrorRecord, codes_by_status
 
 MESSAGES = {
     0: "调用成功",
@@ -79,6 +79,27 @@ class Institution(Dialect):
             reason = record.context.get("reason")
             code = _INVALID_CODES.get((record.field, reason)) or _INVALID_CODES.get((record.field, None)) or code
         return status, {"code": code, "message": MESSAGES[code]}
+
+    def error_schemas(self) -> dict[int, dict[str, Any]]:
+        """The JSON schema of the error body at each status the tables answer with."""
+        status_of = {kind: status for kind, (status, _) in ERRORS.items()}
+        pairs = [
+            *ERRORS.values(),
+            *((status_of["unauthorized"], code) for code in _UNAUTHORIZED_CODES.values()),
+            *((status_of["invalid"], code) for code in _INVALID_CODES.values()),
+        ]
+        return {
+            status: {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "integer", "enum": codes},
+                    "message": {"type": "string", "enum": [MESSAGES[code] for code in codes]},
+                },
+                "required": ["code", "message"],
+                "additionalProperties": False,
+            }
+            for status, codes in codes_by_status(pairs).items()
+        }
 
 
 DIALECT = Institution()

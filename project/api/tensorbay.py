@@ -10,7 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from project.api.authentication import AccessKeyAuthentication
 from project.api.base import Dialect, OffsetLimitPagination, ReplayedPostView
-from project.api.errors import ErrorRecord
+from project.api.errors import ErrorRecord, codes_by_status
 
 # kind -> (HTTP status, code string the tensorbay SDK maps to an exception class)
 ERRORS: dict[str, tuple[int, str]] = {
@@ -44,6 +44,18 @@ class TensorBay(Dialect):
         """Map the record to a status and code string."""
         status, code = ERRORS.get(record.kind, ERRORS["internal"])
         return status, {"code": code, "message": record.message}
+
+    def error_schemas(self) -> dict[int, dict[str, Any]]:
+        """The JSON schema of the error body at each status the table answers with."""
+        return {
+            status: {
+                "type": "object",
+                "properties": {"code": {"type": "string", "enum": codes}, "message": {"type": "string"}},
+                "required": ["code", "message"],
+                "additionalProperties": False,
+            }
+            for status, codes in codes_by_status(ERRORS.values()).items()
+        }
 
 
 DIALECT = TensorBay()

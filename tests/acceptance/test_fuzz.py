@@ -1,4 +1,5 @@
-"""Schemathesis against each dialect's published schema on a live server: no 5xx, no response off its schema.
+"""Schemathesis against each dialect's published schema on a live server: no 5xx, and every answer (errors
+included) with a documented status, content type and body.
 
 ``FUZZ_CASES`` bounds the generated requests per dialect (``bench/fuzz.py`` raises it to thousands). Generation
 is derandomized, so a run repeats exactly. Authenticated paths are reached, not only refusals: token dialects
@@ -23,7 +24,11 @@ from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from datasets import services
 from datasets.models import Dataset, Membership, User, Workspace
@@ -35,7 +40,8 @@ from versioning.trees import Entry
 
 DIALECTS = ["whalerun", "aidmp", "institution", "tensorbay", "graviti"]
 FUZZ_CASES = int(os.environ.get("FUZZ_CASES", "100"))
-CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
+# Every answer, errors included, has a documented status, content type and body.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Writes that destroy seeded rows run after everything else, so the other operations still find them.
 METHOD_ORDER = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
 

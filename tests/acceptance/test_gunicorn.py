@@ -18,6 +18,23 @@ def test_unknown_routes_are_dialect_json_through_gunicorn(hub_server: HubServer)
     assert (response.status_code, response.headers["Content-Type"]) == (404, "application/json")
 
 
+@pytest.mark.parametrize(
+    ("request_options", "status"),
+    [
+        ({"params": {"name": "x" * 5000}}, 414),
+        ({"headers": {"X-Token": "x" * 9000}}, 431),
+    ],
+)
+def test_requests_gunicorn_refuses_are_answered_as_the_schemas_document(
+    hub_server: HubServer, request_options: dict, status: int
+) -> None:
+    schema = requests.get(f"{hub_server.url}openapi/graviti.json", timeout=10).json()
+    response = requests.get(f"{hub_server.url}v2/datasets", timeout=10, **request_options)
+    assert response.status_code == status
+    documented = schema["paths"]["/v2/datasets"]["get"]["responses"][str(status)]["content"]
+    assert response.headers["Content-Type"] in documented
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_server_sees_keys_the_test_creates(hub_server: HubServer) -> None:
     user = UserFactory(username="served")

@@ -478,7 +478,7 @@ def test_the_schema_documents_the_graviti_endpoints(api_client: APIClient) -> No
 def test_the_schema_documents_no_204_answer(api_client: APIClient) -> None:
     paths = api_client.get("/openapi/graviti.json").json()["paths"]
     statuses = {status for operations in paths.values() for op in operations.values() for status in op["responses"]}
-    assert statuses == {"200", "201"}
+    assert {status for status in statuses if status.startswith("2")} == {"200", "201"}
 
 
 # One model for every dialect
