@@ -2,7 +2,7 @@
 
 import errno
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, TypeVar
@@ -184,3 +184,25 @@ def codes_by_status(pairs: Iterable[tuple[int, Code]]) -> dict[int, list[Code]]:
     for status, code in pairs:
         grouped.setdefault(status, set()).add(code)
     return {status: sorted(codes) for status, codes in sorted(grouped.items())}
+
+
+def numbered_error_schemas(
+    pairs: Iterable[tuple[int, int]], messages: Mapping[int, str], *, empty_data: bool = False
+) -> dict[int, dict[str, Any]]:
+    """The error body schema at each status of a dialect whose codes are numbers with fixed messages:
+    ``{code, message}``, and an empty ``data`` object when ``empty_data``."""
+    schemas = {}
+    for status, codes in codes_by_status(pairs).items():
+        properties: dict[str, Any] = {
+            "code": {"type": "integer", "enum": codes},
+            "message": {"type": "string", "enum": [messages[code] for code in codes]},
+        }
+        if empty_data:
+            properties["data"] = {"type": "object", "maxProperties": 0}
+        schemas[status] = {
+            "type": "object",
+            "properties": properties,
+            "required": list(properties),
+            "additionalProperties": False,
+        }
+    return schemas

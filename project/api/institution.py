@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from project.api.authentication import SignatureAuthentication
 from project.api.base import Dialect, DialectAPIView, OffsetLimitPagination
-from project.api.errors import ErrorRecord, codes_by_status
+from project.api.errors import ErrorRecord, numbered_error_schemas
 
 MESSAGES = {
     0: "调用成功",
@@ -88,18 +88,7 @@ class Institution(Dialect):
             *((status_of["unauthorized"], code) for code in _UNAUTHORIZED_CODES.values()),
             *((status_of["invalid"], code) for code in _INVALID_CODES.values()),
         ]
-        return {
-            status: {
-                "type": "object",
-                "properties": {
-                    "code": {"type": "integer", "enum": codes},
-                    "message": {"type": "string", "enum": [MESSAGES[code] for code in codes]},
-                },
-                "required": ["code", "message"],
-                "additionalProperties": False,
-            }
-            for status, codes in codes_by_status(pairs).items()
-        }
+        return numbered_error_schemas(pairs, MESSAGES)
 
 
 DIALECT = Institution()

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from project.api.authentication import ServiceTokenAuthentication
 from project.api.base import Dialect, DialectAPIView, PageNumberPagination
-from project.api.errors import ErrorRecord, codes_by_status
+from project.api.errors import ErrorRecord, numbered_error_schemas
 
 MESSAGES = {
     0: "Success",
@@ -83,19 +83,7 @@ class WhaleRun(Dialect):
     def error_schemas(self) -> dict[int, dict[str, Any]]:
         """The JSON schema of the error body at each status the table answers with."""
         pairs = [*ERRORS.values(), *((400, code) for code in _PARAMETER_CODES.values())]
-        return {
-            status: {
-                "type": "object",
-                "properties": {
-                    "code": {"type": "integer", "enum": codes},
-                    "message": {"type": "string", "enum": [MESSAGES[code] for code in codes]},
-                    "data": {"type": "object", "maxProperties": 0},
-                },
-                "required": ["code", "message", "data"],
-                "additionalProperties": False,
-            }
-            for status, codes in codes_by_status(pairs).items()
-        }
+        return numbered_error_schemas(pairs, MESSAGES, empty_data=True)
 
 
 DIALECT = WhaleRun()
