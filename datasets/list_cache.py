@@ -4,8 +4,8 @@ A reader takes the generation before it queries, and a writer renews it again on
 so a page built from data read before a commit is stored under a generation nobody reads any more. The
 cache is optional: when it fails, lists are built from the database and writes still succeed.
 
-A second generation, the access generation, is renewed by every change to who may use which key (keys,
-memberships, users): answers remembered per caller (``project.api.base.CallerMemoView``) hold both.
+A second generation, the access generation, is renewed by every change to who may use which key (keys, users,
+memberships, workspaces): answers remembered per caller (``project.api.base.CallerMemoView``) hold both.
 """
 
 import hashlib
