@@ -715,7 +715,8 @@ def draft_segment_copy(
 ) -> None:
     """Copy (or move, within the draft) a segment with its entries into the draft under ``target_segment``.
 
-    When the target exists, ``abort`` refuses with a conflict, ``skip`` keeps it and ``override`` replaces it.
+    When the target exists, ``abort`` refuses with a conflict, ``skip`` keeps it and ``override`` replaces it;
+    a move removes the source segment in every case.
     """
     _check_strategy(strategy)
     _check_copy_source(draft, source)
@@ -727,6 +728,8 @@ def draft_segment_copy(
         if strategy == "abort":
             raise errors.Conflict(f"segment {target_segment!r} already exists", segment=target_segment)
         if strategy == "skip":
+            if move:
+                draft_segment_delete(draft=draft, name=source_segment)
             return
         draft_segment_delete(draft=draft, name=target_segment)
     entries = [
@@ -770,7 +773,8 @@ def draft_entries_copy(
 ) -> None:
     """Copy (or move, within the draft) entries into the draft; the target paths default to the source paths.
 
-    A target path that exists is refused (``abort``), kept (``skip``) or replaced (``override``).
+    A target path that exists is refused (``abort``), kept (``skip``) or replaced (``override``); a move
+    removes every source path in every case.
     """
     _check_strategy(strategy)
     _check_copy_source(draft, source)
@@ -788,6 +792,7 @@ def draft_entries_copy(
             if strategy == "abort":
                 raise errors.Conflict(f"{target_segment}/{target_path} already exists", remote_path=target_path)
             if strategy == "skip":
+                moved.append(source_path)
                 continue
         copies.append(entry._replace(path=f"{target_segment}/{target_path}"))
         moved.append(source_path)

@@ -333,6 +333,33 @@ def test_segment_copy_and_move_with_strategies(client: APIClient, ds: str, datas
     assert error(client.post(f"{ds}/segments?copy", {**body, "strategy": "bad"}, "json")) == (400, "InvalidParamsValue")
 
 
+def test_segment_move_with_skip_keeps_the_target_and_removes_the_source(
+    client: APIClient, ds: str, dataset: Dataset
+) -> None:
+    number = draft(client, ds)
+    register(client, ds, dataset, number, {"a": b"a"})
+    register(client, ds, dataset, number, {"t": b"t"}, segment="target")
+    body = {"strategy": "skip", "source": {"segmentName": "seg"}, "segmentName": "target", "draftNumber": number}
+    ok(client.post(f"{ds}/segments?move", body, "json"))
+    names = [s["name"] for s in ok(client.get(f"{ds}/segments", {"draftNumber": number}))["segments"]]
+    assert names == ["target"]
+    paths = ok(client.get(f"{ds}/data", {"segmentName": "target", "draftNumber": number}))["data"]
+    assert paths == [{"remotePath": "t"}]
+
+
+@pytest.mark.parametrize("action", ["copy", "move"])
+def test_segment_copy_or_move_onto_an_existing_one_with_abort_is_a_conflict(
+    client: APIClient, ds: str, dataset: Dataset, action: str
+) -> None:
+    number = draft(client, ds)
+    register(client, ds, dataset, number, {"a": b"a"})
+    register(client, ds, dataset, number, {"t": b"t"}, segment="target")
+    body = {"strategy": "abort", "source": {"segmentName": "seg"}, "segmentName": "target", "draftNumber": number}
+    assert error(client.post(f"{ds}/segments?{action}", body, "json")) == (409, "NameConflict")
+    names = [s["name"] for s in ok(client.get(f"{ds}/segments", {"draftNumber": number}))["segments"]]
+    assert names == ["seg", "target"]
+
+
 def test_segment_copy_from_another_version(client: APIClient, ds: str, dataset: Dataset) -> None:
     c1 = commit(client, ds, dataset, {"a": b"a"})
     number = draft(client, ds)
@@ -649,6 +676,39 @@ def test_data_delete_copy_and_move(client: APIClient, ds: str, dataset: Dataset)
     assert error(client.post(f"{ds}/data", body, "json")) == (400, "RequestParamsMissing")
     gone = {"segmentName": "seg", "remotePath": "nope", "draftNumber": number}
     assert error(client.delete(f"{ds}/data", gone, "json")) == (404, "ResourceNotExist")
+
+
+def test_data_move_with_skip_keeps_the_target_and_removes_the_source(
+    client: APIClient, ds: str, dataset: Dataset
+) -> None:
+    number = draft(client, ds)
+    register(client, ds, dataset, number, {"a": b"a", "b": b"b"})
+    register(client, ds, dataset, number, {"a": b"old"}, segment="two")
+    body = {
+        "strategy": "skip",
+        "source": {"segmentName": "seg", "remotePaths": ["a", "b"]},
+        "segmentName": "two",
+        "draftNumber": number,
+    }
+    ok(client.post(f"{ds}/data?multipleMove", body, "json"))
+    assert ok(client.get(f"{ds}/data", {"segmentName": "seg", "draftNumber": number}))["totalCount"] == 0
+    details = ok(client.get(f"{ds}/data/details", {"segmentName": "two", "draftNumber": number}))["dataDetails"]
+    assert [d["remotePath"] for d in details] == ["a", "b"]
+    kept = versioning_selectors.entry_get(
+        revision=versioning_selectors.revision_resolve(dataset=dataset, revision=number), segment="two", remote_path="a"
+    )
+    assert kept.sha1 == hashlib.sha1(b"old").hexdigest()
+
+
+def test_data_move_onto_an_existing_path_with_abort_is_a_conflict_and_changes_nothing(
+    client: APIClient, ds: str, dataset: Dataset
+) -> None:
+    number = draft(client, ds)
+    register(client, ds, dataset, number, {"a": b"a"})
+    register(client, ds, dataset, number, {"a": b"old"}, segment="two")
+    body = {"source": {"segmentName": "seg", "remotePaths": ["a"]}, "segmentName": "two", "draftNumber": number}
+    assert error(client.post(f"{ds}/data?multipleMove", body, "json")) == (409, "NameConflict")
+    assert ok(client.get(f"{ds}/data", {"segmentName": "seg", "draftNumber": number}))["totalCount"] == 1
 
 
 def test_labels_are_replaced_in_a_draft(client: APIClient, ds: str, dataset: Dataset) -> None:
