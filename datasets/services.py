@@ -6,7 +6,7 @@ import secrets
 import string
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
@@ -37,6 +37,7 @@ from storage_configs import services as storage_config_services
 from storage_configs.backends import FilesystemBackend, StorageBackend, backend_for, clean_key, hub_backend
 from storage_configs.models import StorageConfig
 from storage_configs.services import SHA1_HEX
+from versioning import labels as label_rules
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
 from versioning.models import Branch, Commit, Draft, StagedEntry
@@ -821,11 +822,57 @@ def _object_sha1(backend: StorageBackend, key: str) -> str:
     return digest.hexdigest()
 
 
+def _mask_object(dataset: Dataset) -> label_rules.MaskObject:
+    """How a mask's object is found: uploaded like data, under its SHA-1, with its size (and content)."""
+    backend = backend_for(dataset.storage_config)
+
+    def key_of(sha1: str, size: int) -> str:
+        key = selectors.dataset_object_key(dataset=dataset, sha1=sha1)
+        if backend.size(key) != size:
+            raise errors.StorageObjectMissing(f"mask object {sha1} is not in storage with size {size}", key=key)
+        if not isinstance(backend, FilesystemBackend) and _object_sha1(backend, key) != sha1:
+            raise errors.StorageObjectMissing(f"mask object {sha1} has other content", key=key)
+        return key
+
+    return key_of
+
+
+def _label_prepared(draft: Draft, remote_path: str, label: dict | None) -> dict | None:
+    if not label:
+        return None
+    return label_rules.label_prepare(
+        catalog=versioning_selectors.draft_catalog(draft=draft),
+        remote_path=remote_path,
+        label=label,
+        mask_object=_mask_object(draft.dataset),
+    )
+
+
+def _labels_prepared(draft: Draft, objects: Sequence[UploadedObject]) -> list[UploadedObject]:
+    """The objects with their labels checked against the draft's catalog and masks made references."""
+    if not any(uploaded.label for uploaded in objects):
+        return list(objects)
+    catalog = versioning_selectors.draft_catalog(draft=draft)
+    mask_object = _mask_object(draft.dataset)
+    return [
+        replace(
+            uploaded,
+            label=label_rules.label_prepare(
+                catalog=catalog, remote_path=uploaded.remote_path, label=uploaded.label or None, mask_object=mask_object
+            ),
+        )
+        for uploaded in objects
+    ]
+
+
+@transaction.atomic
 def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[UploadedObject]) -> None:
     """Stage uploaded files in a draft, each only if its object (keyed by its SHA-1) is in storage with its size.
 
-    Registering a path again replaces its entry, so callbacks may be repeated.
+    Registering a path again replaces its entry, so callbacks may be repeated. Labels are checked against the
+    draft's catalog first: a refused label stages nothing.
     """
+    objects = _labels_prepared(draft, objects)
     dataset = draft.dataset
     backend = backend_for(dataset.storage_config)
     entries = []
@@ -856,6 +903,7 @@ def dataset_cloud_object_register(
     *, draft: Draft, segment: str, cloud_path: str, remote_path: str, label: dict | None = None
 ) -> None:
     """Stage an object already in the dataset's authorised storage config, hashing it to address its content."""
+    label = _label_prepared(draft, remote_path, label)
     config = draft.dataset.storage_config
     if config is None or config.is_hub_default:
         raise errors.NotAllowed("only datasets on an authorised storage config import cloud files")
@@ -870,3 +918,10 @@ def dataset_cloud_object_register(
         label=label,
     )
     versioning_services.draft_stage_upserts(draft=draft, entries=[entry])
+
+
+def dataset_labels_set(*, draft: Draft, segment: str, labels: dict[str, dict]) -> None:
+    """Replace labels of a draft's entries, checked against its catalog, their masks found in storage."""
+    versioning_services.draft_labels_set(
+        draft=draft, segment=segment, labels=labels, mask_object=_mask_object(draft.dataset)
+    )

@@ -6,6 +6,7 @@ name, tag name, commit id, the ROOT id or a draft number is turned into content.
 
 import re
 import zlib
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -16,6 +17,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from datasets.models import Dataset
 from project import errors
+from versioning import labels
 from versioning.models import (
     ROOT_COMMIT_ID,
     Branch,
@@ -677,30 +679,58 @@ def revision_metadata(*, revision: Revision) -> Metadata:
     return Metadata(catalog={}, notes={})
 
 
-def label_statistics(*, revision: Revision, page_size: int = 1000) -> dict[str, dict]:
-    """Per label type, how many labels the revision's entries hold and how many of each category."""
-    quantities: dict[str, int] = {}
-    categories: dict[str, dict[str, int]] = {}
-    for segment in _segments_at(revision):
-        offset = 0
-        while True:
-            page = entry_list(revision=revision, segment=segment, offset=offset, limit=page_size)
-            for entry in page.items:
-                for label_type, value in (entry.label or {}).items():
-                    items = value if isinstance(value, list) else [value]
-                    quantities[label_type] = quantities.get(label_type, 0) + len(items)
-                    counts = categories.setdefault(label_type, {})
-                    for item in items:
-                        category = item.get("category") if isinstance(item, dict) else None
-                        if isinstance(category, str):
-                            counts[category] = counts.get(category, 0) + 1
-            offset += len(page.items)
-            if not page.items or offset >= page.total:
-                break
-    return {
-        label_type: {
-            "quantity": quantity,
-            "categories": [{"name": name, "quantity": n} for name, n in sorted(categories[label_type].items())],
+def draft_catalog(*, draft: Draft) -> dict:
+    """The catalog a draft's labels are checked against: its own, else its base's."""
+    return revision_metadata(revision=revision_resolve(dataset=draft.dataset, revision=draft.number)).catalog
+
+
+def segment_label_counts(*, tree: TreeContent, segment: str, enumerable: labels.Enumerable) -> labels.Counts:
+    """A segment's label statistics counts in a tree: kept with the tree, so read at once unless they were
+    counted for other enumerable attributes (the catalog changed since), then counted again."""
+    counts = labels.counts_decode(metadata_load(tree.statistics_ids.get(segment, "")), enumerable)
+    if counts is None:
+        counts = Counter()
+        low, high = segment_bounds(segment)
+        for entry in TreeReader(tree).interval(low, high):
+            counts.update(labels.label_counts(entry.label, enumerable))
+    return counts
+
+
+def staged_label_counts(
+    *, draft: Draft, base: TreeContent, enumerable: labels.Enumerable
+) -> defaultdict[str, labels.Counts]:
+    """Per segment, the counts of a draft's staged labels minus those of the base entries they replace."""
+    delta: defaultdict[str, labels.Counts] = defaultdict(Counter)
+    reader = TreeReader(base)
+    for path, action, label, in_base in staged_rows(draft=draft, fields=("action", "label", "in_base")):
+        counts = delta[path.partition("/")[0]]
+        if action == StagedEntry.Action.PUT and label:
+            counts.update(labels.label_counts(label, enumerable))
+        old = reader.get(path) if in_base else None
+        if old is not None and old.label:
+            counts.subtract(labels.label_counts(old.label, enumerable))
+    return delta
+
+
+def label_statistics(*, revision: Revision) -> dict[str, dict]:
+    """TensorBay's label statistics at a revision, from the counts kept with its tree (and a draft's staged
+    changes over them), so the cost follows the number of segments and staged changes, not of labels."""
+    catalog = revision_metadata(revision=revision).catalog
+    enumerable = labels.enumerable_attributes(catalog)
+    base = _tree(revision.commit)
+    total: labels.Counts = Counter()
+    segments = base.descriptions
+    if revision.has_staged_changes:
+        draft: Draft = revision.draft  # type: ignore[assignment]
+        staged = _staged_segments(draft)
+        visible = segments_overlay(base=base, staged=staged)
+        segments = {
+            name: d
+            for name, d in segments.items()
+            if name in visible and not getattr(staged.get(name), "clears_entries", False)
         }
-        for label_type, quantity in sorted(quantities.items())
-    }
+        for counts in staged_label_counts(draft=draft, base=base, enumerable=enumerable).values():
+            total.update(counts)
+    for name in segments:
+        total.update(segment_label_counts(tree=base, segment=name, enumerable=enumerable))
+    return labels.statistics_render(total, catalog)

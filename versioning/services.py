@@ -9,7 +9,7 @@ an older snapshot would not see the commit it waited for.
 
 import re
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from datasets.models import Dataset, User
 from project import errors
+from versioning import labels as label_rules
 from versioning import selectors
 from versioning.models import (
     MAX_PATH_LENGTH,
@@ -458,6 +459,34 @@ def _counts_after(tree: TreeContent, delta: Counter[str]) -> Counter[str]:
     return counts
 
 
+def _statistics_after(
+    tree: TreeContent,
+    segments: Iterable[str],
+    delta: dict[str, label_rules.Counts],
+    enumerable: label_rules.Enumerable,
+    cleared: Iterable[str] = (),
+) -> dict[str, str]:
+    """Label statistics ids of the new tree's segments: those of ``tree`` plus ``delta`` (a cleared segment
+    starts from none), so a commit costs what it changes; an untouched segment keeps its id."""
+    cleared = set(cleared)
+    kept = tree.statistics_ids
+    statistics = {}
+    for name in segments:
+        untouched = name not in delta and name not in cleared
+        if untouched and label_rules.counts_decode(metadata_load(kept.get(name, "")), enumerable) is not None:
+            if name in kept:
+                statistics[name] = kept[name]
+            continue
+        counts = (
+            Counter()
+            if name in cleared
+            else selectors.segment_label_counts(tree=tree, segment=name, enumerable=enumerable)
+        )
+        counts.update(delta.get(name, Counter()))
+        statistics[name] = metadata_save(label_rules.counts_encode(counts, enumerable))
+    return statistics
+
+
 def _commit_create(
     *, branch: Branch, tree: TreeContent, title: str, description: str, committer: User | None
 ) -> Commit:
@@ -529,13 +558,17 @@ def draft_commit(
                     count=count,
                 )
         cleared = [s.name for s in staged_segments if s.clears_entries]
+        enumerable = label_rules.enumerable_attributes(selectors.draft_catalog(draft=locked))
+        label_delta = selectors.staged_label_counts(draft=locked, base=head_tree, enumerable=enumerable)
         ranges, delta = ranges_apply(head_tree.ranges, selectors.staged_changes(draft=locked), cleared)
         staged_by_name = {s.name: s for s in staged_segments}
+        descriptions = selectors.segments_overlay(base=head_tree, staged=staged_by_name)
         tree = TreeContent.build(
-            descriptions=selectors.segments_overlay(base=head_tree, staged=staged_by_name),
+            descriptions=descriptions,
             counts=_counts_after(head_tree, delta),
             ranges=ranges,
             metadata=selectors.metadata_overlay(base=head_tree, staged=staged_by_name),
+            statistics=_statistics_after(head_tree, descriptions, label_delta, enumerable, cleared),
         )
         commit = _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
         _objects_register(
@@ -543,6 +576,14 @@ def draft_commit(
             StagedEntry.objects.filter(draft=locked, action=StagedEntry.Action.PUT)
             .values_list("sha1", flat=True)
             .iterator(chunk_size=OBJECT_BATCH),
+        )
+        _objects_register(
+            branch.dataset_id,
+            label_rules.mask_sha1s(
+                StagedEntry.objects.filter(draft=locked, action=StagedEntry.Action.PUT, label__isnull=False)
+                .values_list("label", flat=True)
+                .iterator(chunk_size=OBJECT_BATCH)
+            ),
         )
         locked.state = Draft.State.COMMITTED
         locked.committed_as = commit
@@ -604,6 +645,10 @@ def commit_import(
         segments[segment] = segment_description
     seen: set[str] = set()
     sha1s: list[str] = []
+    head_revision = selectors.revision_resolve(dataset=dataset, revision=branch.head_commit_id)
+    enumerable = label_rules.enumerable_attributes(selectors.revision_metadata(revision=head_revision).catalog)
+    label_delta: defaultdict[str, label_rules.Counts] = defaultdict(Counter)
+    reader = TreeReader(head_tree)
 
     def changes() -> Iterator[Change]:
         stream = _checked(entries, presorted, checked)
@@ -612,6 +657,13 @@ def commit_import(
             if segment not in seen:
                 seen.add(segment)
                 segments.setdefault(segment, "")
+            old = reader.get(entry.path) if segment in head_tree.spans else None
+            if entry.label or (old is not None and old.label):
+                counts = label_delta[segment]
+                counts.update(label_rules.label_counts(entry.label, enumerable))
+                if old is not None:
+                    counts.subtract(label_rules.label_counts(old.label, enumerable))
+            sha1s.extend(label_rules.mask_sha1s([entry.label]))
             sha1s.append(entry.sha1)
             if len(sha1s) >= OBJECT_BATCH:
                 _objects_register(dataset.pk, sha1s)
@@ -625,6 +677,7 @@ def commit_import(
         counts=_counts_after(head_tree, delta),
         ranges=ranges,
         metadata=head_tree.metadata_ids,
+        statistics=_statistics_after(head_tree, segments, label_delta, enumerable),
     )
     return _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
 
@@ -655,6 +708,8 @@ def entry_check(*, entry: Entry) -> None:
 @transaction.atomic
 def draft_metadata_set(*, draft: Draft, catalog: dict | None = None, notes: dict | None = None) -> DraftMetadata:
     """Set an open draft's catalog (replaced whole) or notes (the given keys); it starts from its base's."""
+    if catalog is not None:
+        label_rules.catalog_check(catalog=catalog)
     locked = _lock_open_draft(draft)
     row = DraftMetadata.objects.filter(draft=locked).first()
     if row is None:
@@ -803,11 +858,19 @@ def draft_entries_copy(
 
 
 @transaction.atomic
-def draft_labels_set(*, draft: Draft, segment: str, labels: dict[str, dict]) -> None:
-    """Replace the labels of entries the draft holds in a segment (an empty label removes it)."""
+def draft_labels_set(
+    *, draft: Draft, segment: str, labels: dict[str, dict], mask_object: label_rules.MaskObject
+) -> None:
+    """Replace the labels of entries the draft holds in a segment (an empty label removes it), each checked
+    against the draft's catalog (``mask_object`` finds a mask's object); a refused label changes nothing."""
     revision = selectors.revision_resolve(dataset=draft.dataset, revision=draft.number)
+    catalog = selectors.draft_catalog(draft=draft)
     entries = [
-        selectors.entry_get(revision=revision, segment=segment, remote_path=remote_path)._replace(label=label or None)
+        selectors.entry_get(revision=revision, segment=segment, remote_path=remote_path)._replace(
+            label=label_rules.label_prepare(
+                catalog=catalog, remote_path=remote_path, label=label or None, mask_object=mask_object
+            )
+        )
         for remote_path, label in labels.items()
     ]
     if entries:

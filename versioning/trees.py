@@ -136,8 +136,8 @@ def _content_hash(raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class TreeContent:
-    """A decoded tree: segments (name, description, entry count and, when it has any, the id of its metadata)
-    by name and the ordered range pointers."""
+    """A decoded tree: segments (name, description, entry count and, when it has any, the ids of its metadata
+    and of its label statistics) by name and the ordered range pointers."""
 
     segments: tuple[tuple[Any, ...], ...] = ()
     ranges: tuple[RangeRef, ...] = ()
@@ -163,14 +163,19 @@ class TreeContent:
         counts: dict[str, int],
         ranges: Iterable[RangeRef],
         metadata: dict[str, str] | None = None,
+        statistics: dict[str, str] | None = None,
     ) -> "TreeContent":
-        """A tree from its segments' descriptions, entry counts and metadata ids, and its ranges."""
+        """A tree from its segments' descriptions, entry counts, metadata ids and label statistics ids, and its
+        ranges."""
         metadata = metadata or {}
+        statistics = statistics or {}
 
         def segment(name: str) -> tuple[Any, ...]:
-            # A segment without metadata keeps the three-field form, so trees written before segments had
-            # metadata keep their ids.
+            # A segment without metadata or statistics keeps the three-field form, so trees written before
+            # segments had either keep their ids.
             fields = (name, descriptions[name], counts.get(name, 0))
+            if statistics.get(name):
+                return (*fields, metadata.get(name, ""), statistics[name])
             return (*fields, metadata[name]) if metadata.get(name) else fields
 
         return cls(segments=tuple(segment(name) for name in sorted(descriptions)), ranges=tuple(ranges))
@@ -188,7 +193,12 @@ class TreeContent:
     @property
     def metadata_ids(self) -> dict[str, str]:
         """Segment name to the id of its metadata, for the segments that have any."""
-        return {s[0]: s[3] for s in self.segments if len(s) > 3}
+        return {s[0]: s[3] for s in self.segments if len(s) > 3 and s[3]}
+
+    @property
+    def statistics_ids(self) -> dict[str, str]:
+        """Segment name to the id of its label statistics counts, for the segments whose entries have labels."""
+        return {s[0]: s[4] for s in self.segments if len(s) > 4}
 
     @property
     def entry_count(self) -> int:

@@ -247,6 +247,9 @@ def draft_number(world: World, dataset: Dataset) -> int:
     return world.drafts[dataset.name]
 
 
+CATALOG = {"CLASSIFICATION": {"categories": [{"name": "cat"}]}}
+
+
 def with_draft(**fields: Any) -> Callable[[World, Dataset, str], dict[str, Any]]:
     return lambda world, dataset, caller: {"draftNumber": draft_number(world, dataset), **fields}
 
@@ -347,7 +350,7 @@ TENSORBAY: dict[tuple[str, str], Row] = {
         Call(body=with_draft(segmentName="seg", objects=[{"remotePath": "a.txt", "label": {"CLASSIFICATION": {}}}])),
     ),
     (f"{TB_DATASET}/labels/catalogs", "GET"): Row(dataset_read, Call(query=status_query)),
-    (f"{TB_DATASET}/labels/catalogs", "PUT"): Row(dataset_write, Call(body=with_draft(catalog={}))),
+    (f"{TB_DATASET}/labels/catalogs", "PUT"): Row(dataset_write, Call(body=with_draft(catalog=CATALOG))),
     (f"{TB_DATASET}/labels/statistics", "GET"): Row(dataset_read, Call(query=status_query)),
     (f"{TB_DATASET}/notes", "GET"): Row(dataset_read, Call(query=status_query)),
     (f"{TB_DATASET}/notes", "PATCH"): Row(dataset_write, Call(body=with_draft(isContinuous=True))),
@@ -557,7 +560,9 @@ def build_world(local_root: Path) -> World:
         head = versioning.commit_import(dataset=dataset, entries=[entry], title="first")
         versioning.branch_create(dataset=dataset, name="dev", revision="main")
         versioning.tag_create(dataset=dataset, name="v1", revision="main")
-        drafts[name] = versioning.draft_create(dataset=dataset, title="open", creator=users["writer"]).number
+        open_draft = versioning.draft_create(dataset=dataset, title="open", creator=users["writer"])
+        versioning.draft_metadata_set(draft=open_draft, catalog=CATALOG)
+        drafts[name] = open_draft.number
         datasets[name], heads[name] = dataset, head.id
     return World(lab, outsider_workspace, {"owner": owner, **users}, access_keys, signing_keys, datasets, drafts, heads)
 

@@ -193,6 +193,8 @@ def test_cloud_files_list_sign_and_import(
     assert requests.get(url, timeout=30).content == b"cloud/a.jpg"
     dataset = dataset_on(workspace, owner, config)
     number = open_draft(client, dataset)
+    catalog = {"catalog": {"CLASSIFICATION": {}}, "draftNumber": number}
+    assert client.put(f"{P}/datasets/{dataset.hex_id}/labels/catalogs", catalog, "json").json() == {}
     body = {
         "segmentName": "seg",
         "objects": [{"cloudPath": "cloud/a.jpg", "remotePath": "a.jpg", "label": {"CLASSIFICATION": {}}}],

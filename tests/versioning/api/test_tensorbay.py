@@ -96,6 +96,16 @@ def commit(
     return ok(client.post(f"{ds}/commits", {"title": "c", "draftNumber": number, **extra}, "json"))["commitId"]
 
 
+CATALOG = {
+    "CLASSIFICATION": {"categories": [{"name": "cat"}, {"name": "x"}]},
+    "BOX2D": {"categories": [{"name": "dog"}]},
+}
+
+
+def upload_catalog(client: APIClient, ds: str, number: int, catalog: dict | None = None) -> None:
+    ok(client.put(f"{ds}/labels/catalogs", {"catalog": catalog or CATALOG, "draftNumber": number}, "json"))
+
+
 def callback(client: APIClient, ds: str, number: int, objects: list[dict]) -> object:
     return client.put(f"{ds}/multi/callback", {"segmentName": "s", "objects": objects, "draftNumber": number}, "json")
 
@@ -378,6 +388,7 @@ def test_segment_copy_from_another_version(client: APIClient, ds: str, dataset: 
 
 def test_data_paths_details_and_urls(client: APIClient, ds: str, dataset: Dataset) -> None:
     number = draft(client, ds)
+    upload_catalog(client, ds, number)
     sha1, size = put_object(dataset, b"\x00\xffbytes")
     label = {"CLASSIFICATION": {"category": "cat"}, "BOX2D": [{"xmin": 1, "category": "dog"}]}
     objects = [
@@ -714,6 +725,7 @@ def test_data_move_onto_an_existing_path_with_abort_is_a_conflict_and_changes_no
 def test_labels_are_replaced_in_a_draft(client: APIClient, ds: str, dataset: Dataset) -> None:
     number = draft(client, ds)
     register(client, ds, dataset, number, {"a": b"a", "b": b"b"})
+    upload_catalog(client, ds, number)
     objects = [{"remotePath": "a", "label": {"CLASSIFICATION": {"category": "cat"}}}]
     ok(client.put(f"{ds}/multi/data/labels", {"segmentName": "seg", "objects": objects, "draftNumber": number}, "json"))
     ok(client.put(f"{ds}/multi/data/labels", {"segmentName": "seg", "objects": [], "draftNumber": number}, "json"))
@@ -764,6 +776,7 @@ def test_diff_of_a_commit_and_of_a_draft(client: APIClient, ds: str, dataset: Da
     assert data[0] == {"remotePath": "a", "action": "add", "file": {"action": "add"}, "label": {"action": "add"}}
     number = draft(client, ds)
     register(client, ds, dataset, number, {"a": b"changed"})
+    upload_catalog(client, ds, number)
     objects = [{"remotePath": "b", "label": {"CLASSIFICATION": {"category": "x"}}}]
     client.put(f"{ds}/multi/data/labels", {"segmentName": "seg", "objects": objects, "draftNumber": number}, "json")
     assert ok(client.get(f"{ds}/diffs/draft-{number}/segments"))["segments"] == [{"name": "seg", "action": "modify"}]
@@ -810,3 +823,141 @@ def test_catalog_is_found_many_commits_back(
         last = commit(client, ds, dataset, {f"f{index}": b"x"})
     monkeypatch.setattr(versioning_selectors, "ANCESTOR_BATCH", 2)
     assert ok(client.get(f"{ds}/labels/catalogs", {"commit": last})) == {"catalog": {"BOX2D": {}}}
+
+
+# Labels against the catalog
+
+RULED_CATALOG = {
+    "BOX2D": {
+        "categories": [{"name": "cat"}, {"name": "dog"}],
+        "attributes": [
+            {"name": "color", "enum": ["red", "blue"]},
+            {"name": "occluded", "type": "boolean"},
+            {"name": "size", "type": "integer"},
+        ],
+    }
+}
+
+
+def labels_put(client: APIClient, ds: str, number: int, objects: list[dict]) -> object:
+    return client.put(
+        f"{ds}/multi/data/labels", {"segmentName": "seg", "objects": objects, "draftNumber": number}, "json"
+    )
+
+
+def labels_of(client: APIClient, ds: str, number: int) -> list[dict]:
+    details = ok(client.get(f"{ds}/data/details", {"segmentName": "seg", "draftNumber": number}))["dataDetails"]
+    return [d["label"] for d in details]
+
+
+@pytest.mark.parametrize(
+    ("label", "field"),
+    [
+        ({"POLYGON": [{"category": "cat"}]}, "label.POLYGON"),
+        ({"BOX2D": [{"category": "cat", "attributes": {"color": "green"}}]}, "label.BOX2D[0].attributes.color"),
+        ({"BOX2D": [{"category": "cat", "attributes": {"occluded": 1}}]}, "label.BOX2D[0].attributes.occluded"),
+    ],
+)
+def test_a_label_against_the_catalog_is_refused_naming_path_and_field_and_changes_nothing(
+    client: APIClient, ds: str, dataset: Dataset, label: dict, field: str
+) -> None:
+    number = draft(client, ds)
+    register(client, ds, dataset, number, {"a.jpg": b"a", "b.jpg": b"b"})
+    upload_catalog(client, ds, number, RULED_CATALOG)
+    good = {"remotePath": "a.jpg", "label": {"BOX2D": [{"category": "cat", "attributes": {"color": "red"}}]}}
+    response = labels_put(client, ds, number, [good, {"remotePath": "b.jpg", "label": label}])
+    assert error(response) == (400, "InvalidParamsValue")
+    message = response.json()["message"]  # type: ignore[attr-defined]
+    assert field in message and "'b.jpg'" in message
+    assert labels_of(client, ds, number) == [{}, {}]
+
+
+def test_a_callback_with_a_label_outside_the_catalog_is_refused_and_stages_nothing(
+    client: APIClient, ds: str, dataset: Dataset
+) -> None:
+    number = draft(client, ds)
+    upload_catalog(client, ds, number, RULED_CATALOG)
+    sha1, size = put_object(dataset, b"x")
+    objects = [
+        {"checksum": sha1, "fileSize": size, "remotePath": "a.jpg", "label": {"BOX2D": [{"category": "cat"}]}},
+        {"checksum": sha1, "fileSize": size, "remotePath": "b.jpg", "label": {"SENTENCE": [{"sentence": ["hi"]}]}},
+    ]
+    response = client.put(
+        f"{ds}/multi/callback", {"segmentName": "seg", "objects": objects, "draftNumber": number}, "json"
+    )
+    assert error(response) == (400, "InvalidParamsValue")
+    assert "label.SENTENCE" in response.json()["message"]  # type: ignore[attr-defined]
+    assert ok(client.get(f"{ds}/segments", {"draftNumber": number}))["segments"] == []
+
+
+def test_labels_within_the_catalog_are_kept_as_sent(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    register(client, ds, dataset, number, {"a.jpg": b"a"})
+    upload_catalog(client, ds, number, RULED_CATALOG)
+    label = {"BOX2D": [{"category": "cat", "attributes": {"color": "blue", "occluded": False, "size": 99}}]}
+    ok(labels_put(client, ds, number, [{"remotePath": "a.jpg", "label": label}]))
+    assert labels_of(client, ds, number) == [label]
+
+
+def test_labels_of_data_never_uploaded_are_not_found(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    register(client, ds, dataset, number, {"a.jpg": b"a"})
+    upload_catalog(client, ds, number, RULED_CATALOG)
+    objects = [{"remotePath": "a.jpg", "label": {"BOX2D": []}}, {"remotePath": "nope.jpg", "label": {"BOX2D": []}}]
+    assert error(labels_put(client, ds, number, objects)) == (404, "ResourceNotExist")
+    assert labels_of(client, ds, number) == [{}]
+
+
+@pytest.mark.parametrize("catalog", [{}, {"BOX2D": []}, {"BOX2D": {"attributes": [{"enum": [1]}]}}])
+def test_an_empty_or_malformed_catalog_is_refused(client: APIClient, ds: str, catalog: dict) -> None:
+    number = draft(client, ds)
+    upload_catalog(client, ds, number, RULED_CATALOG)
+    response = client.put(f"{ds}/labels/catalogs", {"catalog": catalog, "draftNumber": number}, "json")
+    assert error(response) == (400, "InvalidParamsValue")
+    assert ok(client.get(f"{ds}/labels/catalogs", {"draftNumber": number})) == {"catalog": RULED_CATALOG}
+
+
+def test_statistics_count_enumerable_attributes_per_type_and_category(
+    client: APIClient, ds: str, dataset: Dataset
+) -> None:
+    number = draft(client, ds)
+    register(client, ds, dataset, number, {"a.jpg": b"a", "b.jpg": b"b"})
+    upload_catalog(client, ds, number, RULED_CATALOG)
+    boxes = [
+        {"category": "cat", "attributes": {"color": "blue", "occluded": True, "size": 3}},
+        {"category": "cat", "attributes": {"color": "red", "occluded": True}},
+        {"category": "dog", "attributes": {"color": "red"}},
+    ]
+    objects = [
+        {"remotePath": "a.jpg", "label": {"BOX2D": boxes[:2]}},
+        {"remotePath": "b.jpg", "label": {"BOX2D": boxes[2:]}},
+    ]
+    ok(labels_put(client, ds, number, objects))
+    expected = {
+        "BOX2D": {
+            "quantity": 3,
+            "categories": [
+                {
+                    "name": "cat",
+                    "quantity": 2,
+                    "attributes": [
+                        {"name": "color", "enum": ["red", "blue"], "quantities": [1, 1]},
+                        {"name": "occluded", "enum": [True], "quantities": [2]},
+                    ],
+                },
+                {"name": "dog", "quantity": 1, "attributes": [{"name": "color", "enum": ["red"], "quantities": [1]}]},
+            ],
+            "attributes": [
+                {"name": "color", "enum": ["red", "blue"], "quantities": [2, 1]},
+                {"name": "occluded", "enum": [True], "quantities": [2]},
+            ],
+        }
+    }
+    assert ok(client.get(f"{ds}/labels/statistics", {"draftNumber": number})) == {"labelStatistics": expected}
+    c1 = ok(client.post(f"{ds}/commits", {"title": "c", "draftNumber": number}, "json"))["commitId"]
+    assert ok(client.get(f"{ds}/labels/statistics", {"commit": c1})) == {"labelStatistics": expected}
+    second = draft(client, ds)
+    ok(client.delete(f"{ds}/data", {"segmentName": "seg", "remotePath": "b.jpg", "draftNumber": second}, "json"))
+    without_dog = ok(client.get(f"{ds}/labels/statistics", {"draftNumber": second}))["labelStatistics"]
+    assert without_dog["BOX2D"]["quantity"] == 2
+    assert [c["name"] for c in without_dog["BOX2D"]["categories"]] == ["cat"]

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from datasets import services as catalog_services
 from project.api.base import parse_body
 from project.api.fields import StrictBooleanField, StrictCharField
 from project.api.tensorbay import EMPTY
@@ -48,7 +49,7 @@ class LabelsView(DatasetScopedView):
     def put(self, request: Request, dataset_id: str) -> Response:
         """Set the label of each named entry."""
         body = parse_body(LabelsSerializer, request)
-        services.draft_labels_set(
+        catalog_services.dataset_labels_set(
             draft=self.draft(request, dataset_id, body["draftNumber"]),
             segment=body["segmentName"],
             labels={item["remotePath"]: item["label"] for item in body["objects"]},

@@ -1,5 +1,6 @@
 """TensorBay v1 upload views: policies and the callbacks that register uploaded or cloud objects."""
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -127,8 +128,9 @@ class CloudCallbackView(DatasetScopedView):
     """``PUT datasets/{id}/multi/cloud-callback``: register files already in the dataset's storage config."""
 
     @extend_schema(operation_id="import_cloud_files", request=CloudCallbackSerializer, responses={200: EMPTY})
+    @transaction.atomic
     def put(self, request: Request, dataset_id: str) -> Response:
-        """Stage each named object of the authorised storage under its remote path."""
+        """Stage each named object of the authorised storage under its remote path; a refused one stages none."""
         body = parse_body(CloudCallbackSerializer, request)
         draft = self.draft(request, dataset_id, body["draftNumber"])
         for item in body["objects"]:
