@@ -53,6 +53,8 @@ tensorbay = [
     path(f"{TENSORBAY_DATASET}/multi/callback", tensorbay_versioning.CallbackView.as_view()),
     path(f"{TENSORBAY_DATASET}/multi/cloud-callback", tensorbay_versioning.CloudCallbackView.as_view()),
     path(f"{TENSORBAY_DATASET}/multi/data/labels", tensorbay_versioning.LabelsView.as_view()),
+    path(f"{TENSORBAY_DATASET}/labels", tensorbay_versioning.LabelCollectionView.as_view()),
+    path(f"{TENSORBAY_DATASET}/masks/urls", tensorbay_versioning.MaskUrlsView.as_view()),
     path(f"{TENSORBAY_DATASET}/labels/catalogs", tensorbay_versioning.CatalogView.as_view()),
     path(f"{TENSORBAY_DATASET}/labels/statistics", tensorbay_versioning.LabelStatisticsView.as_view()),
     path(f"{TENSORBAY_DATASET}/notes", tensorbay_versioning.NotesView.as_view()),

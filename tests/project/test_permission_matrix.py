@@ -349,6 +349,14 @@ TENSORBAY: dict[tuple[str, str], Row] = {
         dataset_write,
         Call(body=with_draft(segmentName="seg", objects=[{"remotePath": "a.txt", "label": {"CLASSIFICATION": {}}}])),
     ),
+    (f"{TB_DATASET}/labels", "GET"): Row(dataset_read, Call(query=entry_query)),
+    (f"{TB_DATASET}/labels", "PUT"): Row(
+        dataset_write,
+        Call(body=with_draft(segmentName="seg", remotePath="a.txt", label={"CLASSIFICATION": {"category": "cat"}})),
+    ),
+    (f"{TB_DATASET}/masks/urls", "GET"): Row(
+        dataset_read, Call(query=lambda world, dataset: {**entry_query(world, dataset), "maskType": "SEMANTIC_MASK"})
+    ),
     (f"{TB_DATASET}/labels/catalogs", "GET"): Row(dataset_read, Call(query=status_query)),
     (f"{TB_DATASET}/labels/catalogs", "PUT"): Row(dataset_write, Call(body=with_draft(catalog=CATALOG))),
     (f"{TB_DATASET}/labels/statistics", "GET"): Row(dataset_read, Call(query=status_query)),

@@ -82,7 +82,6 @@ def test_the_seed_prefix_serves_the_same_routes(client: APIClient) -> None:
         ("get", "jobs"),
         ("get", "jobs/abc?jobType=squashAndMerge"),
         ("post", "jobs/abc/abort?jobType=squashAndMerge"),
-        ("get", "masks/urls"),
     ],
 )
 def test_out_of_scope_paths_answer_the_dialect_error(client: APIClient, method: str, section: str) -> None:

@@ -17,7 +17,7 @@ from storage_configs.backends import hub_backend
 from tests.factories import UserFactory
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
-from versioning.models import ROOT_COMMIT_ID, Draft
+from versioning.models import ROOT_COMMIT_ID, DatasetObject, Draft
 
 pytestmark = pytest.mark.django_db
 
@@ -961,3 +961,131 @@ def test_statistics_count_enumerable_attributes_per_type_and_category(
     without_dog = ok(client.get(f"{ds}/labels/statistics", {"draftNumber": second}))["labelStatistics"]
     assert without_dog["BOX2D"]["quantity"] == 2
     assert [c["name"] for c in without_dog["BOX2D"]["categories"]] == ["cat"]
+
+
+# Masks
+
+MASK_CATALOG = {
+    "SEMANTIC_MASK": {
+        "categories": [{"name": "cat", "categoryId": 0}],
+        "attributes": [{"name": "occluded", "type": "boolean"}],
+    },
+    "INSTANCE_MASK": {"categories": [{"name": "cat", "categoryId": 0}]},
+    "PANOPTIC_MASK": {"categories": [{"name": "cat", "categoryId": 0}]},
+}
+
+
+def upload_masked(client: APIClient, ds: str, dataset: Dataset, number: int) -> dict[str, tuple[str, int]]:
+    """Data a.jpg with a semantic and a panoptic mask, b.jpg without masks; the masks' (sha1, size)."""
+    upload_catalog(client, ds, number, MASK_CATALOG)
+    data, data_size = put_object(dataset, b"image")
+    semantic, panoptic = put_object(dataset, b"semantic"), put_object(dataset, b"panoptic")
+    label = {
+        "SEMANTIC_MASK": {
+            "checksum": semantic[0],
+            "fileSize": semantic[1],
+            "info": [{"categoryId": 0, "attributes": {"occluded": True}}],
+        },
+        "PANOPTIC_MASK": {"checksum": panoptic[0], "fileSize": panoptic[1], "info": []},
+    }
+    objects = [
+        {"checksum": data, "fileSize": data_size, "remotePath": "a.jpg", "label": label},
+        {"checksum": data, "fileSize": data_size, "remotePath": "b.jpg"},
+    ]
+    ok(client.put(f"{ds}/multi/callback", {"segmentName": "seg", "objects": objects, "draftNumber": number}, "json"))
+    return {"SEMANTIC_MASK": semantic, "PANOPTIC_MASK": panoptic}
+
+
+def fetch(client: APIClient, url: str) -> bytes:
+    response = client.get(url.removeprefix("http://testserver"))
+    assert response.status_code == 200
+    return b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
+
+
+def test_masks_read_back_with_their_path_info_and_a_signed_url(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    upload_masked(client, ds, dataset, number)
+    c1 = ok(client.post(f"{ds}/commits", {"title": "c", "draftNumber": number}, "json"))["commitId"]
+    for status in ({"draftNumber": number}, {"commit": c1}):
+        details = ok(client.get(f"{ds}/data/details", {"segmentName": "seg", **status}))["dataDetails"]
+        label = details[0]["label"]
+        assert label["SEMANTIC_MASK"]["remotePath"] == "a.png"
+        assert label["SEMANTIC_MASK"]["info"] == [{"categoryId": 0, "attributes": {"occluded": True}}]
+        assert label["PANOPTIC_MASK"]["info"] == []
+        assert fetch(client, label["SEMANTIC_MASK"]["url"]) == b"semantic"
+        assert fetch(client, label["PANOPTIC_MASK"]["url"]) == b"panoptic"
+        assert details[1]["label"] == {}
+    one = ok(client.get(f"{ds}/data/details", {"segmentName": "seg", "remotePath": "a.jpg", "commit": c1}))
+    assert fetch(client, one["dataDetails"][0]["label"]["PANOPTIC_MASK"]["url"]) == b"panoptic"
+
+
+def test_mask_urls_are_aligned_with_the_data_or_found_by_remote_path(
+    client: APIClient, ds: str, dataset: Dataset
+) -> None:
+    number = draft(client, ds)
+    upload_masked(client, ds, dataset, number)
+    query = {"segmentName": "seg", "maskType": "SEMANTIC_MASK", "draftNumber": number}
+    page = ok(client.get(f"{ds}/masks/urls", {**query, "offset": 0, "limit": 128}))
+    assert (page["totalCount"], page["urls"][1]) == (2, None)
+    assert fetch(client, page["urls"][0]["url"]) == b"semantic"
+    one = ok(client.get(f"{ds}/masks/urls", {**query, "remotePath": "a.jpg"}))["urls"]
+    assert fetch(client, one[0]["url"]) == b"semantic"
+    assert ok(client.get(f"{ds}/masks/urls", {**query, "remotePath": "b.jpg"}))["urls"] == []
+    assert error(client.get(f"{ds}/masks/urls", {**query, "maskType": "FOG"})) == (400, "InvalidParamsValue")
+    assert error(client.get(f"{ds}/masks/urls", {"segmentName": "seg", "draftNumber": number})) == (
+        400,
+        "RequestParamsMissing",
+    )
+    assert error(client.get(f"{ds}/masks/urls", {**query, "remotePath": "nope.jpg"})) == (404, "ResourceNotExist")
+
+
+def test_a_mask_not_in_storage_with_its_size_is_refused(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    register(client, ds, dataset, number, {"a.jpg": b"a"})
+    upload_catalog(client, ds, number, MASK_CATALOG)
+    sha1, size = put_object(dataset, b"mask")
+    for mask in ({"checksum": sha1, "fileSize": size + 1}, {"checksum": "0" * 40, "fileSize": 1}, {"fileSize": 1}, []):
+        objects = [{"remotePath": "a.jpg", "label": {"SEMANTIC_MASK": mask}}]
+        assert error(labels_put(client, ds, number, objects))[0] == 400
+    assert labels_of(client, ds, number) == [{}]
+
+
+def test_masks_travel_with_copies_count_in_statistics_and_show_in_diffs(
+    client: APIClient, ds: str, dataset: Dataset
+) -> None:
+    number = draft(client, ds)
+    masks = upload_masked(client, ds, dataset, number)
+    body = {"source": {"segmentName": "seg", "remotePaths": ["a.jpg"]}, "segmentName": "two", "draftNumber": number}
+    ok(client.post(f"{ds}/data?multipleCopy", body, "json"))
+    copied = ok(client.get(f"{ds}/data/details", {"segmentName": "two", "draftNumber": number}))["dataDetails"]
+    assert fetch(client, copied[0]["label"]["SEMANTIC_MASK"]["url"]) == b"semantic"
+    statistics = ok(client.get(f"{ds}/labels/statistics", {"draftNumber": number}))["labelStatistics"]
+    assert statistics == {"PANOPTIC_MASK": {"quantity": 2}, "SEMANTIC_MASK": {"quantity": 2}}
+    c1 = ok(client.post(f"{ds}/commits", {"title": "c", "draftNumber": number}, "json"))["commitId"]
+    objects = set(DatasetObject.objects.filter(dataset=dataset).values_list("sha1", flat=True))
+    assert {sha1 for sha1, _ in masks.values()} <= objects
+    second = draft(client, ds)
+    semantic = put_object(dataset, b"other semantic")
+    label = {"SEMANTIC_MASK": {"checksum": semantic[0], "fileSize": semantic[1]}}
+    ok(labels_put(client, ds, second, [{"remotePath": "a.jpg", "label": label}]))
+    changes = ok(client.get(f"{ds}/diffs/draft-{second}/segments/seg/data"))["data"]
+    assert [(c["remotePath"], c["file"]["action"], c["label"]["action"]) for c in changes] == [
+        ("a.jpg", "unmodify", "modify")
+    ]
+    assert ok(client.get(f"{ds}/labels/statistics", {"commit": c1}))["labelStatistics"]["SEMANTIC_MASK"] == {
+        "quantity": 2
+    }
+
+
+def test_labels_get_and_put_one_entry(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    register(client, ds, dataset, number, {"a.jpg": b"a", "b.jpg": b"b"})
+    upload_catalog(client, ds, number, RULED_CATALOG)
+    label = {"BOX2D": [{"category": "cat", "attributes": {"color": "red"}}]}
+    body = {"segmentName": "seg", "remotePath": "b.jpg", "label": label, "draftNumber": number}
+    assert ok(client.put(f"{ds}/labels", body, "json")) == {}
+    page = ok(client.get(f"{ds}/labels", {"segmentName": "seg", "draftNumber": number, "offset": 1, "limit": 1}))
+    assert page == {"labels": [{"remotePath": "b.jpg", "label": label}], "offset": 1, "recordSize": 1, "totalCount": 2}
+    bad = {**body, "label": {"BOX2D": [{"attributes": {"color": "green"}}]}}
+    assert error(client.put(f"{ds}/labels", bad, "json")) == (400, "InvalidParamsValue")
+    assert error(client.put(f"{ds}/labels", {**body, "remotePath": "nope"}, "json")) == (404, "ResourceNotExist")

@@ -13,7 +13,15 @@ from versioning.api.tensorbay.history import (
     DraftView,
     TagCollectionView,
 )
-from versioning.api.tensorbay.labels import CatalogView, LabelStatisticsView, LabelsView, NotesView, TotalSizeView
+from versioning.api.tensorbay.labels import (
+    CatalogView,
+    LabelCollectionView,
+    LabelStatisticsView,
+    LabelsView,
+    MaskUrlsView,
+    NotesView,
+    TotalSizeView,
+)
 from versioning.api.tensorbay.segments import SegmentCollectionView
 from versioning.api.tensorbay.uploads import CallbackView, CloudCallbackView, PolicyView
 
@@ -29,8 +37,10 @@ __all__ = [
     "DataView",
     "DraftCollectionView",
     "DraftView",
+    "LabelCollectionView",
     "LabelStatisticsView",
     "LabelsView",
+    "MaskUrlsView",
     "NotesView",
     "PolicyView",
     "SegmentCollectionView",

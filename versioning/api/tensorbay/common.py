@@ -14,6 +14,7 @@ from project.api.authentication import caller_key
 from project.api.base import parse_int
 from project.api.fields import StrictCharField, StrictIntegerField
 from project.api.tensorbay import TensorBayView
+from versioning import labels as label_rules
 from versioning import selectors
 from versioning.models import Commit, Draft
 
@@ -101,3 +102,24 @@ def copy_source(request: Request, draft: Draft, source: dict, *, move: bool) -> 
     if source.get("id") and source["id"] != dataset.hex_id:
         source_dataset = catalog.dataset_get_by_id_for_key(dataset_id=source["id"], key=caller_key(request))
     return status_revision(source_dataset, source)
+
+
+def _mask_shown(mask_type: str, reference: dict, url: str) -> dict[str, Any]:
+    shown: dict[str, Any] = {"remotePath": reference["remotePath"], "url": url}
+    if "info" in reference or mask_type == "PANOPTIC_MASK":
+        shown["info"] = reference.get("info", [])
+    return shown
+
+
+def labels_shown(dataset: Dataset, labels: list[dict | None], base_url: str) -> list[dict[str, Any]]:
+    """Stored labels as TensorBay reads them: masks as ``{remotePath, url, info}`` with signed URLs."""
+    masks = [label_rules.mask_references(label) for label in labels]
+    keys = [reference["objectKey"] for found in masks for _, reference in found]
+    urls = iter(catalog.dataset_object_urls(dataset=dataset, object_keys=keys, base_url=base_url) if keys else ())
+    shown = []
+    for label, found in zip(labels, masks, strict=True):
+        item = dict(label or {})
+        for mask_type, reference in found:
+            item[mask_type] = _mask_shown(mask_type, reference, next(urls))
+        shown.append(item)
+    return shown

@@ -22,6 +22,7 @@ from versioning.api.tensorbay.common import (
     DatasetScopedView,
     DraftBodySerializer,
     copy_source,
+    labels_shown,
     required_param,
     status_revision,
 )
@@ -185,8 +186,9 @@ class DataDetailsView(EntryPageView, CallerMemoView):
     def details(self, request: Request, dataset: Dataset, revision: selectors.Revision) -> Response:
         entries = self.page(request, revision)
         details = []
-        for entry, url in zip(entries, self.urls(request, dataset, entries), strict=True):
-            item: dict[str, Any] = {"remotePath": entry.remote_path, "url": url, "label": entry.label or {}}
+        labels = labels_shown(dataset, [entry.label for entry in entries], self.base_url(request))
+        for entry, url, label in zip(entries, self.urls(request, dataset, entries), labels, strict=True):
+            item: dict[str, Any] = {"remotePath": entry.remote_path, "url": url, "label": label}
             if entry.timestamp is not None:
                 item["timestamp"] = entry.timestamp
             details.append(item)

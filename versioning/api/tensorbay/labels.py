@@ -1,4 +1,6 @@
-"""TensorBay v1 views of labels, catalogs, notes, sizes and label statistics."""
+"""TensorBay v1 views of labels, mask URLs, catalogs, notes, sizes and label statistics."""
+
+from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -6,17 +8,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from datasets import services as catalog_services
+from project import errors
 from project.api.base import parse_body
 from project.api.fields import StrictBooleanField, StrictCharField
-from project.api.tensorbay import EMPTY
+from project.api.tensorbay import EMPTY, envelope
+from versioning import labels as label_rules
 from versioning import selectors, services
 from versioning.api.tensorbay.common import (
+    PAGE_PARAMETERS,
+    SEGMENT_PARAMETERS,
     STATUS_PARAMETERS,
     DatasetScopedView,
     DraftBodySerializer,
+    labels_shown,
     required_param,
     status_revision,
 )
+from versioning.api.tensorbay.data import EntryPageView
 
 
 class LabelObjectSerializer(serializers.Serializer):
@@ -55,6 +63,103 @@ class LabelsView(DatasetScopedView):
             labels={item["remotePath"]: item["label"] for item in body["objects"]},
         )
         return Response({})
+
+
+class LabelSerializer(DraftBodySerializer):
+    segmentName = StrictCharField(max_length=255)  # noqa: N815
+    remotePath = StrictCharField()  # noqa: N815
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {**super().get_fields(), "label": serializers.DictField()}
+
+
+class LabelItemSerializer(serializers.Serializer):
+    remotePath = serializers.CharField()  # noqa: N815
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {**super().get_fields(), "label": serializers.DictField()}
+
+
+class LabelCollectionView(EntryPageView):
+    """``datasets/{id}/labels``: one segment's labels, and the label of one entry of a draft."""
+
+    list_key = "labels"
+
+    @extend_schema(
+        operation_id="list_labels",
+        parameters=[*SEGMENT_PARAMETERS, *PAGE_PARAMETERS],
+        responses=envelope("labels", LabelItemSerializer),
+    )
+    def get(self, request: Request, dataset_id: str) -> Response:
+        """The segment's labels in path order, masks in their read shape."""
+        dataset, entries = self.entries(request, dataset_id)
+        shown = labels_shown(dataset, [entry.label for entry in entries], self.base_url(request))
+        return self.paginator.get_paginated_response(
+            [{"remotePath": entry.remote_path, "label": label} for entry, label in zip(entries, shown, strict=True)]
+        )
+
+    @extend_schema(operation_id="upload_label", request=LabelSerializer, responses={200: EMPTY})
+    def put(self, request: Request, dataset_id: str) -> Response:
+        """Set the label of one entry, as one object of ``multi/data/labels``."""
+        body = parse_body(LabelSerializer, request)
+        catalog_services.dataset_labels_set(
+            draft=self.draft(request, dataset_id, body["draftNumber"]),
+            segment=body["segmentName"],
+            labels={body["remotePath"]: body["label"]},
+        )
+        return Response({})
+
+
+MASK_URLS_PAGE = inline_serializer(
+    "TensorBayMaskUrlsPage",
+    {
+        "urls": serializers.ListField(
+            child=inline_serializer(
+                "TensorBayMaskUrl",
+                {"remotePath": serializers.CharField(), "url": serializers.CharField()},
+                allow_null=True,
+            )
+        ),
+        "offset": serializers.IntegerField(),
+        "recordSize": serializers.IntegerField(),
+        "totalCount": serializers.IntegerField(),
+    },
+)
+
+
+class MaskUrlsView(EntryPageView):
+    """``GET datasets/{id}/masks/urls``."""
+
+    list_key = "urls"
+
+    @extend_schema(
+        operation_id="list_mask_urls",
+        parameters=[
+            *SEGMENT_PARAMETERS,
+            OpenApiParameter("maskType", str, required=True, enum=list(label_rules.MASK_TYPES)),
+            OpenApiParameter("remotePath", str),
+            *PAGE_PARAMETERS,
+        ],
+        responses=MASK_URLS_PAGE,
+    )
+    def get(self, request: Request, dataset_id: str) -> Response:
+        """Fresh signed URLs of one mask type: a page aligned with ``data/details`` (``null`` where an entry has
+        no such mask), or the one mask of ``remotePath`` (none when it has none)."""
+        mask_type = required_param(request.query_params, "maskType")
+        if mask_type not in label_rules.MASK_TYPES:
+            raise errors.Invalid("maskType", f"must be one of {', '.join(label_rules.MASK_TYPES)}")
+        dataset, entries = self.entries(request, dataset_id)
+        shown = labels_shown(dataset, [entry.label for entry in entries], self.base_url(request))
+        urls: list[dict[str, Any] | None] = [
+            {"remotePath": label[mask_type]["remotePath"], "url": label[mask_type]["url"]}
+            if mask_type in label
+            else None
+            for label in shown
+        ]
+        if request.query_params.get("remotePath"):
+            found = [url for url in urls if url is not None]
+            return Response({"urls": found, "offset": 0, "recordSize": len(found), "totalCount": len(found)})
+        return self.paginator.get_paginated_response(urls)
 
 
 # Catalog, notes, sizes, statistics
