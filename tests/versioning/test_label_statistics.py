@@ -1,0 +1,160 @@
+"""Label statistics kept with the tree equal a naive count over every label, at every draft and commit."""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import count
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datasets.models import Dataset, User
+from tests.versioning.conftest import make_entry
+from versioning import selectors, services, trees
+
+pytestmark = pytest.mark.django_db
+
+SEGMENTS = ["a", "a-b", "b"]
+NAMES = [str(n) for n in range(5)]
+COLORS = ["red", "green", "blue"]
+CATALOGS = [
+    {
+        "BOX2D": {
+            "categories": [{"name": "cat"}, {"name": "dog"}],
+            "attributes": [
+                {"name": "color", "enum": COLORS},
+                {"name": "occluded", "type": "boolean"},
+                {"name": "size", "type": "integer"},
+            ],
+        },
+        "CLASSIFICATION": {"categories": [{"name": "cat"}]},
+        "SEMANTIC_MASK": {},
+    },
+    # The same types, but ``color`` is no longer enumerable and ``size`` is: counts must be made again.
+    {
+        "BOX2D": {
+            "attributes": [{"name": "color", "type": "string"}, {"name": "size", "type": "integer", "enum": [1, 2, 3]}]
+        },
+        "CLASSIFICATION": {},
+        "SEMANTIC_MASK": {},
+    },
+]
+
+_datasets = count()
+
+box = st.fixed_dictionaries(
+    {"xmin": st.just(0)},
+    optional={
+        "category": st.sampled_from(["cat", "dog"]),
+        "attributes": st.fixed_dictionaries(
+            {},
+            optional={
+                "color": st.sampled_from(COLORS),
+                "occluded": st.booleans(),
+                "size": st.integers(1, 3),
+            },
+        ),
+    },
+)
+label = st.fixed_dictionaries(
+    {},
+    optional={
+        "BOX2D": st.lists(box, max_size=3),
+        "CLASSIFICATION": st.fixed_dictionaries({}, optional={"category": st.just("cat")}),
+        "SEMANTIC_MASK": st.just({"remotePath": "m.png", "checksum": "0" * 40, "fileSize": 1, "objectKey": "k"}),
+    },
+)
+put = st.tuples(st.just("put"), st.sampled_from(SEGMENTS), st.sampled_from(NAMES), label)
+delete = st.tuples(st.just("delete"), st.sampled_from(SEGMENTS), st.sampled_from(NAMES), st.none())
+drop_segment = st.tuples(st.just("drop"), st.sampled_from(SEGMENTS), st.none(), st.none())
+catalog = st.tuples(st.just("catalog"), st.integers(0, len(CATALOGS) - 1), st.none(), st.none())
+commit = st.tuples(st.just("commit"), st.none(), st.none(), st.none())
+operation = st.one_of(put, put, put, delete, drop_segment, catalog, commit, commit)
+
+
+@contextmanager
+def tiny_ranges() -> Iterator[None]:
+    saved = trees.MIN_RANGE_SIZE, trees.CUT_ODDS, trees.MAX_RANGE_SIZE
+    trees.MIN_RANGE_SIZE, trees.CUT_ODDS, trees.MAX_RANGE_SIZE = 2, 2, 5
+    try:
+        yield
+    finally:
+        trees.MIN_RANGE_SIZE, trees.CUT_ODDS, trees.MAX_RANGE_SIZE = saved
+
+
+def naive_statistics(labels: list[dict], catalog: dict) -> dict[str, Any]:
+    """Count every label the plain way, with the renderer's conventions (empty lists left out)."""
+    result: dict[str, Any] = {}
+    for label_type in sorted({key for item in labels for key in item}):
+        infos = catalog.get(label_type, {}).get("attributes", [])
+        enumerable = [info["name"] for info in infos if "enum" in info or info.get("type") == "boolean"]
+
+        def attributes(items: list[dict], infos: list[dict] = infos, enumerable: list[str] = enumerable) -> list:
+            listed = []
+            for info in infos:
+                name = info["name"]
+                if name not in enumerable:
+                    continue
+                order = info.get("enum", [False, True])
+                values = [item["attributes"][name] for item in items if name in item.get("attributes", {})]
+                seen = [value for value in order if any(json.dumps(v) == json.dumps(value) for v in values)]
+                if seen:
+                    quantities = [sum(json.dumps(v) == json.dumps(value) for v in values) for value in seen]
+                    listed.append({"name": name, "enum": seen, "quantities": quantities})
+            return listed
+
+        values = [item[label_type] for item in labels if label_type in item]
+        if label_type == "SEMANTIC_MASK":
+            result[label_type] = {"quantity": len(values)}
+            continue
+        items = [x for value in values for x in (value if isinstance(value, list) else [value])]
+        if not items:
+            continue
+        statistics: dict[str, Any] = {"quantity": len(items)}
+        categories = []
+        for name in sorted({item["category"] for item in items if "category" in item}):
+            of_category = [item for item in items if item.get("category") == name]
+            entry: dict[str, Any] = {"name": name, "quantity": len(of_category)}
+            if attributes(of_category):
+                entry["attributes"] = attributes(of_category)
+            categories.append(entry)
+        if categories:
+            statistics["categories"] = categories
+        if attributes(items):
+            statistics["attributes"] = attributes(items)
+        result[label_type] = statistics
+    return result
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=st.lists(operation, min_size=3, max_size=40))
+def test_statistics_equal_a_naive_count_at_every_draft_and_commit(user: User, operations: list[tuple]) -> None:
+    dataset = Dataset.objects.create(workspace=user.owned_workspaces.get(), name=f"d{next(_datasets)}", creator=user)
+    state: dict[str, dict] = {}
+    current = 0
+    with tiny_ranges():
+        draft = services.draft_create(dataset=dataset, title="t")
+        services.draft_metadata_set(draft=draft, catalog=CATALOGS[current])
+        for action, first, name, value in [*operations, ("commit", None, None, None)]:
+            if action == "put":
+                services.draft_stage_upserts(draft=draft, entries=[make_entry(first, name, label=value or None)])
+                state[f"{first}/{name}"] = value
+            elif action == "delete" and f"{first}/{name}" in state:
+                services.draft_stage_deletes(draft=draft, segment=first, remote_paths=[name])
+                del state[f"{first}/{name}"]
+            elif action == "drop" and any(path.startswith(f"{first}/") for path in state):
+                services.draft_segment_delete(draft=draft, name=first)
+                state = {path: v for path, v in state.items() if not path.startswith(f"{first}/")}
+            elif action == "catalog":
+                current = first
+                services.draft_metadata_set(draft=draft, catalog=CATALOGS[current])
+            expected = naive_statistics([v for v in state.values() if v], CATALOGS[current])
+            at_draft = selectors.revision_resolve(dataset=dataset, revision=draft.number)
+            assert selectors.label_statistics(revision=at_draft) == expected
+            if action == "commit":
+                done = services.draft_commit(draft=draft, title="c")
+                at_commit = selectors.revision_resolve(dataset=dataset, revision=done.id)
+                assert selectors.label_statistics(revision=at_commit) == expected
+                draft = services.draft_create(dataset=dataset, title="t")
