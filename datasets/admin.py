@@ -40,6 +40,7 @@ from datasets.models import (
 from project import errors
 from storage_configs.backends import backend_for
 from versioning import selectors as versioning_selectors
+from versioning.labels import label_summary
 
 # action name: (flag, value, past tense)
 MODERATION_ACTIONS = {
@@ -511,7 +512,10 @@ class DatasetAdmin(admin.ModelAdmin):
             "version_tag_count": tags.count(),
             "commits": commits.items,
             "commit_pages": _pager(request, "commit_page", commit_page, commits.total, COMMITS_PER_PAGE),
-            "files": [(entry, f"{download}?{_query(commit=head.commit_id, path=entry.path)}") for entry in files.items],
+            "files": [
+                (entry, f"{download}?{_query(commit=head.commit_id, path=entry.path)}", label_summary(entry.label))
+                for entry in files.items
+            ],
             "file_total": files.total,
             "file_pages": _pager(request, "file_page", file_page, files.total, FILES_PER_PAGE),
             "moderation_events": events[:EVENTS_SHOWN],

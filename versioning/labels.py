@@ -152,6 +152,16 @@ def mask_sha1s(labels: Iterable[dict | None]) -> Iterable[str]:
                 yield reference["checksum"]
 
 
+def label_summary(label: dict | None) -> list[tuple[str, list[str]]]:
+    """(label type, its categories by name) of a stored label, types by name, for people to read."""
+    summary = []
+    for label_type, value in sorted((label or {}).items()):
+        items = value if isinstance(value, list) else [value]
+        names = {item.get("category") for item in items if isinstance(item, dict)}
+        summary.append((label_type, sorted(name for name in names if isinstance(name, str))))
+    return summary
+
+
 # Statistics
 
 

@@ -109,7 +109,7 @@ def test_the_files_are_paged(admin_client: Client, dataset: Dataset) -> None:
     third = admin_client.get(change_url(dataset), {"file_page": "3", "commit_page": "1"}).context
 
     assert third["file_total"] == 120
-    assert [entry.path for entry, _ in third["files"]][:1] == ["more/000097.jpg"]  # after the three images/ files
+    assert [entry.path for entry, _, _ in third["files"]][:1] == ["more/000097.jpg"]  # after the three images/ files
     assert len(third["files"]) == 20
     assert third["file_pages"]["previous"] == "?file_page=2&commit_page=1"
 
@@ -146,7 +146,7 @@ def test_a_file_link_downloads_through_a_signed_url(
     admin_client: Client, dataset: Dataset, hub_storage: LazySettings
 ) -> None:
     stored_entry(dataset, b"meow")
-    links = dict((entry.path, url) for entry, url in admin_client.get(change_url(dataset)).context["files"])
+    links = dict((entry.path, url) for entry, url, _ in admin_client.get(change_url(dataset)).context["files"])
 
     redirect = admin_client.get(links["images/cat.jpg"])
     download = Client().get(redirect["Location"])
@@ -172,3 +172,20 @@ def test_a_curator_finds_tags_by_autocomplete(curator_client: Client, dataset: D
 
     assert answer.status_code == 200
     assert [result["text"] for result in answer.json()["results"]] == ["数据类型: 图片"]
+
+
+def test_each_file_shows_its_label_types_and_categories(admin_client: Client, dataset: Dataset) -> None:
+    label = {
+        "BOX2D": [{"category": "dog"}, {"category": "cat"}, {"category": "dog"}],
+        "SEMANTIC_MASK": {"remotePath": "a.png", "checksum": "0" * 40, "fileSize": 1, "objectKey": "k"},
+    }
+    entry = Entry.create(
+        segment="labelled", remote_path="a.jpg", object_key="objects/a", sha1="a" * 40, size=1, label=label
+    )
+    versioning_services.commit_import(dataset=dataset, entries=[entry], title="Labelled")
+
+    response = admin_client.get(change_url(dataset))
+
+    shown = {file.path: labels for file, _, labels in response.context["files"]}
+    assert shown["labelled/a.jpg"] == [("BOX2D", ["cat", "dog"]), ("SEMANTIC_MASK", [])]
+    assert "BOX2D</span>: cat, dog; <span" in response.content.decode()
