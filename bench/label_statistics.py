@@ -1,6 +1,6 @@
 """Benchmark label statistics at 1,000 and 1,000,000 labelled entries.
 
-Run ``python bench/statistics.py`` (MariaDB when DATABASE_URL points at it, SQLite otherwise). Each dataset
+Run ``python bench/label_statistics.py`` (MariaDB when DATABASE_URL points at it, SQLite otherwise). Each dataset
 gets a catalog with enum and boolean attributes, then its labelled entries through the bulk path
 (``services.commit_import``). It times reading the statistics at the commit (with the process's tree and
 metadata caches cleared each time, as a fresh worker would), at a draft with ten staged labels, and a commit
