@@ -130,3 +130,20 @@ def test_queries_do_not_grow_with_the_page(
         assert len(signed(api_client, signer, limit=2).json()["datasets"]) == 2  # type: ignore[attr-defined]
     with django_assert_max_num_queries(14):  # type: ignore[operator]
         assert len(signed(api_client, signer, limit=10).json()["datasets"]) == 10  # type: ignore[attr-defined]
+
+
+def test_labels_and_masks_do_not_count_as_data(
+    api_client: APIClient, user: User, institution: Workspace, signer: tuple[str, str]
+) -> None:
+    dataset = make(user, institution, "labelled")
+    mask = {"remotePath": "0.png", "checksum": "d" * 40, "fileSize": 50, "objectKey": "mask"}
+    label = {"BOX2D": [{"category": "cat"}, {"category": "dog"}], "SEMANTIC_MASK": mask, "PANOPTIC_MASK": mask}
+    entries = [
+        Entry.create(
+            segment="批次001", remote_path=f"{n}.jpg", object_key=f"o{n}", sha1="c" * 40, size=100, label=label
+        )
+        for n in range(3)
+    ]
+    versioning.commit_import(dataset=dataset, entries=entries, title="import")
+    listed = signed(api_client, signer).json()["datasets"][0]  # type: ignore[attr-defined]
+    assert (listed["dataCount"], listed["fileSize"], listed["batchList"][0]["dataCount"]) == (3, 300, 3)
