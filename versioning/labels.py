@@ -24,6 +24,8 @@ SHA1_PATTERN = re.compile(r"[0-9a-f]{40}")
 
 # A mask object's key in storage for its SHA-1 and size, after checking it is there with that size.
 MaskObject = Callable[[str, int], str]
+# A segment's statistics id when it was counted and holds no labels; a tree built without counting has none.
+NO_LABELS = "-"
 Enumerable = frozenset[tuple[str, str]]
 Counts = Counter[tuple[str, ...]]
 

@@ -686,8 +686,12 @@ def draft_catalog(*, draft: Draft) -> dict:
 
 def segment_label_counts(*, tree: TreeContent, segment: str, enumerable: labels.Enumerable) -> labels.Counts:
     """A segment's label statistics counts in a tree: kept with the tree, so read at once unless they were
-    counted for other enumerable attributes (the catalog changed since), then counted again."""
-    counts = labels.counts_decode(metadata_load(tree.statistics_ids.get(segment, "")), enumerable)
+    counted for other enumerable attributes (the catalog changed since) or never (a tree built without them),
+    then counted again."""
+    statistics_id = tree.statistics_ids.get(segment)
+    if statistics_id == labels.NO_LABELS:
+        return Counter()
+    counts = labels.counts_decode(metadata_load(statistics_id), enumerable) if statistics_id else None
     if counts is None:
         counts = Counter()
         low, high = segment_bounds(segment)

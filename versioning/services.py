@@ -472,18 +472,19 @@ def _statistics_after(
     kept = tree.statistics_ids
     statistics = {}
     for name in segments:
-        untouched = name not in delta and name not in cleared
-        if untouched and label_rules.counts_decode(metadata_load(kept.get(name, "")), enumerable) is not None:
-            if name in kept:
-                statistics[name] = kept[name]
-            continue
+        kept_id = kept.get(name)
+        if name not in delta and name not in cleared and kept_id is not None:
+            decoded = kept_id == label_rules.NO_LABELS or label_rules.counts_decode(metadata_load(kept_id), enumerable)
+            if decoded is not None:
+                statistics[name] = kept_id
+                continue
         counts = (
             Counter()
             if name in cleared
             else selectors.segment_label_counts(tree=tree, segment=name, enumerable=enumerable)
         )
         counts.update(delta.get(name, Counter()))
-        statistics[name] = metadata_save(label_rules.counts_encode(counts, enumerable))
+        statistics[name] = metadata_save(label_rules.counts_encode(counts, enumerable)) or label_rules.NO_LABELS
     return statistics
 
 

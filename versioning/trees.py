@@ -171,8 +171,8 @@ class TreeContent:
         statistics = statistics or {}
 
         def segment(name: str) -> tuple[Any, ...]:
-            # A segment without metadata or statistics keeps the three-field form, so trees written before
-            # segments had either keep their ids.
+            # A segment without metadata or statistics keeps the three-field form of trees written before
+            # segments had either; its labels then count as not counted yet (see ``labels.NO_LABELS``).
             fields = (name, descriptions[name], counts.get(name, 0))
             if statistics.get(name):
                 return (*fields, metadata.get(name, ""), statistics[name])

@@ -113,3 +113,21 @@ def test_statistics_equal_a_naive_count_at_every_draft_and_commit(user: User, op
                 at_commit = selectors.revision_resolve(dataset=dataset, revision=done.id)
                 assert selectors.label_statistics(revision=at_commit) == expected
                 draft = services.draft_create(dataset=dataset, title="t")
+
+
+def test_a_tree_built_without_statistics_is_counted_when_read(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    dataset = Dataset.objects.create(workspace=user.owned_workspaces.get(), name="unkept", creator=user)
+    draft = services.draft_create(dataset=dataset, title="t")
+    services.draft_metadata_set(draft=draft, catalog=CATALOGS[0])
+    label = {"BOX2D": [{"category": "cat", "attributes": {"color": "red"}}]}
+    services.draft_stage_upserts(draft=draft, entries=[make_entry("a", "1", label=label)])
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "_statistics_after", lambda *args: {})
+        done = services.draft_commit(draft=draft, title="c")
+    at_commit = selectors.revision_resolve(dataset=dataset, revision=done.id)
+    assert selectors.label_statistics(revision=at_commit) == naive_statistics([label], CATALOGS[0])
+    following = services.draft_create(dataset=dataset, title="t")
+    services.draft_stage_upserts(draft=following, entries=[make_entry("b", "1")])
+    again = services.draft_commit(draft=following, title="c")
+    at_next = selectors.revision_resolve(dataset=dataset, revision=again.id)
+    assert selectors.label_statistics(revision=at_next) == naive_statistics([label], CATALOGS[0])

@@ -120,10 +120,15 @@ def test_equal_metadata_is_stored_once_and_shared(dataset: Dataset, user: User) 
     assert SegmentMetadata.objects.count() == 1
 
 
-def test_a_tree_without_metadata_keeps_the_old_encoding(dataset: Dataset, user: User) -> None:
+def test_a_tree_without_metadata_has_no_metadata_ids(dataset: Dataset, user: User) -> None:
     tree = tree_load(commit(draft_with_segment(dataset, user)).tree_id)
-    assert all(len(segment) == 3 for segment in tree.segments)
+    assert tree.metadata_ids == {}
     assert TreeContent.decode(tree.encode()) == tree
+
+
+def test_a_tree_in_the_three_field_encoding_still_reads(dataset: Dataset, user: User) -> None:
+    tree = TreeContent(segments=(("s", "", 0),))
+    assert (tree.descriptions, tree.counts, tree.metadata_ids, tree.statistics_ids) == ({"s": ""}, {"s": 0}, {}, {})
 
 
 def test_metadata_changes_show_the_segment_as_modified(dataset: Dataset, user: User) -> None:
