@@ -812,6 +812,15 @@ class UploadedObject:
     size: int
     label: dict | None = None
     timestamp: float | None = None
+    # Where the file goes in a fusion segment: a frame (ULID) and the sensor that recorded it.
+    frame_id: str | None = None
+    sensor_name: str | None = None
+
+
+def _refuse_frames(dataset: Dataset, frame_keys: Iterable[tuple[str | None, str | None]]) -> None:
+    """Refuse frame data on a fusion dataset rather than store it flat, where two sensors' files would clash."""
+    if dataset.kind == Dataset.Kind.FUSION and any(frame_id or sensor for frame_id, sensor in frame_keys):
+        raise errors.NotAllowed("fusion datasets are not supported yet")
 
 
 def _object_sha1(backend: StorageBackend, key: str) -> str:
@@ -827,6 +836,7 @@ def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[Up
     Registering a path again replaces its entry, so callbacks may be repeated.
     """
     dataset = draft.dataset
+    _refuse_frames(dataset, ((uploaded.frame_id, uploaded.sensor_name) for uploaded in objects))
     backend = backend_for(dataset.storage_config)
     entries = []
     for uploaded in objects:
@@ -853,9 +863,17 @@ def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[Up
 
 
 def dataset_cloud_object_register(
-    *, draft: Draft, segment: str, cloud_path: str, remote_path: str, label: dict | None = None
+    *,
+    draft: Draft,
+    segment: str,
+    cloud_path: str,
+    remote_path: str,
+    label: dict | None = None,
+    frame_id: str | None = None,
+    sensor_name: str | None = None,
 ) -> None:
     """Stage an object already in the dataset's authorised storage config, hashing it to address its content."""
+    _refuse_frames(draft.dataset, [(frame_id, sensor_name)])
     config = draft.dataset.storage_config
     if config is None or config.is_hub_default:
         raise errors.NotAllowed("only datasets on an authorised storage config import cloud files")
