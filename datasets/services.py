@@ -40,7 +40,7 @@ from storage_configs.services import SHA1_HEX
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
 from versioning.models import Branch, Commit, Draft, StagedEntry
-from versioning.trees import EMPTY_TREE, Entry, tree_load, trees_diff
+from versioning.trees import EMPTY_TREE, Entry, Part, tree_load, trees_diff
 
 ACCESS_KEY_PREFIX = "ACCESSKEY-"
 SIGNING_KEY_PREFIX = "AKID"
@@ -817,10 +817,15 @@ class UploadedObject:
     sensor_name: str | None = None
 
 
-def _refuse_frames(dataset: Dataset, frame_keys: Iterable[tuple[str | None, str | None]]) -> None:
-    """Refuse frame data on a fusion dataset rather than store it flat, where two sensors' files would clash."""
-    if dataset.kind == Dataset.Kind.FUSION and any(frame_id or sensor for frame_id, sensor in frame_keys):
-        raise errors.NotAllowed("fusion datasets are not supported yet")
+def _frame_slot(dataset: Dataset, frame_id: str | None, sensor_name: str | None) -> tuple[str, str] | None:
+    """Where a file goes in a fusion dataset (frame id, sensor name); None in a normal one, which ignores both."""
+    if dataset.kind != Dataset.Kind.FUSION:
+        return None
+    if not frame_id:
+        raise errors.Missing("frameId", "a file of a fusion dataset needs its frameId")
+    if not sensor_name:
+        raise errors.Missing("sensorName", "a file of a fusion dataset needs its sensorName")
+    return frame_id, sensor_name
 
 
 def _object_sha1(backend: StorageBackend, key: str) -> str:
@@ -836,10 +841,11 @@ def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[Up
     Registering a path again replaces its entry, so callbacks may be repeated.
     """
     dataset = draft.dataset
-    _refuse_frames(dataset, ((uploaded.frame_id, uploaded.sensor_name) for uploaded in objects))
+    slots = [_frame_slot(dataset, uploaded.frame_id, uploaded.sensor_name) for uploaded in objects]
     backend = backend_for(dataset.storage_config)
     entries = []
-    for uploaded in objects:
+    parts: list[tuple[str, Part]] = []
+    for uploaded, slot in zip(objects, slots, strict=True):
         if not SHA1_HEX.fullmatch(uploaded.sha1):
             raise errors.Invalid("checksum", "must be 40 lowercase hex digits")
         key = selectors.dataset_object_key(dataset=dataset, sha1=uploaded.sha1)
@@ -848,6 +854,16 @@ def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[Up
         # The hub checks the hash of what it stores itself; an object store took whatever the client sent.
         if not isinstance(backend, FilesystemBackend) and _object_sha1(backend, key) != uploaded.sha1:
             raise errors.StorageObjectMissing(f"storage object {uploaded.sha1} has other content", key=key)
+        if slot is not None:
+            frame_id, sensor = slot
+            label = uploaded.label or None
+            parts.append(
+                (
+                    frame_id,
+                    Part(sensor, uploaded.remote_path, key, uploaded.sha1, uploaded.size, label, uploaded.timestamp),
+                )
+            )
+            continue
         entries.append(
             Entry.create(
                 segment=segment,
@@ -859,7 +875,10 @@ def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[Up
                 timestamp=uploaded.timestamp,
             )
         )
-    versioning_services.draft_stage_upserts(draft=draft, entries=entries)
+    if parts:
+        versioning_services.draft_frame_parts_put(draft=draft, segment=segment, parts=parts)
+    if entries or not parts:
+        versioning_services.draft_stage_upserts(draft=draft, entries=entries)
 
 
 def dataset_cloud_object_register(
@@ -873,12 +892,16 @@ def dataset_cloud_object_register(
     sensor_name: str | None = None,
 ) -> None:
     """Stage an object already in the dataset's authorised storage config, hashing it to address its content."""
-    _refuse_frames(draft.dataset, [(frame_id, sensor_name)])
+    slot = _frame_slot(draft.dataset, frame_id, sensor_name)
     config = draft.dataset.storage_config
     if config is None or config.is_hub_default:
         raise errors.NotAllowed("only datasets on an authorised storage config import cloud files")
     backend = backend_for(config)
     key = clean_key(cloud_path, field="cloudPath")
+    if slot is not None:
+        part = Part(slot[1], remote_path, key, _object_sha1(backend, key), backend.size(key), label or None)
+        versioning_services.draft_frame_parts_put(draft=draft, segment=segment, parts=[(slot[0], part)])
+        return
     entry = Entry.create(
         segment=segment,
         remote_path=remote_path,

@@ -204,6 +204,8 @@ class StagedEntry(models.Model):
     size = models.PositiveBigIntegerField(default=0)
     label = models.JSONField(null=True, blank=True)
     timestamp = models.FloatField(null=True, blank=True)
+    # The parts of a composite entry (a fusion frame), as ``versioning.trees.Part`` rows.
+    parts = models.JSONField(null=True, blank=True)
     # Whether the path holds an entry in the draft's base, so counts need no look-up in the tree.
     in_base = models.BooleanField()
 

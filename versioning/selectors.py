@@ -244,15 +244,15 @@ def staged_rows(
         last = batch[-1][0]
 
 
-_CHANGE_FIELDS = ("action", "object_key", "sha1", "size", "label", "timestamp")
+_CHANGE_FIELDS = ("action", "object_key", "sha1", "size", "label", "timestamp", "parts")
 
 
 def staged_changes(*, draft: Draft, low: str = "", high: str | None = None) -> Iterator[Change]:
     """The draft's staged entries as sorted changes."""
     rows = staged_rows(draft=draft, low=low, high=high, fields=_CHANGE_FIELDS)
-    for path, action, object_key, sha1, size, label, timestamp in rows:
+    for path, action, object_key, sha1, size, label, timestamp, parts in rows:
         if action == StagedEntry.Action.PUT:
-            yield Change(path, Entry(path, object_key, sha1, size, label, timestamp))
+            yield Change(path, Entry(path, object_key, sha1, size, label, timestamp, parts))
         else:
             yield Change(path, None)
 
@@ -650,6 +650,11 @@ def revision_metadata(*, revision: Revision) -> Metadata:
     return Metadata(catalog={}, notes={})
 
 
+def _entry_labels(entry: Entry) -> list[dict | None]:
+    """The labels an entry carries: its own, or each of its parts' (a fusion frame's files)."""
+    return [part.label for part in entry.part_list()] if entry.is_composite else [entry.label]
+
+
 def label_statistics(*, revision: Revision, page_size: int = 1000) -> dict[str, dict]:
     """Per label type, how many labels the revision's entries hold and how many of each category."""
     quantities: dict[str, int] = {}
@@ -658,8 +663,9 @@ def label_statistics(*, revision: Revision, page_size: int = 1000) -> dict[str, 
         offset = 0
         while True:
             page = entry_list(revision=revision, segment=segment, offset=offset, limit=page_size)
-            for entry in page.items:
-                for label_type, value in (entry.label or {}).items():
+            labels = (label for entry in page.items for label in _entry_labels(entry))
+            for label in labels:
+                for label_type, value in (label or {}).items():
                     items = value if isinstance(value, list) else [value]
                     quantities[label_type] = quantities.get(label_type, 0) + len(items)
                     counts = categories.setdefault(label_type, {})

@@ -35,6 +35,7 @@ from versioning.trees import (
     EMPTY_TREE,
     Change,
     Entry,
+    Part,
     TreeContent,
     TreeReader,
     entries_sorted,
@@ -45,6 +46,8 @@ from versioning.trees import (
 )
 
 SHA1_PATTERN = re.compile(r"[0-9a-f]{40}")
+# A ULID in its canonical form: 26 Crockford base32 digits, upper case, at most 2**128 - 1.
+FRAME_ID_PATTERN = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 # A conflict names at most this many paths; the count says how many there were.
 CONFLICT_PATHS_SHOWN = 100
 
@@ -70,8 +73,11 @@ def _check_entry(entry: Entry) -> None:
     _check_segment_name(segment)
     if len(entry.path) > MAX_PATH_LENGTH:
         raise errors.Invalid("remote_path", f"segment and path must be at most {MAX_PATH_LENGTH} characters")
-    if not SHA1_PATTERN.fullmatch(entry.sha1):
-        raise errors.Invalid("checksum", "must be 40 lowercase hex digits", path=entry.path)
+    for _, sha1, size in entry.files():
+        if not SHA1_PATTERN.fullmatch(sha1):
+            raise errors.Invalid("checksum", "must be 40 lowercase hex digits", path=entry.path)
+        if not isinstance(size, int) or size < 0:
+            raise errors.Invalid("size", "must be a non-negative integer", path=entry.path)
     if not isinstance(entry.size, int) or entry.size < 0:
         raise errors.Invalid("size", "must be a non-negative integer", path=entry.path)
     if entry.label is not None and not isinstance(entry.label, dict):
@@ -266,7 +272,7 @@ def _cleared_segments(draft: Draft) -> set[str]:
     return set(StagedSegment.objects.filter(draft=draft, clears_entries=True).values_list("name", flat=True))
 
 
-_ENTRY_FIELDS = ["action", "segment", "object_key", "sha1", "size", "label", "timestamp", "in_base"]
+_ENTRY_FIELDS = ["action", "segment", "object_key", "sha1", "size", "label", "timestamp", "parts", "in_base"]
 
 
 def _staged_entries_upsert(rows: list[StagedEntry]) -> None:
@@ -303,6 +309,7 @@ def draft_stage_upserts(*, draft: Draft, entries: Sequence[Entry]) -> None:
             size=entry.size,
             label=entry.label,
             timestamp=entry.timestamp,
+            parts=entry.parts,
             in_base=entry.segment not in cleared and reader.get(path) is not None,
         )
         for path, entry in sorted(latest.items())
@@ -449,6 +456,20 @@ def _objects_register(dataset_id: int, sha1s: Iterable[str]) -> None:
             cursor.executemany(statement, [(dataset_id, sha1) for sha1 in batch])
 
 
+def _staged_sha1s(draft: Draft) -> Iterator[str]:
+    """The SHA-1 of every object the draft's staged upserts refer to, their parts' included."""
+    rows = (
+        StagedEntry.objects.filter(draft=draft, action=StagedEntry.Action.PUT)
+        .values_list("sha1", "parts")
+        .iterator(chunk_size=OBJECT_BATCH)
+    )
+    for sha1, parts in rows:
+        if parts is None:
+            yield sha1
+        else:
+            yield from (part[3] for part in parts)
+
+
 def draft_commit(
     *, draft: Draft, title: str, description: str = "", committer: User | None = None, tag: str | None = None
 ) -> Commit:
@@ -488,12 +509,7 @@ def draft_commit(
             ranges=ranges,
         )
         commit = _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
-        _objects_register(
-            branch.dataset_id,
-            StagedEntry.objects.filter(draft=locked, action=StagedEntry.Action.PUT)
-            .values_list("sha1", flat=True)
-            .iterator(chunk_size=OBJECT_BATCH),
-        )
+        _objects_register(branch.dataset_id, _staged_sha1s(locked))
         locked.state = Draft.State.COMMITTED
         locked.committed_as = commit
         locked.save(update_fields=["state", "committed_as", "updated_at"])
@@ -562,7 +578,7 @@ def commit_import(
             if segment not in seen:
                 seen.add(segment)
                 segments.setdefault(segment, "")
-            sha1s.append(entry.sha1)
+            sha1s.extend(sha1 for _, sha1, _ in entry.files())
             if len(sha1s) >= OBJECT_BATCH:
                 _objects_register(dataset.pk, sha1s)
                 sha1s.clear()
@@ -675,14 +691,7 @@ def draft_segment_copy(
             return
         draft_segment_delete(draft=draft, name=target_segment)
     entries = [
-        Entry(
-            f"{target_segment}/{entry.remote_path}",
-            entry.object_key,
-            entry.sha1,
-            entry.size,
-            entry.label,
-            entry.timestamp,
-        )
+        entry._replace(path=f"{target_segment}/{entry.remote_path}")
         for entry in _segment_entries(source, source_segment)
     ]
     draft_segment_put(draft=draft, name=target_segment, description=found.description)
@@ -742,7 +751,14 @@ def draft_entries_copy(
 
 @transaction.atomic
 def draft_labels_set(*, draft: Draft, segment: str, labels: dict[str, dict]) -> None:
-    """Replace the labels of entries the draft holds in a segment (an empty label removes it)."""
+    """Replace the labels of entries the draft holds in a segment (an empty label removes it).
+
+    In a fusion segment a remote path names a file of a frame; one that several sensors' files share there
+    is ambiguous and refused.
+    """
+    if draft.dataset.kind == Dataset.Kind.FUSION:
+        _draft_frame_labels_set(draft, segment, labels)
+        return
     revision = selectors.revision_resolve(dataset=draft.dataset, revision=draft.number)
     entries = [
         selectors.entry_get(revision=revision, segment=segment, remote_path=remote_path)._replace(label=label or None)
@@ -759,3 +775,130 @@ def draft_segment_ensure(*, draft: Draft, name: str, description: str | None = N
         if _has_segment(revision, name):
             return
     draft_segment_put(draft=draft, name=name, description=description or "")
+
+
+# Fusion frames: composite entries at ``segment/<frameId>`` with one part per sensor.
+
+
+def _check_fusion(dataset: Dataset) -> None:
+    if dataset.kind != Dataset.Kind.FUSION:
+        raise errors.NotAllowed("only fusion datasets have frames and sensors", dataset=dataset.name)
+
+
+def _check_frame_id(frame_id: str) -> None:
+    if not FRAME_ID_PATTERN.fullmatch(frame_id):
+        raise errors.Invalid("frameId", "must be a ULID (26 upper-case Crockford base32 digits)", frameId=frame_id)
+
+
+def _segment_frames(revision: selectors.Revision, segment: str) -> dict[str, dict[str, Part]]:
+    """Frame id to its parts by name, for every frame of a segment at a revision."""
+    try:
+        entries = list(_segment_entries(revision, segment))
+    except errors.NotFound:
+        return {}
+    return {entry.remote_path: {part.name: part for part in entry.part_list()} for entry in entries}
+
+
+@transaction.atomic
+def draft_frame_parts_put(*, draft: Draft, segment: str, parts: Sequence[tuple[str, Part]]) -> None:
+    """Put files into frames of a segment: each ``(frame id, part)`` fills the part's slot in that frame.
+
+    A slot holds one file, so putting it again replaces it. A part's remote path is unique among the parts
+    of its name (a sensor's files) in the segment, so one already held in another frame moves here, and a
+    frame left without parts is dropped. The draft is locked before the frames are read, so concurrent
+    callbacks into one frame each see the others' parts.
+    """
+    _check_fusion(draft.dataset)
+    _check_segment_name(segment)
+    for frame_id, part in parts:
+        _check_frame_id(frame_id)
+        if not part.remote_path:
+            raise errors.Invalid("remote_path", "must not be empty", frameId=frame_id)
+    locked = _lock_open_draft(draft)
+    frames = _segment_frames(selectors.revision_resolve(dataset=locked.dataset, revision=locked.number), segment)
+    owners = {(name, part.remote_path): frame_id for frame_id, held in frames.items() for name, part in held.items()}
+    touched: set[str] = set()
+    for frame_id, part in parts:
+        owner = owners.get((part.name, part.remote_path))
+        if owner is not None and owner != frame_id:
+            del frames[owner][part.name]
+            touched.add(owner)
+        slot = frames.setdefault(frame_id, {})
+        replaced = slot.get(part.name)
+        if replaced is not None:
+            owners.pop((part.name, replaced.remote_path), None)
+        slot[part.name] = part
+        owners[part.name, part.remote_path] = frame_id
+        touched.add(frame_id)
+    upserts = [
+        Entry.composite(segment=segment, name=frame_id, parts=frames[frame_id].values())
+        for frame_id in sorted(touched)
+        if frames[frame_id]
+    ]
+    if upserts:
+        draft_stage_upserts(draft=locked, entries=upserts)
+    emptied = sorted(frame_id for frame_id in touched if not frames[frame_id])
+    if emptied:
+        draft_stage_deletes(draft=locked, segment=segment, remote_paths=emptied)
+
+
+@transaction.atomic
+def draft_frame_delete(*, draft: Draft, segment: str, frame_id: str) -> None:
+    """Delete a frame with all its parts from a segment in the draft."""
+    _check_fusion(draft.dataset)
+    _check_frame_id(frame_id)
+    locked = _lock_open_draft(draft)
+    revision = selectors.revision_resolve(dataset=locked.dataset, revision=locked.number)
+    selectors.segment_get(revision=revision, name=segment)
+    if _entry_or_none(revision, segment, frame_id) is None:
+        raise errors.NotFound(f"frame {frame_id} does not exist in segment {segment!r}", frameId=frame_id)
+    draft_stage_deletes(draft=locked, segment=segment, remote_paths=[frame_id])
+
+
+@transaction.atomic
+def draft_frame_parts_drop(*, draft: Draft, segment: str, name: str) -> None:
+    """Remove the parts called ``name`` (a sensor's files) from every frame of a segment; empty frames go."""
+    _check_fusion(draft.dataset)
+    locked = _lock_open_draft(draft)
+    frames = _segment_frames(selectors.revision_resolve(dataset=locked.dataset, revision=locked.number), segment)
+    upserts, emptied = [], []
+    for frame_id, held in sorted(frames.items()):
+        if held.pop(name, None) is None:
+            continue
+        if held:
+            upserts.append(Entry.composite(segment=segment, name=frame_id, parts=held.values()))
+        else:
+            emptied.append(frame_id)
+    if upserts:
+        draft_stage_upserts(draft=locked, entries=upserts)
+    if emptied:
+        draft_stage_deletes(draft=locked, segment=segment, remote_paths=emptied)
+
+
+def _draft_frame_labels_set(draft: Draft, segment: str, labels: dict[str, dict]) -> None:
+    locked = _lock_open_draft(draft)
+    revision = selectors.revision_resolve(dataset=locked.dataset, revision=locked.number)
+    selectors.segment_get(revision=revision, name=segment)
+    frames = _segment_frames(revision, segment)
+    holders: dict[str, list[tuple[str, str]]] = {}
+    for frame_id, held in frames.items():
+        for name, part in held.items():
+            holders.setdefault(part.remote_path, []).append((frame_id, name))
+    touched: set[str] = set()
+    for remote_path, label in labels.items():
+        found = holders.get(remote_path, [])
+        if not found:
+            raise errors.NotFound(f"{segment}/{remote_path!r} does not exist", segment=segment, remote_path=remote_path)
+        if len(found) > 1:
+            sensors = sorted(name for _, name in found)
+            raise errors.Conflict(
+                f"{remote_path!r} names files of several sensors ({', '.join(sensors)})", remote_path=remote_path
+            )
+        frame_id, name = found[0]
+        frames[frame_id][name] = frames[frame_id][name]._replace(label=label or None)
+        touched.add(frame_id)
+    upserts = [
+        Entry.composite(segment=segment, name=frame_id, parts=frames[frame_id].values()) for frame_id in sorted(touched)
+    ]
+    if upserts:
+        draft_stage_upserts(draft=locked, entries=upserts)

@@ -38,8 +38,25 @@ SORT_RUN_SIZE = 100_000
 COMPRESSION_LEVEL = 1
 
 
+class Part(NamedTuple):
+    """One named file of a composite entry (a fusion frame holds one per sensor, named by the sensor)."""
+
+    name: str
+    remote_path: str
+    object_key: str
+    sha1: str
+    size: int
+    label: dict[str, Any] | None = None
+    timestamp: float | None = None
+
+
 class Entry(NamedTuple):
-    """One file of a dataset at a revision; ``path`` is ``segment/remotePath``."""
+    """One file of a dataset at a revision; ``path`` is ``segment/remotePath``.
+
+    A composite entry (a fusion frame at ``segment/<frameId>``) has no object of its own: empty
+    ``object_key`` and ``sha1``, ``size`` the sum of its parts', and ``parts`` its files as ``Part`` rows
+    sorted by name.
+    """
 
     path: str
     object_key: str
@@ -47,6 +64,7 @@ class Entry(NamedTuple):
     size: int
     label: dict[str, Any] | None = None
     timestamp: float | None = None
+    parts: list[list[Any]] | None = None
 
     @classmethod
     def create(
@@ -62,6 +80,28 @@ class Entry(NamedTuple):
     ) -> "Entry":
         """Build an entry from its segment and remote path."""
         return cls(entry_path(segment, remote_path), object_key, sha1, size, label or None, timestamp)
+
+    @classmethod
+    def composite(cls, *, segment: str, name: str, parts: Iterable[Part]) -> "Entry":
+        """A composite entry holding ``parts`` (sorted here by name)."""
+        ordered = sorted(parts, key=itemgetter(0))
+        size = sum(part.size for part in ordered)
+        return cls(entry_path(segment, name), "", "", size, None, None, [list(part) for part in ordered])
+
+    @property
+    def is_composite(self) -> bool:
+        """Whether the entry holds parts rather than an object."""
+        return self.parts is not None
+
+    def part_list(self) -> list[Part]:
+        """The parts of a composite entry, by name (none for a plain entry)."""
+        return [Part._make(row) for row in self.parts or ()]
+
+    def files(self) -> list[tuple[str, str, int]]:
+        """(object key, SHA-1, size) of every object the entry refers to: itself, or each of its parts."""
+        if self.parts is None:
+            return [(self.object_key, self.sha1, self.size)]
+        return [(row[2], row[3], row[4]) for row in self.parts]
 
     @property
     def segment(self) -> str:

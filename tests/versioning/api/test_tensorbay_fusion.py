@@ -86,26 +86,144 @@ def staged_entries(dataset: Dataset, number: int, segment: str = "seq1") -> list
         return []
 
 
-def test_frame_data_is_refused_rather_than_stored_flat(client: APIClient, ds: str, dataset: Dataset) -> None:
+FRAMES = ["01GZ6T7Y3C0000000000000000", "01GZ6T7Y3D0000000000000000", "01GZ6T7Y3E0000000000000000"]
+
+
+def details(client: APIClient, ds: str, number: int, **query: object) -> dict:
+    return ok(client.get(f"{ds}/data/details", {"segmentName": "seq1", "draftNumber": number, **query}))
+
+
+def frame_paths(page: dict) -> list[list[tuple[str, str]]]:
+    return [[(item["sensorName"], item["remotePath"]) for item in frame["frame"]] for frame in page["dataDetails"]]
+
+
+def test_two_sensors_files_of_one_name_are_both_kept(client: APIClient, ds: str, dataset: Dataset) -> None:
     number = draft(client, ds)
     objects = [
-        frame_object(dataset, b"camera", "000.bin", "CAM_FRONT"),
         frame_object(dataset, b"lidar", "000.bin", "LIDAR_TOP"),
+        frame_object(dataset, b"camera", "000.bin", "CAM_FRONT"),
     ]
 
-    response = callback(client, ds, number, objects)
+    ok(callback(client, ds, number, objects))
 
-    assert error(response) == (403, "Forbidden")
-    assert response.json()["message"] == "fusion datasets are not supported yet"  # type: ignore[attr-defined]
+    page = details(client, ds, number)
+    assert page["totalCount"] == 1
+    assert page["dataDetails"][0]["frameId"] == FRAME
+    assert frame_paths(page) == [[("CAM_FRONT", "000.bin"), ("LIDAR_TOP", "000.bin")]]
+    contents = {item["sensorName"]: client.get(item["url"]).getvalue() for item in page["dataDetails"][0]["frame"]}
+    assert contents == {"CAM_FRONT": b"camera", "LIDAR_TOP": b"lidar"}
+
+
+def test_frames_are_paged_by_frame_in_frame_id_order(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    for frame_id in reversed(FRAMES):
+        objects = [
+            frame_object(dataset, f"{frame_id}c".encode(), f"{frame_id}.jpg", "CAM_FRONT", frame_id),
+            frame_object(dataset, f"{frame_id}l".encode(), f"{frame_id}.bin", "LIDAR_TOP", frame_id),
+        ]
+        ok(callback(client, ds, number, objects))
+
+    page = details(client, ds, number, offset=1, limit=1)
+    urls = ok(client.get(f"{ds}/data/urls", {"segmentName": "seq1", "draftNumber": number, "offset": 1, "limit": 1}))
+
+    assert (page["totalCount"], page["recordSize"], page["offset"]) == (3, 1, 1)
+    assert [frame["frameId"] for frame in page["dataDetails"]] == [FRAMES[1]]
+    assert [[u["sensorName"] for u in frame["urls"]] for frame in urls["urls"]] == [["CAM_FRONT", "LIDAR_TOP"]]
+    assert urls["totalCount"] == 3
+    listed = details(client, ds, number)
+    assert [frame["frameId"] for frame in listed["dataDetails"]] == FRAMES
+
+
+def test_frame_parts_keep_label_and_timestamp(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    label = {"BOX2D": [{"category": "car", "box2d": {"xmin": 1, "ymin": 2, "xmax": 3, "ymax": 4}}]}
+    item = {**frame_object(dataset, b"camera", "cam0.jpg", "CAM_FRONT"), "label": label, "timestamp": 100.5}
+    ok(callback(client, ds, number, [item, frame_object(dataset, b"lidar", "lidar0.bin", "LIDAR_TOP")]))
+
+    camera, lidar = details(client, ds, number)["dataDetails"][0]["frame"]
+
+    assert (camera["label"], camera["timestamp"]) == (label, 100.5)
+    assert lidar["label"] == {}
+    assert "timestamp" not in lidar
+
+
+def test_registering_a_slot_again_replaces_its_file(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    ok(callback(client, ds, number, [frame_object(dataset, b"old", "a.jpg", "CAM_FRONT")]))
+
+    ok(callback(client, ds, number, [frame_object(dataset, b"new", "b.jpg", "CAM_FRONT")]))
+
+    assert frame_paths(details(client, ds, number)) == [[("CAM_FRONT", "b.jpg")]]
+
+
+def test_a_sensors_remote_path_registered_in_another_frame_moves_there(
+    client: APIClient, ds: str, dataset: Dataset
+) -> None:
+    number = draft(client, ds)
+    ok(callback(client, ds, number, [frame_object(dataset, b"cam", "a.jpg", "CAM_FRONT", FRAMES[0])]))
+
+    ok(callback(client, ds, number, [frame_object(dataset, b"cam", "a.jpg", "CAM_FRONT", FRAMES[1])]))
+
+    page = details(client, ds, number)
+    assert [frame["frameId"] for frame in page["dataDetails"]] == [FRAMES[1]]
+
+
+def test_frames_are_committed_and_read_back_at_the_commit(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    ok(callback(client, ds, number, [frame_object(dataset, b"cam", "a.jpg", "CAM_FRONT")]))
+    commit_id = ok(client.post(f"{ds}/commits", {"title": "c", "draftNumber": number}, "json"))["commitId"]
+
+    page = ok(client.get(f"{ds}/data/details", {"segmentName": "seq1", "commit": commit_id}))
+
+    assert frame_paths(page) == [[("CAM_FRONT", "a.jpg")]]
+    assert ok(client.get(f"{ds}/total-size", {"commit": commit_id}))["totalSize"] == 3
+
+
+@pytest.mark.parametrize("missing", ["frameId", "sensorName"])
+def test_a_fusion_file_without_its_frame_or_sensor_is_params_missing(
+    client: APIClient, ds: str, dataset: Dataset, missing: str
+) -> None:
+    number = draft(client, ds)
+    item = frame_object(dataset, b"cam", "a.jpg", "CAM_FRONT")
+    del item[missing]
+
+    assert error(callback(client, ds, number, [item])) == (400, "RequestParamsMissing")
+
+
+@pytest.mark.parametrize("frame_id", ["not-a-ulid", "01gz6t7y3c0000000000000000", "81GZ6T7Y3C0000000000000000"])
+def test_a_malformed_frame_id_is_invalid(client: APIClient, ds: str, dataset: Dataset, frame_id: str) -> None:
+    number = draft(client, ds)
+    item = frame_object(dataset, b"cam", "a.jpg", "CAM_FRONT", frame_id)
+
+    assert error(callback(client, ds, number, [item])) == (400, "InvalidParamsValue")
     assert staged_entries(dataset, number) == []
 
 
-def test_cloud_frame_data_is_refused(client: APIClient, ds: str) -> None:
+def test_delete_frame_removes_all_its_files(client: APIClient, ds: str, dataset: Dataset) -> None:
     number = draft(client, ds)
-    item = {"cloudPath": "a/000.bin", "remotePath": "000.bin", "frameId": FRAME, "sensorName": "LIDAR_TOP"}
-    body = {"segmentName": "seq1", "objects": [item], "deleteSource": False, "draftNumber": number}
+    objects = [frame_object(dataset, b"c", "c.jpg", "CAM_FRONT"), frame_object(dataset, b"l", "l.bin", "LIDAR_TOP")]
+    ok(callback(client, ds, number, objects))
 
-    assert error(client.put(f"{ds}/multi/cloud-callback", body, "json")) == (403, "Forbidden")
+    ok(client.delete(f"{ds}/frames", {"segmentName": "seq1", "frameId": FRAME, "draftNumber": number}, "json"))
+
+    assert details(client, ds, number)["totalCount"] == 0
+
+
+def test_delete_an_unknown_frame_is_not_found(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    ok(callback(client, ds, number, [frame_object(dataset, b"c", "c.jpg", "CAM_FRONT")]))
+    body = {"segmentName": "seq1", "frameId": FRAMES[2], "draftNumber": number}
+
+    assert error(client.delete(f"{ds}/frames", body, "json")) == (404, "ResourceNotExist")
+
+
+def test_frames_of_a_normal_dataset_are_forbidden(client: APIClient, user: User) -> None:
+    normal = services.dataset_create(workspace=services.personal_workspace(user=user), creator=user, name="plain")
+    path = f"{P}/datasets/{normal.hex_id}"
+    number = draft(client, path)
+    body = {"segmentName": "seq1", "frameId": FRAME, "draftNumber": number}
+
+    assert error(client.delete(f"{path}/frames", body, "json")) == (403, "Forbidden")
 
 
 def test_frame_keys_on_a_normal_dataset_change_nothing(client: APIClient, user: User) -> None:
@@ -116,3 +234,56 @@ def test_frame_keys_on_a_normal_dataset_change_nothing(client: APIClient, user: 
     ok(callback(client, path, number, [frame_object(normal, b"camera", "000.bin", "CAM_FRONT")]))
 
     assert [entry.remote_path for entry in staged_entries(normal, number)] == ["000.bin"]
+
+
+def test_labels_are_set_by_remote_path(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    ok(callback(client, ds, number, [frame_object(dataset, b"c", "c.jpg", "CAM_FRONT")]))
+    label = {"CLASSIFICATION": {"category": "day"}}
+    body = {"segmentName": "seq1", "objects": [{"remotePath": "c.jpg", "label": label}], "draftNumber": number}
+
+    ok(client.put(f"{ds}/multi/data/labels", body, "json"))
+
+    assert details(client, ds, number)["dataDetails"][0]["frame"][0]["label"] == label
+
+
+def test_a_label_for_a_path_two_sensors_share_is_a_conflict(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    objects = [frame_object(dataset, b"c", "0.bin", "CAM_FRONT"), frame_object(dataset, b"l", "0.bin", "LIDAR_TOP")]
+    ok(callback(client, ds, number, objects))
+    body = {"segmentName": "seq1", "objects": [{"remotePath": "0.bin", "label": {}}], "draftNumber": number}
+
+    assert error(client.put(f"{ds}/multi/data/labels", body, "json")) == (409, "NameConflict")
+
+
+def test_label_statistics_count_every_file_of_every_frame(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    label = {"BOX2D": [{"category": "car", "box2d": {"xmin": 1, "ymin": 2, "xmax": 3, "ymax": 4}}]}
+    objects = [
+        {**frame_object(dataset, b"c", "c.jpg", "CAM_FRONT", FRAMES[0]), "label": label},
+        {**frame_object(dataset, b"d", "d.jpg", "CAM_FRONT", FRAMES[1]), "label": label},
+    ]
+    ok(callback(client, ds, number, objects))
+
+    statistics = ok(client.get(f"{ds}/labels/statistics", {"draftNumber": number}))["labelStatistics"]
+
+    assert statistics["BOX2D"]["quantity"] == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "query"),
+    [("get", {"segmentName": "seq1"}), ("delete", {"remotePath": "c.jpg"}), ("post", {"multipleCopy": ""})],
+)
+def test_file_by_file_data_calls_on_a_fusion_dataset_are_forbidden(
+    client: APIClient, ds: str, method: str, query: dict
+) -> None:
+    number = draft(client, ds)
+    if method == "get":
+        response = client.get(f"{ds}/data", {**query, "draftNumber": number})
+    elif method == "delete":
+        response = client.delete(f"{ds}/data", {**query, "segmentName": "seq1", "draftNumber": number}, "json")
+    else:
+        body = {"source": {"segmentName": "seq1", "remotePaths": ["c.jpg"]}, "segmentName": "x", "draftNumber": number}
+        response = client.post(f"{ds}/data?multipleCopy", body, "json")
+
+    assert error(response) == (403, "Forbidden")

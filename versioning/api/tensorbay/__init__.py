@@ -6,6 +6,7 @@ Reads take the client's status selector (``draftNumber`` or ``commit``) in the q
 
 from versioning.api.tensorbay.data import DataDetailsView, DataUrlsView, DataView
 from versioning.api.tensorbay.diffs import DataDiffView, SegmentDiffView
+from versioning.api.tensorbay.fusion import FrameView
 from versioning.api.tensorbay.history import (
     BranchCollectionView,
     CommitCollectionView,
@@ -29,6 +30,7 @@ __all__ = [
     "DataView",
     "DraftCollectionView",
     "DraftView",
+    "FrameView",
     "LabelStatisticsView",
     "LabelsView",
     "NotesView",
