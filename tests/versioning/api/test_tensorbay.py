@@ -396,7 +396,9 @@ def test_details_at_a_commit_are_served_from_the_cache(
     assert again == first
     download = APIClient().get(again["dataDetails"][1]["url"])
     assert (download.status_code, b"".join(download.streaming_content)) == (200, b"two")
-    assert ok(client.get(f"{ds}/data/details", {**query, "limit": 1}))["dataDetails"] == first["dataDetails"][:1]
+    # Another page is another cache entry, signed when it is first built: its URLs may carry a later second.
+    one = ok(client.get(f"{ds}/data/details", {**query, "limit": 1}))["dataDetails"]
+    assert [{**d, "url": None} for d in one] == [{**d, "url": None} for d in first["dataDetails"][:1]]
     assert ok(client.get(f"{ds}/data/details", {"segmentName": "seg", "commit": c1})) == first
 
 
