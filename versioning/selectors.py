@@ -297,6 +297,14 @@ def segment_metadata(*, revision: Revision, name: str) -> dict[str, Any]:
     return metadata_load(_metadata_at(revision).get(name, ""))
 
 
+SENSORS_KEY = "sensors"
+
+
+def segment_sensors(*, revision: Revision, segment: str) -> list[dict[str, Any]]:
+    """A fusion segment's sensors at the revision, by name, each as its client defined it."""
+    return list(segment_metadata(revision=revision, name=segment).get(SENSORS_KEY, []))
+
+
 def _segments_at(revision: Revision) -> dict[str, str]:
     base = _tree(revision.commit)
     if revision.has_staged_changes:

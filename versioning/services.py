@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -872,7 +873,12 @@ def draft_frame_parts_put(*, draft: Draft, segment: str, parts: Sequence[tuple[s
         if not part.remote_path:
             raise errors.Invalid("remote_path", "must not be empty", frameId=frame_id)
     locked = _lock_open_draft(draft)
-    frames = _segment_frames(selectors.revision_resolve(dataset=locked.dataset, revision=locked.number), segment)
+    revision = selectors.revision_resolve(dataset=locked.dataset, revision=locked.number)
+    sensors = {sensor["name"] for sensor in selectors.segment_sensors(revision=revision, segment=segment)}
+    for _, part in parts:
+        if part.name not in sensors:
+            raise errors.NotFound(f"sensor {part.name!r} does not exist in segment {segment!r}", sensor=part.name)
+    frames = _segment_frames(revision, segment)
     owners = {(name, part.remote_path): frame_id for frame_id, held in frames.items() for name, part in held.items()}
     touched: set[str] = set()
     for frame_id, part in parts:
@@ -959,3 +965,38 @@ def _draft_frame_labels_set(draft: Draft, segment: str, labels: dict[str, dict])
     ]
     if upserts:
         draft_stage_upserts(draft=locked, entries=upserts)
+
+
+SENSOR_TYPES = ("LIDAR", "RADAR", "CAMERA", "FISHEYE_CAMERA")
+
+
+@transaction.atomic
+def draft_sensor_put(*, draft: Draft, segment: str, sensor: dict[str, Any]) -> None:
+    """Define a sensor of a fusion segment in the draft, replacing one of the same name (so posting it again
+    is harmless); the definition is kept as given."""
+    _check_fusion(draft.dataset)
+    name = sensor.get("name")
+    if not isinstance(name, str) or not name:
+        raise errors.Missing("name", "a sensor needs a name")
+    if sensor.get("type") not in SENSOR_TYPES:
+        raise errors.Invalid("type", f"must be one of {', '.join(SENSOR_TYPES)}", sensor=name)
+    locked = _lock_open_draft(draft)
+    revision = selectors.revision_resolve(dataset=locked.dataset, revision=locked.number)
+    sensors = selectors.segment_sensors(revision=revision, segment=segment)
+    updated = sorted([known for known in sensors if known["name"] != name] + [sensor], key=itemgetter("name"))
+    if updated != sensors:
+        draft_segment_metadata_set(draft=locked, name=segment, key=selectors.SENSORS_KEY, value=updated)
+
+
+@transaction.atomic
+def draft_sensor_delete(*, draft: Draft, segment: str, name: str) -> None:
+    """Remove a sensor of a fusion segment in the draft, with its files in every frame (empty frames go)."""
+    _check_fusion(draft.dataset)
+    locked = _lock_open_draft(draft)
+    revision = selectors.revision_resolve(dataset=locked.dataset, revision=locked.number)
+    sensors = selectors.segment_sensors(revision=revision, segment=segment)
+    remaining = [known for known in sensors if known["name"] != name]
+    if len(remaining) == len(sensors):
+        raise errors.NotFound(f"sensor {name!r} does not exist in segment {segment!r}", sensor=name)
+    draft_segment_metadata_set(draft=locked, name=segment, key=selectors.SENSORS_KEY, value=remaining or None)
+    draft_frame_parts_drop(draft=locked, segment=segment, name=name)

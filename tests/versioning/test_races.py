@@ -135,6 +135,8 @@ def test_concurrent_callbacks_into_one_frame_lose_no_file(user: User) -> None:
     )
     draft = services.draft_create(dataset=fusion, title="t")
     services.draft_segment_put(draft=draft, name="seq1")
+    for index in range(CONCURRENT_CALLBACKS):
+        services.draft_sensor_put(draft=draft, segment="seq1", sensor={"name": f"SENSOR_{index:02}", "type": "LIDAR"})
 
     def put(index: int) -> None:
         entry = make_entry("seq1", f"{index:03}.bin", f"sensor {index}")

@@ -57,8 +57,35 @@ def error(response: object) -> tuple[int, str]:
     return response.status_code, response.json()["code"]  # type: ignore[attr-defined]
 
 
-def draft(client: APIClient, ds: str) -> int:
-    return ok(client.post(f"{ds}/drafts", {"title": "t", "branchName": "main"}, "json"))["draftNumber"]
+CAMERA = {
+    "name": "CAM_FRONT",
+    "type": "CAMERA",
+    "description": "front camera",
+    "extrinsics": {"translation": {"x": 1, "y": 2, "z": 3}, "rotation": {"w": 1.0, "x": 0.0, "y": 0.0, "z": 0.0}},
+    "intrinsics": {
+        "cameraMatrix": {"fx": 1.1, "fy": 1.1, "cx": 1.1, "cy": 1.1, "skew": 0},
+        "distortionCoefficients": {"k1": 1.2, "k2": 1.2, "p1": 1.2, "p2": 1.2},
+    },
+}
+LIDAR = {"name": "LIDAR_TOP", "type": "LIDAR"}
+
+
+def post_sensor(client: APIClient, ds: str, number: int, sensor: dict, segment: str = "seq1") -> object:
+    return client.post(f"{ds}/sensors", {**sensor, "segmentName": segment, "draftNumber": number}, "json")
+
+
+def draft(client: APIClient, ds: str, sensors: tuple[dict, ...] = (CAMERA, LIDAR)) -> int:
+    """Open a draft; with sensors, give it segment ``seq1`` with those sensors."""
+    number = ok(client.post(f"{ds}/drafts", {"title": "t", "branchName": "main"}, "json"))["draftNumber"]
+    if sensors:
+        ok(client.post(f"{ds}/segments", {"name": "seq1", "draftNumber": number}, "json"))
+        for sensor in sensors:
+            ok(post_sensor(client, ds, number, sensor))
+    return number
+
+
+def get_sensors(client: APIClient, ds: str, **status: object) -> list[dict]:
+    return ok(client.get(f"{ds}/sensors", {"segmentName": "seq1", **status}))["sensors"]
 
 
 def put_object(dataset: Dataset, content: bytes) -> tuple[str, int]:
@@ -220,7 +247,7 @@ def test_delete_an_unknown_frame_is_not_found(client: APIClient, ds: str, datase
 def test_frames_of_a_normal_dataset_are_forbidden(client: APIClient, user: User) -> None:
     normal = services.dataset_create(workspace=services.personal_workspace(user=user), creator=user, name="plain")
     path = f"{P}/datasets/{normal.hex_id}"
-    number = draft(client, path)
+    number = draft(client, path, sensors=())
     body = {"segmentName": "seq1", "frameId": FRAME, "draftNumber": number}
 
     assert error(client.delete(f"{path}/frames", body, "json")) == (403, "Forbidden")
@@ -229,7 +256,7 @@ def test_frames_of_a_normal_dataset_are_forbidden(client: APIClient, user: User)
 def test_frame_keys_on_a_normal_dataset_change_nothing(client: APIClient, user: User) -> None:
     normal = services.dataset_create(workspace=services.personal_workspace(user=user), creator=user, name="plain")
     path = f"{P}/datasets/{normal.hex_id}"
-    number = draft(client, path)
+    number = draft(client, path, sensors=())
 
     ok(callback(client, path, number, [frame_object(normal, b"camera", "000.bin", "CAM_FRONT")]))
 
@@ -287,3 +314,131 @@ def test_file_by_file_data_calls_on_a_fusion_dataset_are_forbidden(
         response = client.post(f"{ds}/data?multipleCopy", body, "json")
 
     assert error(response) == (403, "Forbidden")
+
+
+# Sensors
+
+RADAR = {
+    "name": "RADAR_FRONT",
+    "type": "RADAR",
+    "extrinsics": {"translation": {"x": 0, "y": 0, "z": 0.5}, "rotation": {"w": 0.5, "x": 0.5, "y": 0.5, "z": 0.5}},
+}
+FISHEYE = {
+    "name": "FISHEYE_LEFT",
+    "type": "FISHEYE_CAMERA",
+    "intrinsics": {
+        "cameraMatrix": {"fx": 2, "fy": 2, "cx": 3, "cy": 3},
+        "distortionCoefficients": {"k1": 0.1, "k2": 0.2, "k3": 0.3, "k4": 0.4},
+    },
+}
+
+
+def test_sensors_of_every_type_are_kept_as_sent(client: APIClient, ds: str) -> None:
+    number = draft(client, ds, sensors=(CAMERA, LIDAR, RADAR, FISHEYE))
+
+    assert get_sensors(client, ds, draftNumber=number) == sorted(
+        [CAMERA, LIDAR, RADAR, FISHEYE], key=lambda s: s["name"]
+    )
+
+
+def test_posting_a_sensor_again_replaces_it(client: APIClient, ds: str) -> None:
+    number = draft(client, ds)
+
+    ok(post_sensor(client, ds, number, {**LIDAR, "description": "roof"}))
+    ok(post_sensor(client, ds, number, {**LIDAR, "description": "roof"}))
+
+    assert get_sensors(client, ds, draftNumber=number) == [CAMERA, {**LIDAR, "description": "roof"}]
+
+
+def test_sensors_are_frozen_by_a_commit_and_inherited_by_the_next_draft(client: APIClient, ds: str) -> None:
+    number = draft(client, ds)
+    commit_id = ok(client.post(f"{ds}/commits", {"title": "c", "draftNumber": number}, "json"))["commitId"]
+    following = ok(client.post(f"{ds}/drafts", {"title": "t2", "branchName": "main"}, "json"))["draftNumber"]
+
+    ok(post_sensor(client, ds, following, RADAR))
+
+    assert get_sensors(client, ds, commit=commit_id) == [CAMERA, LIDAR]
+    assert get_sensors(client, ds, draftNumber=following) == [CAMERA, LIDAR, RADAR]
+
+
+def test_a_segment_without_sensors_lists_none(client: APIClient, ds: str) -> None:
+    number = draft(client, ds, sensors=())
+    ok(client.post(f"{ds}/segments", {"name": "seq1", "draftNumber": number}, "json"))
+
+    assert get_sensors(client, ds, draftNumber=number) == []
+
+
+def test_delete_sensor_removes_its_files_and_the_frames_left_empty(
+    client: APIClient, ds: str, dataset: Dataset
+) -> None:
+    number = draft(client, ds)
+    objects = [
+        frame_object(dataset, b"c", "c.jpg", "CAM_FRONT", FRAMES[0]),
+        frame_object(dataset, b"l", "l.bin", "LIDAR_TOP", FRAMES[0]),
+        frame_object(dataset, b"m", "m.bin", "LIDAR_TOP", FRAMES[1]),
+    ]
+    ok(callback(client, ds, number, objects))
+
+    body = {"segmentName": "seq1", "sensorName": "LIDAR_TOP", "draftNumber": number}
+    ok(client.delete(f"{ds}/sensors", body, "json"))
+
+    assert get_sensors(client, ds, draftNumber=number) == [CAMERA]
+    assert frame_paths(details(client, ds, number)) == [[("CAM_FRONT", "c.jpg")]]
+
+
+def test_delete_an_unknown_sensor_is_not_found(client: APIClient, ds: str) -> None:
+    number = draft(client, ds)
+    body = {"segmentName": "seq1", "sensorName": "NOPE", "draftNumber": number}
+
+    assert error(client.delete(f"{ds}/sensors", body, "json")) == (404, "ResourceNotExist")
+
+
+def test_a_sensor_of_an_unknown_segment_is_not_found(client: APIClient, ds: str) -> None:
+    number = draft(client, ds)
+
+    assert error(post_sensor(client, ds, number, LIDAR, segment="nope")) == (404, "ResourceNotExist")
+    assert error(client.get(f"{ds}/sensors", {"segmentName": "nope", "draftNumber": number})) == (
+        404,
+        "ResourceNotExist",
+    )
+
+
+@pytest.mark.parametrize("missing", ["name", "type"])
+def test_a_sensor_without_name_or_type_is_params_missing(client: APIClient, ds: str, missing: str) -> None:
+    number = draft(client, ds)
+    sensor = dict(LIDAR)
+    del sensor[missing]
+
+    assert error(post_sensor(client, ds, number, sensor)) == (400, "RequestParamsMissing")
+
+
+def test_a_sensor_of_an_unknown_type_is_invalid(client: APIClient, ds: str) -> None:
+    number = draft(client, ds)
+
+    assert error(post_sensor(client, ds, number, {**LIDAR, "type": "SONAR"})) == (400, "InvalidParamsValue")
+
+
+def test_a_sensor_in_a_closed_draft_is_forbidden(client: APIClient, ds: str) -> None:
+    number = draft(client, ds)
+    ok(client.patch(f"{ds}/drafts/{number}", {"status": "CLOSED"}, "json"))
+
+    assert error(post_sensor(client, ds, number, RADAR)) == (403, "Forbidden")
+
+
+def test_sensors_of_a_normal_dataset_are_forbidden(client: APIClient, user: User) -> None:
+    normal = services.dataset_create(workspace=services.personal_workspace(user=user), creator=user, name="plain")
+    path = f"{P}/datasets/{normal.hex_id}"
+    number = draft(client, path, sensors=())
+    ok(client.post(f"{path}/segments", {"name": "seq1", "draftNumber": number}, "json"))
+
+    assert error(post_sensor(client, path, number, LIDAR)) == (403, "Forbidden")
+    assert error(client.get(f"{path}/sensors", {"segmentName": "seq1", "draftNumber": number})) == (403, "Forbidden")
+
+
+def test_a_file_of_an_unknown_sensor_is_not_found(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+
+    response = callback(client, ds, number, [frame_object(dataset, b"r", "r.bin", "RADAR_FRONT")])
+
+    assert error(response) == (404, "ResourceNotExist")
+    assert "RADAR_FRONT" in response.json()["message"]  # type: ignore[attr-defined]

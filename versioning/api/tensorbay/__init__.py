@@ -6,7 +6,7 @@ Reads take the client's status selector (``draftNumber`` or ``commit``) in the q
 
 from versioning.api.tensorbay.data import DataDetailsView, DataUrlsView, DataView
 from versioning.api.tensorbay.diffs import DataDiffView, SegmentDiffView
-from versioning.api.tensorbay.fusion import FrameView
+from versioning.api.tensorbay.fusion import FrameView, SensorView
 from versioning.api.tensorbay.history import (
     BranchCollectionView,
     CommitCollectionView,
@@ -37,6 +37,7 @@ __all__ = [
     "PolicyView",
     "SegmentCollectionView",
     "SegmentDiffView",
+    "SensorView",
     "TagCollectionView",
     "TotalSizeView",
 ]

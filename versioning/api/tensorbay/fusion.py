@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,14 +13,48 @@ from project import errors
 from project.api.base import parse_body
 from project.api.fields import StrictCharField
 from project.api.tensorbay import EMPTY
-from versioning import services
-from versioning.api.tensorbay.common import DatasetScopedView, DraftBodySerializer
+from versioning import selectors, services
+from versioning.api.tensorbay.common import (
+    SEGMENT_PARAMETERS,
+    DatasetScopedView,
+    DraftBodySerializer,
+    required_param,
+    status_revision,
+)
 from versioning.trees import Entry
 
 
 class FrameDeleteSerializer(DraftBodySerializer):
     segmentName = StrictCharField(max_length=255)  # noqa: N815
     frameId = StrictCharField(max_length=64)  # noqa: N815
+
+
+class SensorDeleteSerializer(DraftBodySerializer):
+    segmentName = StrictCharField(max_length=255)  # noqa: N815
+    sensorName = StrictCharField(max_length=255)  # noqa: N815
+
+
+class SensorBodySerializer(DraftBodySerializer):
+    """A sensor as ``Sensor.dumps()`` gives it, plus the segment and draft; the sensor is kept verbatim."""
+
+    segmentName = StrictCharField(max_length=255)  # noqa: N815
+    name = StrictCharField(max_length=255)
+    type = serializers.ChoiceField(choices=services.SENSOR_TYPES)
+    description = StrictCharField(required=False, allow_blank=True)
+    extrinsics = serializers.DictField(required=False)
+    intrinsics = serializers.DictField(required=False)
+
+
+class SensorSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=services.SENSOR_TYPES)
+    description = serializers.CharField(required=False)
+    extrinsics = serializers.DictField(required=False)
+    intrinsics = serializers.DictField(required=False)
+
+
+# What ``Sensor.dumps()`` sends (the sensor itself, without where it goes).
+SENSOR_KEYS = ("name", "type", "description", "extrinsics", "intrinsics")
 
 
 class FrameItemSerializer(serializers.Serializer):
@@ -48,6 +82,12 @@ class SensorUrlSerializer(serializers.Serializer):
 class FrameUrlsSerializer(serializers.Serializer):
     frameId = serializers.CharField()  # noqa: N815
     urls = SensorUrlSerializer(many=True)
+
+
+def check_fusion(dataset: Dataset) -> None:
+    """Refuse a fusion-only call on a normal dataset."""
+    if dataset.kind != Dataset.Kind.FUSION:
+        raise errors.NotAllowed("only fusion datasets have frames and sensors")
 
 
 def refuse_fusion(dataset: Dataset) -> None:
@@ -108,4 +148,38 @@ class FrameView(DatasetScopedView):
         body = parse_body(FrameDeleteSerializer, request)
         draft = self.draft(request, dataset_id, body["draftNumber"])
         services.draft_frame_delete(draft=draft, segment=body["segmentName"], frame_id=body["frameId"])
+        return Response({})
+
+
+class SensorView(DatasetScopedView):
+    """``datasets/{id}/sensors``: the sensors of a fusion segment, versioned with it."""
+
+    @extend_schema(
+        operation_id="list_sensors",
+        parameters=SEGMENT_PARAMETERS,
+        responses=inline_serializer("TensorBaySensors", {"sensors": SensorSerializer(many=True)}),
+    )
+    def get(self, request: Request, dataset_id: str) -> Response:
+        """The segment's sensors at the status selector's revision, by name (not paged)."""
+        dataset = self.dataset(request, dataset_id)
+        check_fusion(dataset)
+        revision = status_revision(dataset, request.query_params)
+        segment = required_param(request.query_params, "segmentName")
+        return Response({"sensors": selectors.segment_sensors(revision=revision, segment=segment)})
+
+    @extend_schema(operation_id="upload_sensor", request=SensorBodySerializer, responses={200: EMPTY})
+    def post(self, request: Request, dataset_id: str) -> Response:
+        """Define a sensor of a segment in a draft; posting a name again replaces its definition."""
+        body = parse_body(SensorBodySerializer, request)
+        draft = self.draft(request, dataset_id, body["draftNumber"])
+        sensor = {key: body[key] for key in SENSOR_KEYS if key in body}
+        services.draft_sensor_put(draft=draft, segment=body["segmentName"], sensor=sensor)
+        return Response({})
+
+    @extend_schema(operation_id="delete_sensor", request=SensorDeleteSerializer, responses={200: EMPTY})
+    def delete(self, request: Request, dataset_id: str) -> Response:
+        """Remove a sensor, and its files in every frame, from a segment in a draft."""
+        body = parse_body(SensorDeleteSerializer, request)
+        draft = self.draft(request, dataset_id, body["draftNumber"])
+        services.draft_sensor_delete(draft=draft, segment=body["segmentName"], name=body["sensorName"])
         return Response({})

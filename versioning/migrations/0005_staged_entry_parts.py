@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('versioning', '0003_draft_metadata'),
+        ('versioning', '0004_segment_metadata'),
     ]
 
     operations = [
