@@ -580,6 +580,11 @@ class DatasetSummary:
         return self.head.entry_count if self.head else 0
 
     @property
+    def file_count(self) -> int:
+        """Files at the default branch's head (a fusion frame counts each of its files)."""
+        return self.head.file_count if self.head else 0
+
+    @property
     def total_size(self) -> int:
         """Bytes at the default branch's head."""
         return self.head.total_size if self.head else 0
@@ -623,6 +628,8 @@ def dataset_summaries(*, datasets: Sequence[Dataset], with_segments: bool = Fals
     for dataset in datasets:
         head = heads.get(dataset.pk)
         segments = counts.get(head.tree_id, ()) if head is not None else ()
+        if head is not None and head.file_counts is not None and with_segments:
+            segments = tuple(head.file_counts.items())
         summaries[dataset.pk] = DatasetSummary(
             branch_count=max(branch_counts.get(dataset.pk, 0), 1),
             commit_count=commit_counts.get(dataset.pk, 0),

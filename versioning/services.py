@@ -467,7 +467,13 @@ def _counts_after(tree: TreeContent, delta: Counter[str]) -> Counter[str]:
 
 
 def _commit_create(
-    *, branch: Branch, tree: TreeContent, title: str, description: str, committer: User | None
+    *,
+    branch: Branch,
+    tree: TreeContent,
+    title: str,
+    description: str,
+    committer: User | None,
+    file_counts: dict[str, int] | None = None,
 ) -> Commit:
     tree_id = tree_save(tree)
     head = branch.head
@@ -483,6 +489,7 @@ def _commit_create(
         committed_at=timezone.now(),
         entry_count=tree.entry_count,
         total_size=tree.total_size,
+        file_counts=file_counts,
     )
     branch.head = commit
     branch.save(update_fields=["head", "updated_at"])
@@ -503,6 +510,31 @@ def _objects_register(dataset_id: int, sha1s: Iterable[str]) -> None:
     with connection.cursor() as cursor:
         while batch := set(islice(remaining, OBJECT_BATCH)):
             cursor.executemany(statement, [(dataset_id, sha1) for sha1 in batch])
+
+
+def _file_counts_after(
+    draft: Draft, head: Commit | None, head_tree: TreeContent, cleared: Sequence[str], tree: TreeContent
+) -> dict[str, int] | None:
+    """Files per segment once the draft's changes land on the head, when any entry holds several files.
+
+    Only the staged paths are looked up in the head, so the cost follows the change, not the dataset.
+    """
+    known = head.file_counts if head is not None else None
+    if known is None and not StagedEntry.objects.filter(draft=draft, parts__isnull=False).exists():
+        return None
+    counts = Counter(known if known is not None else head_tree.counts)
+    for name in cleared:
+        counts.pop(name, None)
+    reader = TreeReader(head_tree)
+    for path, action, parts in selectors.staged_rows(draft=draft, fields=("action", "parts")):
+        segment = path.partition("/")[0]
+        if segment not in cleared:
+            old = reader.get(path)
+            if old is not None:
+                counts[segment] -= len(old.files())
+        if action == StagedEntry.Action.PUT:
+            counts[segment] += 1 if parts is None else len(parts)
+    return {name: counts[name] for name in sorted(tree.descriptions)}
 
 
 def _staged_sha1s(draft: Draft) -> Iterator[str]:
@@ -559,7 +591,15 @@ def draft_commit(
             ranges=ranges,
             metadata=selectors.metadata_overlay(base=head_tree, staged=staged_by_name),
         )
-        commit = _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
+        file_counts = _file_counts_after(locked, branch.head, head_tree, cleared, tree)
+        commit = _commit_create(
+            branch=branch,
+            tree=tree,
+            title=title,
+            description=description,
+            committer=committer,
+            file_counts=file_counts,
+        )
         _objects_register(branch.dataset_id, _staged_sha1s(locked))
         locked.state = Draft.State.COMMITTED
         locked.committed_as = commit
@@ -633,8 +673,14 @@ def commit_import(
             if len(sha1s) >= OBJECT_BATCH:
                 _objects_register(dataset.pk, sha1s)
                 sha1s.clear()
+            if file_counts is not None:
+                replaced = reader.get(entry.path)
+                file_counts[segment] += len(entry.files()) - (len(replaced.files()) if replaced else 0)
             yield Change(entry.path, entry)
 
+    # Files are counted apart from entries only once some entry holds several (see Commit.file_counts).
+    file_counts = Counter(branch.head.file_counts) if branch.head and branch.head.file_counts is not None else None
+    reader = TreeReader(head_tree)
     ranges, delta = ranges_apply(head_tree.ranges, changes())
     _objects_register(dataset.pk, sha1s)
     tree = TreeContent.build(
@@ -643,7 +689,14 @@ def commit_import(
         ranges=ranges,
         metadata=head_tree.metadata_ids,
     )
-    return _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
+    return _commit_create(
+        branch=branch,
+        tree=tree,
+        title=title,
+        description=description,
+        committer=committer,
+        file_counts=None if file_counts is None else {name: file_counts[name] for name in sorted(segments)},
+    )
 
 
 @transaction.atomic

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.http import HttpResponseBase
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -75,6 +75,21 @@ class DataDetailsSerializer(serializers.Serializer):
 class UrlSerializer(serializers.Serializer):
     remotePath = serializers.CharField()  # noqa: N815
     url = serializers.CharField()
+
+
+def items_page(list_key: str, name: str, items: list[type[serializers.Serializer]]) -> serializers.Serializer:
+    """A list response whose items take one of several shapes (a normal segment's files or a fusion one's frames)."""
+    return inline_serializer(
+        name=f"{name}Page",
+        fields={
+            list_key: PolymorphicProxySerializer(
+                component_name=name, serializers=items, resource_type_field_name=None, many=True
+            ),
+            "offset": serializers.IntegerField(),
+            "recordSize": serializers.IntegerField(),
+            "totalCount": serializers.IntegerField(),
+        },
+    )
 
 
 class EntryPageView(DatasetScopedView):
@@ -171,13 +186,8 @@ class DataDetailsView(EntryPageView, CallerMemoView):
     @extend_schema(
         operation_id="list_data_details",
         parameters=[*SEGMENT_PARAMETERS, OpenApiParameter("remotePath", str), *PAGE_PARAMETERS],
-        responses=PolymorphicProxySerializer(
-            component_name="TensorBayDataDetailsOrFramesPage",
-            serializers=[
-                envelope("dataDetails", DataDetailsSerializer),
-                envelope("dataDetails", FrameDetailsSerializer),
-            ],
-            resource_type_field_name=None,
+        responses=items_page(
+            "dataDetails", "TensorBayDataDetailsOrFrame", [DataDetailsSerializer, FrameDetailsSerializer]
         ),
     )
     def get(self, request: Request, dataset_id: str) -> HttpResponseBase:
@@ -222,11 +232,7 @@ class DataUrlsView(EntryPageView):
     @extend_schema(
         operation_id="list_data_urls",
         parameters=[*SEGMENT_PARAMETERS, OpenApiParameter("remotePath", str), *PAGE_PARAMETERS],
-        responses=PolymorphicProxySerializer(
-            component_name="TensorBayUrlsOrFrameUrlsPage",
-            serializers=[envelope("urls", UrlSerializer), envelope("urls", FrameUrlsSerializer)],
-            resource_type_field_name=None,
-        ),
+        responses=items_page("urls", "TensorBayUrlOrFrameUrls", [UrlSerializer, FrameUrlsSerializer]),
     )
     def get(self, request: Request, dataset_id: str) -> Response:
         """Fresh signed URLs of the segment's entries, in path order (a fusion segment's by frame and sensor)."""
