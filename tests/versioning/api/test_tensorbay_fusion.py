@@ -13,6 +13,7 @@ from datasets import services
 from datasets.models import Dataset, User
 from project import errors
 from storage_configs.backends import hub_backend
+from storage_configs.services import storage_config_create
 from versioning import selectors as versioning_selectors
 
 pytestmark = pytest.mark.django_db
@@ -442,3 +443,96 @@ def test_a_file_of_an_unknown_sensor_is_not_found(client: APIClient, ds: str, da
 
     assert error(response) == (404, "ResourceNotExist")
     assert "RADAR_FRONT" in response.json()["message"]  # type: ignore[attr-defined]
+
+
+# Cloud import, copy and move
+
+
+def test_cloud_files_are_imported_into_frames(
+    client: APIClient, user: User, settings: LazySettings, tmp_path: Path
+) -> None:
+    settings.STORAGE_LOCAL_ROOT = tmp_path / "local"
+    (tmp_path / "local" / "bucket" / "cam").mkdir(parents=True)
+    (tmp_path / "local" / "bucket" / "cam" / "000.bin").write_bytes(b"camera")
+    (tmp_path / "local" / "bucket" / "lidar").mkdir(parents=True)
+    (tmp_path / "local" / "bucket" / "lidar" / "000.bin").write_bytes(b"lidar")
+    workspace = services.personal_workspace(user=user)
+    config = storage_config_create(workspace=workspace, name="cloud", kind="local", file_path="bucket")
+    fusion = services.dataset_create(
+        workspace=workspace, creator=user, name="imported", kind=Dataset.Kind.FUSION, storage_config=config
+    )
+    path = f"{P}/datasets/{fusion.hex_id}"
+    number = draft(client, path)
+
+    for sensor, cloud_path in (("CAM_FRONT", "cam/000.bin"), ("LIDAR_TOP", "lidar/000.bin")):
+        item = {"cloudPath": cloud_path, "remotePath": "000.bin", "frameId": FRAME, "sensorName": sensor}
+        body = {"segmentName": "seq1", "objects": [item], "deleteSource": False, "draftNumber": number}
+        ok(client.put(f"{path}/multi/cloud-callback", body, "json"))
+
+    [frame] = details(client, path, number)["dataDetails"]
+    assert [(item["sensorName"], item["remotePath"]) for item in frame["frame"]] == [
+        ("CAM_FRONT", "000.bin"),
+        ("LIDAR_TOP", "000.bin"),
+    ]
+    assert [client.get(item["url"]).getvalue() for item in frame["frame"]] == [b"camera", b"lidar"]
+
+
+def test_a_cloud_file_of_a_fusion_dataset_without_its_frame_is_params_missing(client: APIClient, ds: str) -> None:
+    number = draft(client, ds)
+    item = {"cloudPath": "a/000.bin", "remotePath": "000.bin", "sensorName": "LIDAR_TOP"}
+    body = {"segmentName": "seq1", "objects": [item], "deleteSource": False, "draftNumber": number}
+
+    assert error(client.put(f"{ds}/multi/cloud-callback", body, "json")) == (400, "RequestParamsMissing")
+
+
+def copy_segment(
+    client: APIClient, ds: str, number: int, strategy: str, move: bool = False, **source: object
+) -> object:
+    body = {
+        "strategy": strategy,
+        "source": {"segmentName": "seq1", **source},
+        "segmentName": "seq2",
+        "draftNumber": number,
+    }
+    return client.post(f"{ds}/segments?{'move' if move else 'copy'}", body, "json")
+
+
+def test_copying_a_fusion_segment_carries_sensors_and_frames(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    ok(callback(client, ds, number, [frame_object(dataset, b"c", "c.jpg", "CAM_FRONT")]))
+
+    ok(copy_segment(client, ds, number, "abort"))
+
+    copied = ok(client.get(f"{ds}/data/details", {"segmentName": "seq2", "draftNumber": number}))
+    assert [frame["frameId"] for frame in copied["dataDetails"]] == [FRAME]
+    sensors = ok(client.get(f"{ds}/sensors", {"segmentName": "seq2", "draftNumber": number}))["sensors"]
+    assert sensors == [CAMERA, LIDAR]
+
+
+@pytest.mark.parametrize(("strategy", "kept"), [("skip", "d.jpg"), ("override", "c.jpg")])
+def test_copying_onto_a_fusion_segment_follows_the_strategy(
+    client: APIClient, ds: str, dataset: Dataset, strategy: str, kept: str
+) -> None:
+    number = draft(client, ds)
+    ok(callback(client, ds, number, [frame_object(dataset, b"c", "c.jpg", "CAM_FRONT")]))
+    ok(client.post(f"{ds}/segments", {"name": "seq2", "draftNumber": number}, "json"))
+    ok(post_sensor(client, ds, number, CAMERA, segment="seq2"))
+    ok(callback(client, ds, number, [frame_object(dataset, b"d", "d.jpg", "CAM_FRONT", FRAMES[1])], segment="seq2"))
+
+    assert error(copy_segment(client, ds, number, "abort")) == (409, "NameConflict")
+    ok(copy_segment(client, ds, number, strategy))
+
+    target = ok(client.get(f"{ds}/data/details", {"segmentName": "seq2", "draftNumber": number}))
+    assert [item["remotePath"] for frame in target["dataDetails"] for item in frame["frame"]] == [kept]
+
+
+def test_moving_a_fusion_segment_keeps_its_frame_ids(client: APIClient, ds: str, dataset: Dataset) -> None:
+    number = draft(client, ds)
+    ok(callback(client, ds, number, [frame_object(dataset, b"c", "c.jpg", "CAM_FRONT")]))
+
+    ok(copy_segment(client, ds, number, "abort", move=True))
+
+    segments = ok(client.get(f"{ds}/segments", {"draftNumber": number}))["segments"]
+    assert [segment["name"] for segment in segments] == ["seq2"]
+    moved = ok(client.get(f"{ds}/data/details", {"segmentName": "seq2", "draftNumber": number}))
+    assert [frame["frameId"] for frame in moved["dataDetails"]] == [FRAME]
