@@ -182,6 +182,36 @@ def start_hub(django_db_setup: None, tmp_path: Path) -> Iterator[Callable[..., H
         yield start
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Keep each phase's report on the test, so the browser fixture can tell a failed test at teardown."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def browser(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Headless Chromium (tests/acceptance/browser.py); a failing test leaves a screenshot of its last page."""
+    pytest.importorskip("selenium.webdriver", reason="selenium is not installed: see requirements/test.txt")
+    from tests.acceptance.browser import save_screenshot, start_chromium
+
+    # Never let selenium-manager look for (or fetch) a browser or driver.
+    monkeypatch.setenv("SE_OFFLINE", "true")
+    driver = start_chromium(tmp_path / "chromium-profile")
+    try:
+        yield driver
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            try:
+                path = save_screenshot(driver, request.node.name)
+                print(f"screenshot of the page at failure ({driver.current_url}): {path}")
+            except Exception as error:  # the browser itself may be what failed
+                print(f"no screenshot: {error!r}")
+        driver.quit()
+
+
 def answers_ping(port: int) -> bool:
     """Whether a Redis server on the loopback port answers PING."""
     try:

@@ -6,9 +6,6 @@ reason, which CI turns into a failure.
 """
 
 import importlib
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -18,52 +15,17 @@ from datasets import services
 from datasets.models import Dataset, ModerationEvent, User, Workspace
 from tests.acceptance.conftest import HubServer
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: see requirements/test.txt")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
-from selenium.webdriver.support.select import Select  # noqa: E402
-from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
+pytest.importorskip("selenium.webdriver", reason="selenium is not installed: see requirements/test.txt")
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.wait import WebDriverWait
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # The hub serves a throwaway self-signed certificate.
-    "--ignore-certificate-errors",
-    "--window-size=1600,1000",
-]
+from tests.acceptance.browser import WAIT_SECONDS, texts, wait_for
+
 PASSWORD = "curator-password-8d1f"
 AIDMP_LIST = "aids/aidmp/data/v1/datasets"
-WAIT_SECONDS = 30
-
-
-@pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebDriver]:
-    """Headless Chromium from the system packages with a fresh profile."""
-    for program in (CHROMIUM, CHROMEDRIVER):
-        if not program.exists() and shutil.which(program.name) is None:
-            pytest.skip(f"{program} is missing: apt-get install -y chromium chromium-driver")
-    # Never let selenium-manager look for (or fetch) a browser or driver.
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
@@ -104,10 +66,6 @@ def public_names(hub_server: HubServer) -> set[str]:
     return {item["repo"]["name"] for item in answer.json()["datasets"]}
 
 
-def wait_for(driver: WebDriver, css: str) -> None:
-    WebDriverWait(driver, WAIT_SECONDS).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
-
-
 def log_in(driver: WebDriver, hub_server: HubServer, username: str) -> None:
     driver.get(f"{hub_server.url}admin/login/?next=/admin/datasets/dataset/")
     driver.find_element(By.ID, "id_username").send_keys(username)
@@ -117,8 +75,9 @@ def log_in(driver: WebDriver, hub_server: HubServer, username: str) -> None:
 
 
 def listed(driver: WebDriver) -> list[str]:
-    """The dataset names in the changelist's rows."""
-    return [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "#result_list tbody th.field-name a")]
+    """The dataset names in the changelist's rows, read at once: a page being replaced never leaves a stale
+    element behind."""
+    return texts(driver, "#result_list tbody th.field-name a")
 
 
 @pytest.mark.django_db(transaction=True)
