@@ -31,6 +31,7 @@ schema_urls = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("", include("catalog.urls")),
     path("storage/", include("storage_configs.urls")),
     *schema_urls,
     path(
