@@ -15,6 +15,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
+from tests.acceptance.conftest import CURATOR_PASSWORD
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -64,7 +66,7 @@ def wait_for(driver: WebDriver, css: str) -> None:
 
 def texts(driver: WebDriver, css: str) -> list[str]:
     """The texts of the elements matching the selector, read in one script call (never a stale element)."""
-    script = "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent.trim());"
+    script = "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText.trim());"
     return driver.execute_script(script, css)
 
 
@@ -84,3 +86,12 @@ def axe_serious(driver: WebDriver) -> list[str]:
         for violation in json.loads(result)
         if violation["impact"] in ("serious", "critical")
     ]
+
+
+def log_in(driver: WebDriver, hub_url: str, username: str, password: str = CURATOR_PASSWORD) -> None:
+    """Log in to the admin and wait for its dataset list."""
+    driver.get(f"{hub_url}admin/login/?next=/admin/datasets/dataset/")
+    driver.find_element(By.ID, "id_username").send_keys(username)
+    driver.find_element(By.ID, "id_password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait_for(driver, "#changelist-form")

@@ -5,6 +5,7 @@ are committed and visible to the server process (and flushed afterwards).
 """
 
 import datetime
+import importlib
 import ipaddress
 import os
 import shutil
@@ -25,10 +26,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.apps import apps
 from django.db import connection
+
+from datasets.models import User
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 90
+CURATOR_PASSWORD = "curator-password-8d1f"
 
 
 @dataclass(frozen=True)
@@ -210,6 +215,19 @@ def browser(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.
             except Exception as error:  # the browser itself may be what failed
                 print(f"no screenshot: {error!r}")
         driver.quit()
+
+
+@pytest.fixture
+def curator(transactional_db: None) -> User:
+    """A staff user in the curator group.
+
+    Transactional tests flush the database afterwards, data migrations' rows included, so the group is
+    made again by the very function of the migration that creates it.
+    """
+    importlib.import_module("datasets.migrations.0007_curator_group").create_curator_group(apps, None)
+    curator = User.objects.create_user(username="carol", password=CURATOR_PASSWORD, is_staff=True)
+    curator.groups.add(apps.get_model("auth", "Group").objects.get(name="curator"))
+    return curator
 
 
 def answers_ping(port: int) -> bool:

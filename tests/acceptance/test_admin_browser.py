@@ -5,11 +5,8 @@ selenium (requirements/test.txt); nothing is downloaded at test time. Without th
 reason, which CI turns into a failure.
 """
 
-import importlib
-
 import pytest
 import requests
-from django.apps import apps
 
 from datasets import services
 from datasets.models import Dataset, ModerationEvent, User, Workspace
@@ -22,23 +19,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.acceptance.browser import WAIT_SECONDS, texts, wait_for
+from tests.acceptance.browser import WAIT_SECONDS, log_in, texts, wait_for
 
-PASSWORD = "curator-password-8d1f"
 AIDMP_LIST = "aids/aidmp/data/v1/datasets"
-
-
-@pytest.fixture
-def curator(transactional_db: None) -> User:
-    """A staff user in the curator group.
-
-    Transactional tests flush the database afterwards, data migrations' rows included, so the group is
-    made again by the very function of the migration that creates it.
-    """
-    importlib.import_module("datasets.migrations.0007_curator_group").create_curator_group(apps, None)
-    curator = User.objects.create_user(username="carol", password=PASSWORD, is_staff=True)
-    curator.groups.add(apps.get_model("auth", "Group").objects.get(name="curator"))
-    return curator
 
 
 @pytest.fixture
@@ -66,14 +49,6 @@ def public_names(hub_server: HubServer) -> set[str]:
     return {item["repo"]["name"] for item in answer.json()["datasets"]}
 
 
-def log_in(driver: WebDriver, hub_server: HubServer, username: str) -> None:
-    driver.get(f"{hub_server.url}admin/login/?next=/admin/datasets/dataset/")
-    driver.find_element(By.ID, "id_username").send_keys(username)
-    driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    wait_for(driver, "#changelist-form")
-
-
 def listed(driver: WebDriver) -> list[str]:
     """The dataset names in the changelist's rows, read at once: a page being replaced never leaves a stale
     element behind."""
@@ -85,7 +60,7 @@ def test_a_curator_hides_a_dataset_with_the_bulk_action(
     hub_server: HubServer, browser: WebDriver, curator: User, catalog: dict[str, Dataset]
 ) -> None:
     assert public_names(hub_server) == {"street-cats", "street-dogs", "street-sounds"}
-    log_in(browser, hub_server, "carol")
+    log_in(browser, hub_server.url, "carol")
     assert set(listed(browser)) == {"street-cats", "street-dogs", "street-sounds"}
 
     browser.find_element(By.ID, "changelist-filter").find_element(By.LINK_TEXT, "vision-team").click()
@@ -124,7 +99,7 @@ def test_a_curator_hides_a_dataset_with_the_bulk_action(
 def test_a_curator_features_a_dataset_in_one_click(
     hub_server: HubServer, browser: WebDriver, curator: User, catalog: dict[str, Dataset]
 ) -> None:
-    log_in(browser, hub_server, "carol")
+    log_in(browser, hub_server.url, "carol")
 
     browser.find_element(
         By.CSS_SELECTOR, "button.moderate-toggle[data-dataset='street-dogs'][formaction$='/feature/']"
