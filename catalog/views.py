@@ -6,7 +6,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
@@ -192,7 +191,6 @@ def home(request: HttpRequest) -> HttpResponse:
         ),
         "previous_link": _with(request.GET, page=str(number - 1)) if page.has_previous() else "",
         "next_link": _with(request.GET, page=str(number + 1)) if page.has_next() else "",
-        "debug": settings.DEBUG,
     }
     return render(request, "catalog/home.html", context)
 
