@@ -161,31 +161,13 @@ def home(request: HttpRequest) -> HttpResponse:
         raise errors.NotFound(f"page {number} does not exist: there are {paginator.num_pages}")
     page = paginator.page(number)
     facets = selectors.dataset_catalog_facets(datasets=datasets)
-    chosen_tags = {str(tag_id) for tag_id in filters.tag_ids}
-    facet_links = {
-        "tag": [
-            (facet, facet.value in chosen_tags, _tag_link(request.GET, facet.value, facet.value in chosen_tags))
-            for facet in facets["tag"]
-        ],
-        **{
-            name: [
-                (
-                    facet,
-                    request.GET.get(name) == facet.value,
-                    _with(request.GET, **{name: None if request.GET.get(name) == facet.value else facet.value}),
-                )
-                for facet in facets[name]
-            ]
-            for name in ("licence", "data_type", "workspace")
-        },
-    }
     context = {
         "dialects": [
             {**dialect, "docs_url": reverse("docs") + f"?urls.primaryName={dialect['name']}"} for dialect in DIALECTS
         ],
         "filters": filters,
         "page": page,
-        "facets": facet_links,
+        "facets": facet_links(request.GET, facets, filters),
         "filtered": any(
             [filters.keyword, filters.tag_ids, filters.licence, filters.data_type is not None, filters.workspace]
         ),
@@ -193,6 +175,30 @@ def home(request: HttpRequest) -> HttpResponse:
         "next_link": _with(request.GET, page=str(number + 1)) if page.has_next() else "",
     }
     return render(request, "catalog/home.html", context)
+
+
+def facet_links(
+    query: QueryDict, facets: dict[str, list[selectors.Facet]], filters: selectors.CatalogFilters
+) -> dict[str, list[tuple[selectors.Facet, bool, str]]]:
+    """Per facet, each value with whether it is chosen and the link that toggles it (tags add up, the others
+    replace one another)."""
+    chosen_tags = {str(tag_id) for tag_id in filters.tag_ids}
+    links = {
+        "tag": [
+            (facet, facet.value in chosen_tags, _tag_link(query, facet.value, facet.value in chosen_tags))
+            for facet in facets["tag"]
+        ]
+    }
+    for name in ("licence", "data_type", "workspace"):
+        links[name] = [
+            (
+                facet,
+                query.get(name) == facet.value,
+                _with(query, **{name: None if query.get(name) == facet.value else facet.value}),
+            )
+            for facet in facets[name]
+        ]
+    return links
 
 
 def _tag_link(query: QueryDict, value: str, chosen: bool) -> str:

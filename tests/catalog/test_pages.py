@@ -139,6 +139,20 @@ def test_the_catalog_is_paginated(client: Client, team: Workspace, user: User) -
     assert "Page 2 of 2" in second
 
 
+@pytest.mark.parametrize("count", [3, 30])
+def test_a_catalog_page_costs_the_same_queries_however_many_datasets(
+    client: Client, team: Workspace, user: User, count: int, django_assert_max_num_queries: object
+) -> None:
+    for n in range(count):
+        services.dataset_create(
+            workspace=team, creator=user, name=f"set-{n:02d}", is_public=True, licence=f"L{n % 3}",
+            tags={"kind": [f"k{n}"]},
+        )  # fmt: skip
+    with django_assert_max_num_queries(10):  # type: ignore[operator]
+        html = page(client, "/")
+    assert len(listed(html)) == min(count, 20)
+
+
 def test_the_dataset_page_shows_what_the_dataset_is_and_its_files_with_previews(
     client: Client, streets: Dataset, commits: list[Commit]
 ) -> None:
