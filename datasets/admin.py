@@ -23,6 +23,8 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 
+from catalog import browser as catalog_browser
+from catalog import views as catalog_views
 from datasets import selectors, services
 from datasets.models import (
     AccessKey,
@@ -432,6 +434,7 @@ class DatasetAdmin(admin.ModelAdmin):
         return [
             path("<int:dataset_id>/moderate/<str:action>/", wrap(self.moderate_view), name="datasets_dataset_moderate"),
             path("<int:dataset_id>/download/", wrap(self.download_view), name="datasets_dataset_download"),
+            path("<int:dataset_id>/diff/", wrap(self.diff_view), name="datasets_dataset_diff"),
             *super().get_urls(),
         ]
 
@@ -487,12 +490,41 @@ class DatasetAdmin(admin.ModelAdmin):
             raise Http404(error.message) from None
         return HttpResponseRedirect(url)
 
+    def diff_view(self, request: HttpRequest, dataset_id: int) -> HttpResponse:
+        """What changed between two revisions of any dataset, hidden and private ones included."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        dataset = self._dataset_or_404(request, dataset_id)
+        try:
+            context = catalog_browser.diff(
+                dataset=dataset, scope=catalog_browser.ADMIN, **catalog_views.diff_query(request)
+            )
+        except errors.DomainError as error:
+            return catalog_views.refusal_page(request, error)
+        context.update(
+            self.admin_site.each_context(request),
+            opts=self.opts,
+            original=dataset,
+            title=f"Changes in {dataset}",
+            change_url=reverse("admin:datasets_dataset_change", args=[dataset.pk]),
+        )
+        return TemplateResponse(request, "admin/datasets/dataset/diff.html", context)
+
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         dataset = self.get_object(request, object_id)
         if dataset is not None and self.has_view_permission(request, dataset):
-            extra_context = {**(extra_context or {}), **self._history_context(request, dataset)}
+            try:
+                contents = catalog_browser.browse(
+                    dataset=dataset,
+                    scope=catalog_browser.ADMIN,
+                    diff_url=reverse("admin:datasets_dataset_diff", args=[dataset.pk]),
+                    **catalog_views.browser_query(request),
+                )
+            except errors.DomainError as error:
+                return catalog_views.refusal_page(request, error)
+            extra_context = {**(extra_context or {}), **self._history_context(request, dataset), "browser": contents}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _history_context(self, request: HttpRequest, dataset: Dataset) -> dict[str, Any]:

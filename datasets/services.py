@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import io
 import secrets
 import string
 import uuid
@@ -911,3 +912,53 @@ def dataset_cloud_object_register(
         label=label,
     )
     versioning_services.draft_stage_upserts(draft=draft, entries=[entry])
+
+
+def dataset_object_store(*, dataset: Dataset, content: bytes) -> UploadedObject:
+    """Store content in the dataset's storage under its SHA-1, as a TensorBay upload would; the same content
+    is stored once. Returns what registering it in a draft needs (give it a ``remote_path``)."""
+    sha1 = hashlib.sha1(content, usedforsecurity=False).hexdigest()
+    backend = backend_for(dataset.storage_config)
+    key = selectors.dataset_object_key(dataset=dataset, sha1=sha1)
+    storage_config_services.storage_object_put(backend=backend, key=key, content=io.BytesIO(content))
+    return UploadedObject(remote_path="", sha1=sha1, size=len(content))
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """A file given with its bytes: its segment, its path there, its content and its label."""
+
+    segment: str
+    remote_path: str
+    content: bytes
+    label: dict | None = None
+
+
+@transaction.atomic
+def dataset_contents_commit(
+    *,
+    dataset: Dataset,
+    committer: User | None,
+    title: str,
+    files: Sequence[FileContent] = (),
+    deletes: Sequence[tuple[str, str]] = (),
+    branch_name: str | None = None,
+) -> Commit:
+    """Store files and commit them, with deletes of (segment, remote path), through a draft as an SDK would."""
+    draft = versioning_services.draft_create(dataset=dataset, title=title, branch_name=branch_name, creator=committer)
+    for segment in sorted({file.segment for file in files}):
+        versioning_services.draft_segment_ensure(draft=draft, name=segment)
+        stored = []
+        for file in files:
+            if file.segment == segment:
+                uploaded = dataset_object_store(dataset=dataset, content=file.content)
+                stored.append(
+                    UploadedObject(
+                        remote_path=file.remote_path, sha1=uploaded.sha1, size=uploaded.size, label=file.label
+                    )
+                )
+        dataset_objects_register(draft=draft, segment=segment, objects=stored)
+    for segment in sorted({segment for segment, _ in deletes}):
+        paths = [remote_path for deleted_segment, remote_path in deletes if deleted_segment == segment]
+        versioning_services.draft_stage_deletes(draft=draft, segment=segment, remote_paths=paths)
+    return versioning_services.draft_commit(draft=draft, title=title, committer=committer)

@@ -472,6 +472,11 @@ NON_DIALECT: list[tuple[str, int | str]] = [
     (r"healthz", 200),
     (r"openapi/\w+\.json", 200),
     (r"docs/", 200),
+    # The front page and public catalog; pages of datasets that do not exist, and forged previews, are 404s.
+    (r"", 200),
+    (r"datasets/<str:workspace>/<str:name>/", 404),
+    (r"datasets/<str:workspace>/<str:name>/diff/", 404),
+    (r"previews/<str:token>", 404),
     # The hub's storage answers only signed tokens.
     (r"storage/files/<str:token>", 403),
     (r"storage/uploads", 405),
