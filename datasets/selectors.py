@@ -69,6 +69,15 @@ def dataset_list(
     return datasets.order_by(*order_by, "-pk")
 
 
+def dataset_file_ids(*, dataset_ids: list[int]) -> dict[int, list[int]]:
+    """The ids of each dataset's files, in id order, in one query (``dataset_list`` prefetches the same)."""
+    file_ids: dict[int, list[int]] = {}
+    rows = DatasetFile.objects.filter(dataset_id__in=dataset_ids).order_by("id").values_list("dataset_id", "id")
+    for dataset_id, file_id in rows:
+        file_ids.setdefault(dataset_id, []).append(file_id)
+    return file_ids
+
+
 def dataset_get_with_files(*, dataset_id: int) -> Dataset:
     """One dataset as ``dataset_list`` loads it."""
     dataset = dataset_list(ids=[dataset_id]).first()
@@ -235,7 +244,7 @@ def dataset_upload_policy(*, draft: Draft, expires_in: int, base_url: str) -> Up
 def dataset_object_urls(*, dataset: Dataset, object_keys: list[str], base_url: str) -> list[str]:
     """Signed, expiring URLs that read the dataset's objects without credentials."""
     backend = backend_for(dataset.storage_config)
-    return [backend.url(key, expires_in=settings.STORAGE_URL_EXPIRES, base_url=base_url) for key in object_keys]
+    return backend.urls(object_keys, expires_in=settings.STORAGE_URL_EXPIRES, base_url=base_url)
 
 
 def storage_config_files(*, storage_config: StorageConfig, prefix: str, marker: str, limit: int) -> ListPage:
