@@ -677,3 +677,37 @@ def label_statistics(*, revision: Revision, page_size: int = 1000) -> dict[str, 
         }
         for label_type, quantity in sorted(quantities.items())
     }
+
+
+def _ancestry(commit: Commit) -> Iterator[str]:
+    """Ids of a commit and its ancestors, newest first, read a batch at a time."""
+    next_id: str | None = commit.id
+    while next_id is not None:
+        chain = _ancestor_ids(next_id, ANCESTOR_BATCH)
+        yield from (commit_id for commit_id, _ in chain)
+        next_id = chain[-1][1] if len(chain) == ANCESTOR_BATCH else None
+
+
+def commit_merge_base(*, first: Commit | None, second: Commit | None) -> Commit | None:
+    """The nearest common ancestor of two commits (None for ROOT), walking up from both no further than it.
+
+    History has one parent per commit, so the deeper side first climbs to the other's depth, then both
+    climb together until they meet.
+    """
+    if first is None or second is None:
+        return None
+    if first.dataset_id != second.dataset_id:
+        return None
+    ours, theirs = _ancestry(first), _ancestry(second)
+    mine, other = next(ours), next(theirs)
+    depth_mine, depth_other = first.depth, second.depth
+    while depth_mine > depth_other:
+        mine, depth_mine = next(ours), depth_mine - 1
+    while depth_other > depth_mine:
+        other, depth_other = next(theirs), depth_other - 1
+    while mine != other:
+        step_mine, step_other = next(ours, None), next(theirs, None)
+        if step_mine is None or step_other is None:
+            return None
+        mine, other = step_mine, step_other
+    return Commit.objects.select_related("committer").get(pk=mine)
