@@ -47,6 +47,16 @@ class Tree(models.Model):
         return self.id
 
 
+class SegmentMetadata(models.Model):
+    """A segment's metadata (fusion sensors, a sheet's schema), stored once under the hash of its JSON text."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    data = models.TextField()
+
+    def __str__(self) -> str:
+        return self.id
+
+
 class Commit(models.Model):
     """An immutable snapshot of a dataset; ``parent`` is null for the first commit (whose parent is ROOT)."""
 
@@ -180,6 +190,9 @@ class StagedSegment(models.Model):
     action = models.CharField(max_length=6, choices=Action.choices)
     description = models.TextField(blank=True)
     clears_entries = models.BooleanField(default=False)
+    # The segment's metadata id when the draft set it ("" for none); null, a third state: the draft did not
+    # set it, so the segment keeps whatever the commit it lands on has.
+    metadata_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["draft", "name"], name="one_staged_segment_per_name")]

@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
@@ -37,6 +37,7 @@ from versioning.trees import (
     TreeReader,
     entries_apply,
     entries_diff,
+    metadata_load,
     segment_bounds,
     tree_load,
     trees_diff,
@@ -270,6 +271,30 @@ def segments_overlay(*, base: TreeContent, staged: dict[str, StagedSegment]) -> 
         else:
             segments.pop(name, None)
     return segments
+
+
+def metadata_overlay(*, base: TreeContent, staged: dict[str, StagedSegment]) -> dict[str, str]:
+    """The segments' metadata ids of a base tree with a draft's staged segments over it."""
+    metadata = base.metadata_ids
+    for name, row in staged.items():
+        if row.action != StagedSegment.Action.PUT:
+            metadata.pop(name, None)
+        elif row.metadata_id is not None:
+            metadata[name] = row.metadata_id
+    return {name: metadata_id for name, metadata_id in metadata.items() if metadata_id}
+
+
+def _metadata_at(revision: Revision) -> dict[str, str]:
+    base = _tree(revision.commit)
+    if revision.has_staged_changes:
+        return metadata_overlay(base=base, staged=_staged_segments(revision.draft))  # type: ignore[arg-type]
+    return base.metadata_ids
+
+
+def segment_metadata(*, revision: Revision, name: str) -> dict[str, Any]:
+    """The named segment's metadata at the revision (``{}`` when it has none)."""
+    segment_get(revision=revision, name=name)
+    return metadata_load(_metadata_at(revision).get(name, ""))
 
 
 def _segments_at(revision: Revision) -> dict[str, str]:
@@ -508,6 +533,8 @@ def diff_segments(*, base: Revision, head: Revision, offset: int = 0, limit: int
     _check_page(offset, limit)
     old, new = _segments_at(base), _segments_at(head)
     touched = {change.path.partition("/")[0] for change in _changes(base, head)}
+    old_metadata, new_metadata = _metadata_at(base), _metadata_at(head)
+    touched.update(name for name in old.keys() & new.keys() if old_metadata.get(name) != new_metadata.get(name))
     changes = []
     for name in sorted(old.keys() | new.keys()):
         if name not in old:

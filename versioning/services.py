@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
@@ -38,6 +39,8 @@ from versioning.trees import (
     TreeContent,
     TreeReader,
     entries_sorted,
+    metadata_load,
+    metadata_save,
     ranges_apply,
     tree_load,
     tree_save,
@@ -255,10 +258,48 @@ def draft_segment_delete(*, draft: Draft, name: str) -> None:
         StagedSegment.objects.update_or_create(
             draft=locked,
             name=name,
-            defaults={"action": StagedSegment.Action.DELETE, "description": "", "clears_entries": True},
+            defaults={
+                "action": StagedSegment.Action.DELETE,
+                "description": "",
+                "clears_entries": True,
+                "metadata_id": "",
+            },
         )
     elif staged is not None:
         staged.delete()
+    locked.save(update_fields=["updated_at"])
+
+
+@transaction.atomic
+def draft_segment_metadata_set(*, draft: Draft, name: str, key: str, value: Any) -> None:
+    """Set one key of a segment's metadata in the draft (``None`` removes it); the segment must exist."""
+    locked = _lock_open_draft(draft)
+    base = _tree(locked.base_commit)
+    staged = StagedSegment.objects.filter(draft=locked, name=name).first()
+    if not _segment_exists(name, base, staged):
+        raise errors.NotFound(f"segment {name!r} does not exist", segment=name)
+    current_id = base.metadata_ids.get(name, "")
+    if staged is not None and staged.metadata_id is not None:
+        current_id = staged.metadata_id
+    metadata = metadata_load(current_id)
+    if value is None:
+        metadata.pop(key, None)
+    else:
+        metadata[key] = value
+    metadata_id = metadata_save(metadata)
+    if metadata_id == current_id:
+        return
+    if staged is None:
+        StagedSegment.objects.create(
+            draft=locked,
+            name=name,
+            action=StagedSegment.Action.PUT,
+            description=base.descriptions[name],
+            metadata_id=metadata_id,
+        )
+    else:
+        staged.metadata_id = metadata_id
+        staged.save(update_fields=["metadata_id"])
     locked.save(update_fields=["updated_at"])
 
 
@@ -380,6 +421,13 @@ def _rebase_conflicts(
             clash = True
         if clash:
             conflicts.append(name)
+    old_metadata, new_metadata = base.metadata_ids, head.metadata_ids
+    for row in staged_segments:
+        name = row.name
+        changed = old_metadata.get(name, "") != new_metadata.get(name, "")
+        ours = row.metadata_id
+        if changed and ours is not None and ours != new_metadata.get(name, "") and name not in conflicts:
+            conflicts.append(name)
     cleared = {s.name for s in staged_segments if s.clears_entries}
     in_cleared: list[str] = []
     in_cleared_count = 0
@@ -482,10 +530,12 @@ def draft_commit(
                 )
         cleared = [s.name for s in staged_segments if s.clears_entries]
         ranges, delta = ranges_apply(head_tree.ranges, selectors.staged_changes(draft=locked), cleared)
+        staged_by_name = {s.name: s for s in staged_segments}
         tree = TreeContent.build(
-            descriptions=selectors.segments_overlay(base=head_tree, staged={s.name: s for s in staged_segments}),
+            descriptions=selectors.segments_overlay(base=head_tree, staged=staged_by_name),
             counts=_counts_after(head_tree, delta),
             ranges=ranges,
+            metadata=selectors.metadata_overlay(base=head_tree, staged=staged_by_name),
         )
         commit = _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
         _objects_register(
@@ -570,7 +620,12 @@ def commit_import(
 
     ranges, delta = ranges_apply(head_tree.ranges, changes())
     _objects_register(dataset.pk, sha1s)
-    tree = TreeContent.build(descriptions=segments, counts=_counts_after(head_tree, delta), ranges=ranges)
+    tree = TreeContent.build(
+        descriptions=segments,
+        counts=_counts_after(head_tree, delta),
+        ranges=ranges,
+        metadata=head_tree.metadata_ids,
+    )
     return _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
 
 
@@ -686,6 +741,8 @@ def draft_segment_copy(
         for entry in _segment_entries(source, source_segment)
     ]
     draft_segment_put(draft=draft, name=target_segment, description=found.description)
+    for key, value in selectors.segment_metadata(revision=source, name=source_segment).items():
+        draft_segment_metadata_set(draft=draft, name=target_segment, key=key, value=value)
     if entries:
         draft_stage_upserts(draft=draft, entries=entries)
     if move:

@@ -9,6 +9,7 @@ soon as it meets a cut point of the old tree again.
 
 import hashlib
 import heapq
+import json
 import operator
 import tempfile
 import threading
@@ -17,14 +18,14 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from itertools import accumulate
 from operator import itemgetter
 from typing import IO, Any, NamedTuple
 
 import msgpack
 
-from versioning.models import Range, Tree
+from versioning.models import Range, SegmentMetadata, Tree
 
 MIN_RANGE_SIZE = 500
 CUT_ODDS = 500
@@ -135,9 +136,10 @@ def _content_hash(raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class TreeContent:
-    """A decoded tree: segments (name, description, entry count) by name and the ordered range pointers."""
+    """A decoded tree: segments (name, description, entry count and, when it has any, the id of its metadata)
+    by name and the ordered range pointers."""
 
-    segments: tuple[tuple[str, str, int], ...] = ()
+    segments: tuple[tuple[Any, ...], ...] = ()
     ranges: tuple[RangeRef, ...] = ()
     starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
     lasts: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -148,30 +150,45 @@ class TreeContent:
         object.__setattr__(self, "lasts", tuple(r.last for r in self.ranges))
         spans, position = {}, 0
         # Segments lie in the tree in the order of their path prefix ("a-b/" before "a/"), not of their names.
-        for name, _, count in sorted(self.segments, key=lambda s: s[0] + "/"):
+        for name, _, count, *_ in sorted(self.segments, key=lambda s: s[0] + "/"):
             spans[name] = (position, position + count)
             position += count
         object.__setattr__(self, "spans", spans)
 
     @classmethod
     def build(
-        cls, *, descriptions: dict[str, str], counts: dict[str, int], ranges: Iterable[RangeRef]
+        cls,
+        *,
+        descriptions: dict[str, str],
+        counts: dict[str, int],
+        ranges: Iterable[RangeRef],
+        metadata: dict[str, str] | None = None,
     ) -> "TreeContent":
-        """A tree from its segments' descriptions and entry counts and its ranges."""
-        return cls(
-            segments=tuple((name, descriptions[name], counts.get(name, 0)) for name in sorted(descriptions)),
-            ranges=tuple(ranges),
-        )
+        """A tree from its segments' descriptions, entry counts and metadata ids, and its ranges."""
+        metadata = metadata or {}
+
+        def segment(name: str) -> tuple[Any, ...]:
+            # A segment without metadata keeps the three-field form, so trees written before segments had
+            # metadata keep their ids.
+            fields = (name, descriptions[name], counts.get(name, 0))
+            return (*fields, metadata[name]) if metadata.get(name) else fields
+
+        return cls(segments=tuple(segment(name) for name in sorted(descriptions)), ranges=tuple(ranges))
 
     @property
     def descriptions(self) -> dict[str, str]:
         """Segment name to description."""
-        return {name: description for name, description, _ in self.segments}
+        return {name: description for name, description, *_ in self.segments}
 
     @property
     def counts(self) -> dict[str, int]:
         """Segment name to number of entries."""
-        return {name: count for name, _, count in self.segments}
+        return {name: count for name, _, count, *_ in self.segments}
+
+    @property
+    def metadata_ids(self) -> dict[str, str]:
+        """Segment name to the id of its metadata, for the segments that have any."""
+        return {s[0]: s[3] for s in self.segments if len(s) > 3}
 
     @property
     def entry_count(self) -> int:
@@ -226,6 +243,26 @@ def tree_save(content: TreeContent) -> str:
     Tree.objects.bulk_create([Tree(id=tree_id, data=zlib.compress(raw, COMPRESSION_LEVEL))], ignore_conflicts=True)
     _tree_remember(tree_id, content)
     return tree_id
+
+
+def metadata_save(metadata: dict[str, Any]) -> str:
+    """Store a segment's metadata once under the hash of its JSON text and return that id ("" for none)."""
+    if not metadata:
+        return ""
+    text = json.dumps(metadata, ensure_ascii=False, separators=(",", ":"))
+    metadata_id = _content_hash(text.encode())
+    SegmentMetadata.objects.bulk_create([SegmentMetadata(id=metadata_id, data=text)], ignore_conflicts=True)
+    return metadata_id
+
+
+@lru_cache(maxsize=256)
+def _metadata_text(metadata_id: str) -> str:
+    return SegmentMetadata.objects.values_list("data", flat=True).get(pk=metadata_id)
+
+
+def metadata_load(metadata_id: str) -> dict[str, Any]:
+    """A segment's metadata by id (``{}`` for none); kept per process, since stored metadata never changes."""
+    return json.loads(_metadata_text(metadata_id)) if metadata_id else {}
 
 
 def _range_bytes(range_id: str) -> bytes:
