@@ -24,7 +24,7 @@ from datasets.models import User
 from project import errors
 from versioning import selectors
 from versioning.models import Branch, Commit, Draft, DraftMetadata, StagedEntry, StagedSegment
-from versioning.trees import EMPTY_TREE, Change, Entry, EntryChange, TreeContent, tree_load, trees_diff
+from versioning.trees import EMPTY_TREE, Change, Entry, EntryChange, TreeContent, metadata_load, tree_load, trees_diff
 
 STRATEGIES = ("abort", "override", "skip")
 CATALOG_PATH = "catalog"
@@ -64,8 +64,8 @@ class MergePlan:
     conflicts: list[MergeConflict] = field(default_factory=list)
     # Each change with whether the target head holds an entry at its path.
     changes: list[tuple[Change, bool]] = field(default_factory=list)
-    # Segment name to its description in the result, or None where the result drops it.
-    segments: dict[str, str | None] = field(default_factory=dict)
+    # Segment name to its (description, metadata id) in the result, or None where the result drops it.
+    segments: dict[str, tuple[str, str] | None] = field(default_factory=dict)
     catalog: dict | None = None
     notes: dict | None = None
 
@@ -101,6 +101,17 @@ def entry_summary(entry: Entry | None) -> dict[str, Any] | None:
     if entry is None:
         return None
     return {"sha1": entry.sha1, "size": entry.size, "label": label_summary(entry.label)}
+
+
+def _segment_records(tree: TreeContent) -> dict[str, tuple[str, str]]:
+    metadata = tree.metadata_ids
+    return {name: (description, metadata.get(name, "")) for name, description in tree.descriptions.items()}
+
+
+def _segment_summary(record: tuple[str, str] | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    return {"description": record[0], "metadata": metadata_load(record[1])}
 
 
 def _tree(commit: Commit | None) -> TreeContent:
@@ -179,8 +190,8 @@ def merge_plan(
     source_inside = {change.path.partition("/")[0] for change in source_diff}
     target_inside = {change.path.partition("/")[0] for change in target_diff}
 
-    # Segments: existence and description, one path each.
-    old, ours, theirs = base_tree.descriptions, source_tree.descriptions, target_tree.descriptions
+    # Segments: existence, description and metadata (fusion sensors, sheet schemas), one path each.
+    old, ours, theirs = _segment_records(base_tree), _segment_records(source_tree), _segment_records(target_tree)
     segment_side: dict[str, str] = {}
     for name in sorted(old.keys() | ours.keys() | theirs.keys()):
         was, mine, other = old.get(name), ours.get(name), theirs.get(name)
@@ -195,8 +206,8 @@ def merge_plan(
                 MergeConflict(
                     "segment",
                     name,
-                    None if mine is None else {"description": mine},
-                    None if other is None else {"description": other},
+                    _segment_summary(mine),
+                    _segment_summary(other),
                 )
             )
         side = _pick(conflicted, strategy, source_changed)
@@ -245,14 +256,20 @@ def merge_plan(
 
 def _stage(draft: Draft, plan: MergePlan) -> None:
     staged_segments = []
-    for name, description in sorted(plan.segments.items()):
-        if description is None:
+    for name, record in sorted(plan.segments.items()):
+        if record is None:
             staged_segments.append(
                 StagedSegment(draft=draft, name=name, action=StagedSegment.Action.DELETE, clears_entries=True)
             )
         else:
             staged_segments.append(
-                StagedSegment(draft=draft, name=name, action=StagedSegment.Action.PUT, description=description)
+                StagedSegment(
+                    draft=draft,
+                    name=name,
+                    action=StagedSegment.Action.PUT,
+                    description=record[0],
+                    metadata_id=record[1],
+                )
             )
     StagedSegment.objects.bulk_create(staged_segments)
     rows: list[StagedEntry] = []

@@ -347,3 +347,38 @@ def test_check_may_stop_the_merge_before_anything_is_written(dataset: Dataset) -
     with pytest.raises(errors.NotAllowed):
         merges.merge_prepare(source=source, target=target, strategy="skip", title="m", check=stop)
     assert Draft.objects.count() == drafts
+
+
+def set_metadata(dataset: Dataset, branch: str, value: str) -> None:
+    draft = services.draft_create(dataset=dataset, title="t", branch_name=branch)
+    services.draft_segment_metadata_set(draft=draft, name="s", key="sensors", value=[{"name": value}])
+    services.draft_commit(draft=draft, title="c")
+
+
+@pytest.mark.parametrize(("strategy", "winner"), [("override", "dev"), ("skip", "main"), ("abort", "main")])
+def test_segment_metadata_changed_on_both_sides_is_a_conflict(dataset: Dataset, strategy: str, winner: str) -> None:
+    commit_files(dataset, "main", {"a": "1"})
+    services.branch_create(dataset=dataset, name="dev", revision="main")
+    set_metadata(dataset, "dev", "dev")
+    set_metadata(dataset, "main", "main")
+    source, target = Branch.objects.get(name="dev"), Branch.objects.get(name="main")
+    result = merges.merge_prepare(source=source, target=target, strategy=strategy, title="m")
+    (conflict,) = result.conflicts
+    assert (conflict.kind, conflict.path) == ("segment", "s")
+    assert conflict.source == {"description": "", "metadata": {"sensors": [{"name": "dev"}]}}
+    revision = selectors.revision_resolve(dataset=dataset, revision=result.draft.number)
+    assert selectors.segment_metadata(revision=revision, name="s") == {"sensors": [{"name": winner}]}
+
+
+def test_segment_metadata_changed_on_one_side_merges(dataset: Dataset) -> None:
+    commit_files(dataset, "main", {"a": "1"})
+    services.branch_create(dataset=dataset, name="dev", revision="main")
+    set_metadata(dataset, "dev", "dev")
+    commit_files(dataset, "main", {"b": "2"})
+    source, target = Branch.objects.get(name="dev"), Branch.objects.get(name="main")
+    result = merges.merge_prepare(source=source, target=target, strategy="abort", title="m")
+    assert result.conflicts == []
+    commit = services.draft_commit(draft=result.draft, title="m")
+    revision = selectors.revision_resolve(dataset=dataset, revision=commit.id)
+    assert selectors.segment_metadata(revision=revision, name="s") == {"sensors": [{"name": "dev"}]}
+    assert set(contents(dataset, commit.id)) == {"a", "b"}

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('datasets', '0007_curator_group'),
-        ('versioning', '0003_draft_metadata'),
+        ('versioning', '0004_segment_metadata'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
