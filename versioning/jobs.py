@@ -22,7 +22,7 @@ from kombu.exceptions import OperationalError
 
 from datasets.models import Dataset, User
 from project import errors
-from versioning import merges
+from versioning import merges, selectors
 from versioning.models import Branch, Job
 
 # A job keeps this many conflicts of its merge's report (and counts them all).
@@ -103,8 +103,10 @@ def job_create(
     The job is sent to the broker inside the transaction that creates it, so a broker that cannot be
     reached leaves no job behind.
     """
+    if job_type not in selectors.JOB_TYPES:
+        raise errors.Invalid("jobType", f"must be one of {', '.join(selectors.JOB_TYPES)}")
     if job_type not in Job.Type.values:
-        raise errors.Invalid("jobType", f"must be one of {', '.join(Job.Type.values)}")
+        raise errors.NotAllowed(f"{job_type} jobs are not supported", job_type=job_type)
     if not title:
         raise errors.Missing("title")
     if not isinstance(arguments, dict):
@@ -277,7 +279,8 @@ def job_run(*, job_id: str, attempt: int) -> None:
             locked.result_draft = draft
             locked.conflicts = [c.as_dict() for c in plan.conflicts[:JOB_CONFLICTS_KEPT]]
             locked.conflict_count = len(plan.conflicts)
-            locked.error_message = conflict_message(plan.conflicts)
+            # Only a merge that applied nothing says so; override and skip resolved their conflicts.
+            locked.error_message = "" if plan.applied else conflict_message(plan.conflicts)
             locked.save()
     except JobStopped:
         return

@@ -23,6 +23,7 @@ from versioning.models import (
     DatasetObject,
     Draft,
     DraftMetadata,
+    Job,
     StagedEntry,
     StagedSegment,
     Tag,
@@ -738,3 +739,33 @@ def commit_merge_base(*, first: Commit | None, second: Commit | None) -> Commit 
             return None
         mine, other = step_mine, step_other
     return Commit.objects.select_related("committer").get(pk=mine)
+
+
+JOB_TYPES = ("squashAndMerge", "basicSearch")
+
+
+def _check_job_type(job_type: str | None) -> None:
+    if job_type is not None and job_type not in JOB_TYPES:
+        raise errors.Invalid("jobType", f"must be one of {', '.join(JOB_TYPES)}")
+
+
+def job_get(*, dataset: Dataset, job_id: str, job_type: str | None = None) -> Job:
+    """The dataset's job with this id (and of this type, when one is named)."""
+    _check_job_type(job_type)
+    job = Job.objects.select_related("result_draft").filter(dataset=dataset, pk=job_id).first()
+    if job is None or (job_type is not None and job.job_type != job_type):
+        raise errors.NotFound(f"job {job_id!r} does not exist", job=job_id)
+    return job
+
+
+def job_list(*, dataset: Dataset, job_type: str | None = None, status: str | None = None) -> QuerySet[Job]:
+    """The dataset's jobs, newest first (of one type and status when they are named)."""
+    _check_job_type(job_type)
+    jobs = Job.objects.filter(dataset=dataset).select_related("result_draft").order_by("-created_at", "-pk")
+    if job_type is not None:
+        jobs = jobs.filter(job_type=job_type)
+    if status is not None:
+        if status not in Job.Status.values:
+            raise errors.Invalid("status", f"must be one of {', '.join(Job.Status.values)}")
+        jobs = jobs.filter(status=status)
+    return jobs
