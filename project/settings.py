@@ -240,6 +240,8 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 if CELERY_BROKER_URL and urlsplit(CELERY_BROKER_URL).scheme not in ("amqp", "amqps", "pyamqp", "redis", "rediss"):
     raise ImproperlyConfigured("CELERY_BROKER_URL must be an amqp://, amqps://, redis:// or rediss:// URL")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# The queue jobs are sent to and workers read (`celery -A project worker -Q <name>` for another one).
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # A task is acknowledged only once it has run, so one whose worker dies is delivered again; the job row
 # decides what a second delivery does (see versioning/jobs.py).
 CELERY_TASK_ACKS_LATE = True

@@ -18,7 +18,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
+from kombu.exceptions import KombuError
 
 from datasets.models import Dataset, User
 from project import errors
@@ -83,7 +83,7 @@ def _dispatch(job: Job) -> None:
 
     try:
         run_job.apply_async(args=(job.id, job.attempt), countdown=settings.JOB_START_DELAY_SECONDS)
-    except (OperationalError, OSError) as error:
+    except (KombuError, OSError) as error:
         logging.getLogger(__name__).warning("broker unavailable (%s)", type(error).__name__)
         raise errors.ServiceUnavailable("broker unavailable", part="broker") from None
 
@@ -183,11 +183,15 @@ def job_delete(*, job: Job) -> None:
 def jobs_fail_overdue(*, dataset: Dataset) -> None:
     """End FAILED the dataset's jobs whose worker was lost for good past their time limit."""
     limit = settings.JOB_TIME_LIMIT_SECONDS
-    Job.objects.filter(
+    overdue = Job.objects.filter(
         dataset=dataset,
         status=Job.Status.PROCESSING,
         started_at__lt=timezone.now() - timedelta(seconds=limit + OVERDUE_GRACE_SECONDS),
-    ).update(
+    )
+    # Reads stay reads unless a job is overdue, so they never wait for a write lock.
+    if not overdue.exists():
+        return
+    overdue.update(
         status=Job.Status.FAILED,
         error_message=f"the job exceeded its time limit of {limit} s",
         finished_at=timezone.now(),
