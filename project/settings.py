@@ -240,6 +240,8 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 if CELERY_BROKER_URL and urlsplit(CELERY_BROKER_URL).scheme not in ("amqp", "amqps", "pyamqp", "redis", "rediss"):
     raise ImproperlyConfigured("CELERY_BROKER_URL must be an amqp://, amqps://, redis:// or rediss:// URL")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# A job run in the web process that fails unexpectedly (the database went away) fails the request that ran it.
+CELERY_TASK_EAGER_PROPAGATES = True
 # The queue jobs are sent to and workers read (`celery -A project worker -Q <name>` for another one).
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # A task is acknowledged only once it has run, so one whose worker dies is delivered again; the job row
