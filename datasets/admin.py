@@ -59,6 +59,9 @@ COMMITS_PER_PAGE = 20
 FILES_PER_PAGE = 50
 BRANCHES_SHOWN = 100
 EVENTS_SHOWN = 20
+# The dataset page lists this many of its newest jobs, each with this many of its conflicts.
+JOBS_SHOWN = 20
+CONFLICTS_SHOWN = 5
 CONFIRMATION_SHOWN = 100
 
 
@@ -542,7 +545,14 @@ class DatasetAdmin(admin.ModelAdmin):
         branches = versioning_selectors.branch_list(dataset=dataset)
         tags = versioning_selectors.tag_list(dataset=dataset)
         events = selectors.moderation_event_list(dataset=dataset)
+        jobs = versioning_selectors.job_list(dataset=dataset)
         return {
+            "jobs": [
+                (job, reverse("admin:versioning_job_change", args=[job.pk]), job.conflicts[:CONFLICTS_SHOWN])
+                for job in jobs[:JOBS_SHOWN]
+            ],
+            "job_count": jobs.count(),
+            "job_list_url": reverse("admin:versioning_job_changelist") + f"?dataset__id__exact={dataset.pk}",
             "head": head,
             "branches": branches[:BRANCHES_SHOWN],
             "branch_count": branches.count(),

@@ -23,6 +23,7 @@ from versioning.models import (
     DatasetObject,
     Draft,
     DraftMetadata,
+    Job,
     StagedEntry,
     StagedSegment,
     Tag,
@@ -725,3 +726,67 @@ def label_statistics(*, revision: Revision, page_size: int = 1000) -> dict[str, 
         }
         for label_type, quantity in sorted(quantities.items())
     }
+
+
+def _ancestry(commit: Commit) -> Iterator[str]:
+    """Ids of a commit and its ancestors, newest first, read a batch at a time."""
+    next_id: str | None = commit.id
+    while next_id is not None:
+        chain = _ancestor_ids(next_id, ANCESTOR_BATCH)
+        yield from (commit_id for commit_id, _ in chain)
+        next_id = chain[-1][1] if len(chain) == ANCESTOR_BATCH else None
+
+
+def commit_merge_base(*, first: Commit | None, second: Commit | None) -> Commit | None:
+    """The nearest common ancestor of two commits (None for ROOT), walking up from both no further than it.
+
+    History has one parent per commit, so the deeper side first climbs to the other's depth, then both
+    climb together until they meet.
+    """
+    if first is None or second is None:
+        return None
+    if first.dataset_id != second.dataset_id:
+        return None
+    ours, theirs = _ancestry(first), _ancestry(second)
+    mine, other = next(ours), next(theirs)
+    depth_mine, depth_other = first.depth, second.depth
+    while depth_mine > depth_other:
+        mine, depth_mine = next(ours), depth_mine - 1
+    while depth_other > depth_mine:
+        other, depth_other = next(theirs), depth_other - 1
+    while mine != other:
+        step_mine, step_other = next(ours, None), next(theirs, None)
+        if step_mine is None or step_other is None:
+            return None
+        mine, other = step_mine, step_other
+    return Commit.objects.select_related("committer").get(pk=mine)
+
+
+JOB_TYPES = ("squashAndMerge", "basicSearch")
+
+
+def _check_job_type(job_type: str | None) -> None:
+    if job_type is not None and job_type not in JOB_TYPES:
+        raise errors.Invalid("jobType", f"must be one of {', '.join(JOB_TYPES)}")
+
+
+def job_get(*, dataset: Dataset, job_id: str, job_type: str | None = None) -> Job:
+    """The dataset's job with this id (and of this type, when one is named)."""
+    _check_job_type(job_type)
+    job = Job.objects.select_related("result_draft").filter(dataset=dataset, pk=job_id).first()
+    if job is None or (job_type is not None and job.job_type != job_type):
+        raise errors.NotFound(f"job {job_id!r} does not exist", job=job_id)
+    return job
+
+
+def job_list(*, dataset: Dataset, job_type: str | None = None, status: str | None = None) -> QuerySet[Job]:
+    """The dataset's jobs, newest first (of one type and status when they are named)."""
+    _check_job_type(job_type)
+    jobs = Job.objects.filter(dataset=dataset).select_related("result_draft").order_by("-created_at", "-pk")
+    if job_type is not None:
+        jobs = jobs.filter(job_type=job_type)
+    if status is not None:
+        if status not in Job.Status.values:
+            raise errors.Invalid("status", f"must be one of {', '.join(Job.Status.values)}")
+        jobs = jobs.filter(status=status)
+    return jobs

@@ -59,6 +59,10 @@ tensorbay = [
     path(f"{TENSORBAY_DATASET}/labels/statistics", tensorbay_versioning.LabelStatisticsView.as_view()),
     path(f"{TENSORBAY_DATASET}/notes", tensorbay_versioning.NotesView.as_view()),
     path(f"{TENSORBAY_DATASET}/total-size", tensorbay_versioning.TotalSizeView.as_view()),
+    path(f"{TENSORBAY_DATASET}/jobs", tensorbay_versioning.JobCollectionView.as_view()),
+    path(f"{TENSORBAY_DATASET}/jobs/<str:job_id>", tensorbay_versioning.JobView.as_view()),
+    path(f"{TENSORBAY_DATASET}/jobs/<str:job_id>/abort", tensorbay_versioning.JobAbortView.as_view()),
+    path(f"{TENSORBAY_DATASET}/jobs/<str:job_id>/retry", tensorbay_versioning.JobRetryView.as_view()),
     path(f"{TENSORBAY_DATASET}/diffs/<str:basehead>/segments", tensorbay_versioning.SegmentDiffView.as_view()),
     path(
         f"{TENSORBAY_DATASET}/diffs/<str:basehead>/segments/<path:segment>/data",

@@ -53,6 +53,7 @@ from datasets.models import Dataset, Membership, User, Workspace
 from project.urls import DIALECT_MOUNTS
 from storage_configs import services as storage_services
 from storage_configs.backends import backend_for
+from versioning import jobs
 from versioning import services as versioning
 from versioning.trees import Entry, Part
 
@@ -214,6 +215,8 @@ class World:
     datasets: dict[str, Dataset]
     drafts: dict[str, int]
     heads: dict[str, str]
+    # Per dataset: a queued job and an aborted one (to retry).
+    jobs: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,14 @@ def entry_query(world: World, dataset: Dataset) -> dict[str, Any]:
 
 
 TB_DATASET = "datasets/<str:dataset_id>"
+MERGE_ARGUMENTS = {"title": "merged", "sourceBranchName": "dev", "targetBranchName": "main", "strategy": "skip"}
+
+
+def job_param(which: str) -> Callable[[World, Dataset], dict[str, Any]]:
+    """The id of the dataset's queued or aborted job."""
+    return lambda world, dataset: {"job_id": world.jobs[dataset.name][which]}
+
+
 GV_DATASET = "datasets/<str:workspace>/<str:dataset>"
 STORAGE_CONFIG_BODIES = {
     "oss": {"endpoint": "oss.example.com", "bucketName": "b", "accesskeyId": "id", "accesskeySecret": "s"},
@@ -355,6 +366,22 @@ TENSORBAY: dict[tuple[str, str], Row] = {
     (f"{TB_DATASET}/notes", "GET"): Row(dataset_read, Call(query=status_query)),
     (f"{TB_DATASET}/notes", "PATCH"): Row(dataset_write, Call(body=with_draft(isContinuous=True))),
     (f"{TB_DATASET}/total-size", "GET"): Row(dataset_read, Call(query=status_query)),
+    (f"{TB_DATASET}/jobs", "GET"): Row(dataset_read, Call(query=fixed(jobType="squashAndMerge"))),
+    (f"{TB_DATASET}/jobs", "POST"): Row(
+        dataset_write, Call(body=body(title="m", jobType="squashAndMerge", arguments=MERGE_ARGUMENTS))
+    ),
+    (f"{TB_DATASET}/jobs/<str:job_id>", "GET"): Row(
+        dataset_read, Call(params=job_param("queued"), query=fixed(jobType="squashAndMerge"))
+    ),
+    (f"{TB_DATASET}/jobs/<str:job_id>", "DELETE"): Row(
+        dataset_write, Call(params=job_param("queued"), query=fixed(jobType="squashAndMerge"))
+    ),
+    (f"{TB_DATASET}/jobs/<str:job_id>/abort", "POST"): Row(
+        dataset_write, Call(params=job_param("queued"), query=fixed(jobType="squashAndMerge"))
+    ),
+    (f"{TB_DATASET}/jobs/<str:job_id>/retry", "POST"): Row(
+        dataset_write, Call(params=job_param("aborted"), query=fixed(jobType="squashAndMerge"))
+    ),
     (f"{TB_DATASET}/diffs/<str:basehead>/segments", "GET"): Row(
         dataset_read, Call(params=lambda world, dataset: {"basehead": f"commit-{world.heads[dataset.name]}"})
     ),
@@ -564,6 +591,7 @@ def build_world(local_root: Path) -> World:
     (local_root / "lab" / "c.txt").write_bytes(CONTENT)
     default_storage.save("uploads/f.txt", ContentFile(CONTENT))
     datasets, drafts, heads = {}, {}, {}
+    job_ids: dict[str, dict[str, str]] = {}
     for name, is_public in (("private", False), ("public", True)):
         dataset = services.dataset_create(
             workspace=lab, creator=users["writer"], name=name, is_public=is_public, storage_config=store
@@ -577,6 +605,12 @@ def build_world(local_root: Path) -> World:
         versioning.tag_create(dataset=dataset, name="v1", revision="main")
         drafts[name] = versioning.draft_create(dataset=dataset, title="open", creator=users["writer"]).number
         datasets[name], heads[name] = dataset, head.id
+        made = [
+            jobs.job_create(dataset=dataset, job_type="squashAndMerge", title="m", arguments=MERGE_ARGUMENTS)
+            for _ in range(2)
+        ]
+        jobs.job_abort(job=made[1])
+        job_ids[name] = {"queued": made[0].pk, "aborted": made[1].pk}
     for visibility, is_public in (("private", False), ("public", True)):
         name = f"fusion-{visibility}"
         dataset = services.dataset_create(
@@ -596,7 +630,11 @@ def build_world(local_root: Path) -> World:
         head = versioning.draft_commit(draft=setup, title="first")
         drafts[name] = versioning.draft_create(dataset=dataset, title="open", creator=users["writer"]).number
         datasets[name], heads[name] = dataset, head.id
-    return World(lab, outsider_workspace, {"owner": owner, **users}, access_keys, signing_keys, datasets, drafts, heads)
+    world = World(
+        lab, outsider_workspace, {"owner": owner, **users}, access_keys, signing_keys, datasets, drafts, heads
+    )
+    world.jobs = job_ids
+    return world
 
 
 @pytest.fixture(scope="module")

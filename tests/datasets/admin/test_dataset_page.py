@@ -14,6 +14,8 @@ from django.urls import reverse
 from datasets import services
 from datasets.models import Dataset, Licence, Tag, TagCategory, User
 from tests.datasets.admin.conftest import make_entries
+from tests.versioning.test_merges import two_branches
+from versioning import jobs
 from versioning import services as versioning_services
 from versioning.models import Range
 from versioning.trees import Entry, Part
@@ -196,3 +198,38 @@ def test_a_fusion_datasets_files_are_each_sensors_files_of_its_frames(
 
     assert context["file_total"] == 2
     assert contents == [b"CAM", b"LIDAR"]
+
+
+def test_it_lists_the_jobs_with_status_conflicts_and_result_draft(admin_client: Client, dataset: Dataset) -> None:
+    two_branches(dataset)
+    job = jobs.job_create(
+        dataset=dataset,
+        job_type="squashAndMerge",
+        title="dev->main(abort)",
+        arguments={"title": "merged", "sourceBranchName": "dev", "targetBranchName": "main", "strategy": "abort"},
+    )
+    jobs.jobs_run_queued(jobs=[job])
+
+    page = admin_client.get(change_url(dataset)).content.decode()
+
+    assert "Jobs (1)" in page
+    for text in ("dev-&gt;main(abort)", "SUCCESS", "<code>s/a</code>", f"draft {job.result_draft.number} on main"):
+        assert text in page
+    assert reverse("admin:versioning_job_change", args=[job.pk]) in page
+
+
+def test_the_job_page_shows_both_sides_of_each_conflict(admin_client: Client, dataset: Dataset) -> None:
+    two_branches(dataset)
+    job = jobs.job_create(
+        dataset=dataset,
+        job_type="squashAndMerge",
+        title="m",
+        arguments={"title": "merged", "sourceBranchName": "dev", "targetBranchName": "main", "strategy": "skip"},
+    )
+    jobs.jobs_run_queued(jobs=[job])
+
+    page = admin_client.get(reverse("admin:versioning_job_change", args=[job.pk])).content.decode()
+
+    source, target = job.conflicts[0]["source"], job.conflicts[0]["target"]
+    assert f"sha1 {source['sha1']}, 3 bytes, no label" in page
+    assert f"sha1 {target['sha1']}, 4 bytes, no label" in page

@@ -14,6 +14,7 @@ from versioning.api.tensorbay.history import (
     DraftView,
     TagCollectionView,
 )
+from versioning.api.tensorbay.jobs import JobAbortView, JobCollectionView, JobRetryView, JobView
 from versioning.api.tensorbay.labels import CatalogView, LabelStatisticsView, LabelsView, NotesView, TotalSizeView
 from versioning.api.tensorbay.segments import SegmentCollectionView
 from versioning.api.tensorbay.uploads import CallbackView, CloudCallbackView, PolicyView
@@ -31,6 +32,10 @@ __all__ = [
     "DraftCollectionView",
     "DraftView",
     "FrameView",
+    "JobAbortView",
+    "JobCollectionView",
+    "JobRetryView",
+    "JobView",
     "LabelStatisticsView",
     "LabelsView",
     "NotesView",
