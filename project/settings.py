@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "datasets",
     "storage_configs",
     "versioning",
+    "catalog",
 ]
 
 MIDDLEWARE = [

@@ -74,6 +74,9 @@ class Commit(models.Model):
     committed_at = models.DateTimeField()
     entry_count = models.PositiveBigIntegerField()
     total_size = models.PositiveBigIntegerField()
+    # Files per segment, kept once the tree holds composite entries (fusion frames hold several files each);
+    # null while every entry is one file, so the tree's entry counts say it.
+    file_counts = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["dataset", "-committed_at"], name="commit_dataset_time")]
@@ -85,6 +88,11 @@ class Commit(models.Model):
     def parent_commit_id(self) -> str:
         """The parent's id, or the ROOT id for a first commit."""
         return self.parent_id or ROOT_COMMIT_ID
+
+    @property
+    def file_count(self) -> int:
+        """Number of files in the commit (each part of a composite entry counts)."""
+        return self.entry_count if self.file_counts is None else sum(self.file_counts.values())
 
     @property
     def committer_name(self) -> str:
@@ -217,6 +225,8 @@ class StagedEntry(models.Model):
     size = models.PositiveBigIntegerField(default=0)
     label = models.JSONField(null=True, blank=True)
     timestamp = models.FloatField(null=True, blank=True)
+    # The parts of a composite entry (a fusion frame), as ``versioning.trees.Part`` rows.
+    parts = models.JSONField(null=True, blank=True)
     # Whether the path holds an entry in the draft's base, so counts need no look-up in the tree.
     in_base = models.BooleanField()
 

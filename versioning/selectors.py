@@ -245,15 +245,15 @@ def staged_rows(
         last = batch[-1][0]
 
 
-_CHANGE_FIELDS = ("action", "object_key", "sha1", "size", "label", "timestamp")
+_CHANGE_FIELDS = ("action", "object_key", "sha1", "size", "label", "timestamp", "parts")
 
 
 def staged_changes(*, draft: Draft, low: str = "", high: str | None = None) -> Iterator[Change]:
     """The draft's staged entries as sorted changes."""
     rows = staged_rows(draft=draft, low=low, high=high, fields=_CHANGE_FIELDS)
-    for path, action, object_key, sha1, size, label, timestamp in rows:
+    for path, action, object_key, sha1, size, label, timestamp, parts in rows:
         if action == StagedEntry.Action.PUT:
-            yield Change(path, Entry(path, object_key, sha1, size, label, timestamp))
+            yield Change(path, Entry(path, object_key, sha1, size, label, timestamp, parts))
         else:
             yield Change(path, None)
 
@@ -295,6 +295,14 @@ def segment_metadata(*, revision: Revision, name: str) -> dict[str, Any]:
     """The named segment's metadata at the revision (``{}`` when it has none)."""
     segment_get(revision=revision, name=name)
     return metadata_load(_metadata_at(revision).get(name, ""))
+
+
+SENSORS_KEY = "sensors"
+
+
+def segment_sensors(*, revision: Revision, segment: str) -> list[dict[str, Any]]:
+    """A fusion segment's sensors at the revision, by name, each as its client defined it."""
+    return list(segment_metadata(revision=revision, name=segment).get(SENSORS_KEY, []))
 
 
 def _segments_at(revision: Revision) -> dict[str, str]:
@@ -572,6 +580,11 @@ class DatasetSummary:
         return self.head.entry_count if self.head else 0
 
     @property
+    def file_count(self) -> int:
+        """Files at the default branch's head (a fusion frame counts each of its files)."""
+        return self.head.file_count if self.head else 0
+
+    @property
     def total_size(self) -> int:
         """Bytes at the default branch's head."""
         return self.head.total_size if self.head else 0
@@ -615,6 +628,8 @@ def dataset_summaries(*, datasets: Sequence[Dataset], with_segments: bool = Fals
     for dataset in datasets:
         head = heads.get(dataset.pk)
         segments = counts.get(head.tree_id, ()) if head is not None else ()
+        if head is not None and head.file_counts is not None and with_segments:
+            segments = tuple(head.file_counts.items())
         summaries[dataset.pk] = DatasetSummary(
             branch_count=max(branch_counts.get(dataset.pk, 0), 1),
             commit_count=commit_counts.get(dataset.pk, 0),
@@ -677,6 +692,11 @@ def revision_metadata(*, revision: Revision) -> Metadata:
     return Metadata(catalog={}, notes={})
 
 
+def _entry_labels(entry: Entry) -> list[dict | None]:
+    """The labels an entry carries: its own, or each of its parts' (a fusion frame's files)."""
+    return [part.label for part in entry.part_list()] if entry.is_composite else [entry.label]
+
+
 def label_statistics(*, revision: Revision, page_size: int = 1000) -> dict[str, dict]:
     """Per label type, how many labels the revision's entries hold and how many of each category."""
     quantities: dict[str, int] = {}
@@ -685,8 +705,9 @@ def label_statistics(*, revision: Revision, page_size: int = 1000) -> dict[str, 
         offset = 0
         while True:
             page = entry_list(revision=revision, segment=segment, offset=offset, limit=page_size)
-            for entry in page.items:
-                for label_type, value in (entry.label or {}).items():
+            labels = (label for entry in page.items for label in _entry_labels(entry))
+            for label in labels:
+                for label_type, value in (label or {}).items():
                     items = value if isinstance(value, list) else [value]
                     quantities[label_type] = quantities.get(label_type, 0) + len(items)
                     counts = categories.setdefault(label_type, {})

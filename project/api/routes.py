@@ -49,6 +49,8 @@ tensorbay = [
     path(f"{TENSORBAY_DATASET}/data", tensorbay_versioning.DataView.as_view()),
     path(f"{TENSORBAY_DATASET}/data/details", tensorbay_versioning.DataDetailsView.as_view()),
     path(f"{TENSORBAY_DATASET}/data/urls", tensorbay_versioning.DataUrlsView.as_view()),
+    path(f"{TENSORBAY_DATASET}/frames", tensorbay_versioning.FrameView.as_view()),
+    path(f"{TENSORBAY_DATASET}/sensors", tensorbay_versioning.SensorView.as_view()),
     path(f"{TENSORBAY_DATASET}/policies", tensorbay_versioning.PolicyView.as_view()),
     path(f"{TENSORBAY_DATASET}/multi/callback", tensorbay_versioning.CallbackView.as_view()),
     path(f"{TENSORBAY_DATASET}/multi/cloud-callback", tensorbay_versioning.CloudCallbackView.as_view()),

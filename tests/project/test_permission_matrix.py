@@ -54,7 +54,7 @@ from project.urls import DIALECT_MOUNTS
 from storage_configs import services as storage_services
 from storage_configs.backends import backend_for
 from versioning import services as versioning
-from versioning.trees import Entry
+from versioning.trees import Entry, Part
 
 SERVICE_TOKEN = "matrix-service-token"
 CALLERS = ("anonymous", "outsider", "reader", "writer", "stray_key", "former_member")
@@ -64,6 +64,7 @@ WHALERUN_SEEN_AS = {"stray_key": "writer", "former_member": "outsider"}
 METHODS = ("get", "post", "put", "patch", "delete")
 CONTENT = b"permission matrix"
 SHA1 = hashlib.sha1(CONTENT, usedforsecurity=False).hexdigest()
+FRAME_ID = "01GZ6T7Y3C0000000000000000"
 
 
 # Enumerating the URL configuration
@@ -231,6 +232,8 @@ class Row:
     rule: Rule
     call: Call = field(default_factory=Call)
     per_dataset: bool = True
+    # Called on the fusion datasets of the world (sensors and frames exist only there).
+    fusion: bool = False
 
 
 def body(**fields: Any) -> Callable[[World, Dataset, str], dict[str, Any]]:
@@ -359,6 +362,16 @@ TENSORBAY: dict[tuple[str, str], Row] = {
         dataset_read,
         Call(params=lambda world, dataset: {"basehead": f"commit-{world.heads[dataset.name]}", "segment": "seg"}),
     ),
+    (f"{TB_DATASET}/sensors", "GET"): Row(dataset_read, Call(query=entry_query), fusion=True),
+    (f"{TB_DATASET}/sensors", "POST"): Row(
+        dataset_write, Call(body=with_draft(segmentName="seg", name="RADAR", type="RADAR")), fusion=True
+    ),
+    (f"{TB_DATASET}/sensors", "DELETE"): Row(
+        dataset_write, Call(body=with_draft(segmentName="seg", sensorName="CAM")), fusion=True
+    ),
+    (f"{TB_DATASET}/frames", "DELETE"): Row(
+        dataset_write, Call(body=with_draft(segmentName="seg", frameId=FRAME_ID)), fusion=True
+    ),
 }
 
 GRAVITI: dict[tuple[str, str], Row] = {
@@ -459,6 +472,11 @@ NON_DIALECT: list[tuple[str, int | str]] = [
     (r"healthz", 200),
     (r"openapi/\w+\.json", 200),
     (r"docs/", 200),
+    # The front page and public catalog; pages of datasets that do not exist, and forged previews, are 404s.
+    (r"", 200),
+    (r"datasets/<str:workspace>/<str:name>/", 404),
+    (r"datasets/<str:workspace>/<str:name>/diff/", 404),
+    (r"previews/<str:token>", 404),
     # The hub's storage answers only signed tokens.
     (r"storage/files/<str:token>", 403),
     (r"storage/uploads", 405),
@@ -557,6 +575,25 @@ def build_world(local_root: Path) -> World:
         head = versioning.commit_import(dataset=dataset, entries=[entry], title="first")
         versioning.branch_create(dataset=dataset, name="dev", revision="main")
         versioning.tag_create(dataset=dataset, name="v1", revision="main")
+        drafts[name] = versioning.draft_create(dataset=dataset, title="open", creator=users["writer"]).number
+        datasets[name], heads[name] = dataset, head.id
+    for visibility, is_public in (("private", False), ("public", True)):
+        name = f"fusion-{visibility}"
+        dataset = services.dataset_create(
+            workspace=lab,
+            creator=users["writer"],
+            name=name,
+            is_public=is_public,
+            storage_config=store,
+            kind=Dataset.Kind.FUSION,
+        )
+        backend_for(store).save(f"{dataset.hex_id}/{SHA1}", ContentFile(CONTENT))
+        setup = versioning.draft_create(dataset=dataset, title="frames")
+        versioning.draft_segment_put(draft=setup, name="seg")
+        versioning.draft_sensor_put(draft=setup, segment="seg", sensor={"name": "CAM", "type": "CAMERA"})
+        part = Part("CAM", "a.txt", f"{dataset.hex_id}/{SHA1}", SHA1, len(CONTENT))
+        versioning.draft_frame_parts_put(draft=setup, segment="seg", parts=[(FRAME_ID, part)])
+        head = versioning.draft_commit(draft=setup, title="first")
         drafts[name] = versioning.draft_create(dataset=dataset, title="open", creator=users["writer"]).number
         datasets[name], heads[name] = dataset, head.id
     return World(lab, outsider_workspace, {"owner": owner, **users}, access_keys, signing_keys, datasets, drafts, heads)
@@ -673,7 +710,7 @@ def test_route_allows_exactly_its_callers(
     located = dialect_of(route)
     assert located is not None
     dialect = located[0]
-    dataset = world.datasets.get(visibility)
+    dataset = world.datasets.get(f"fusion-{visibility}" if row.fusion else visibility)
     seen = (WHALERUN_SEEN_AS if dialect == "whalerun" else SEEN_AS).get(caller, caller)
     expected = UNAUTHENTICATED if seen == "revoked" else row.rule(seen, visibility)
     response = call(client, world, dialect, route, method, row, caller, dataset)
@@ -739,8 +776,8 @@ def test_aidmp_acl_list_says_what_the_caller_may_do_with_a_public_dataset(
     client: APIClient, world: World, caller: str, acl_list: list[int]
 ) -> None:
     response = client.get("/aids/aidmp/data/v1/datasets", **credentials(world, "aidmp", caller))
-    [item] = response.json()["datasets"]
-    assert (item["repo"]["name"], item["repo"]["acl_list"]) == ("public", acl_list)
+    [item] = [item for item in response.json()["datasets"] if item["repo"]["name"] == "public"]
+    assert item["repo"]["acl_list"] == acl_list
 
 
 @pytest.mark.parametrize("route", ["segments?copy", "data?multipleCopy"])
@@ -783,7 +820,7 @@ def test_a_hidden_public_dataset_is_read_by_members_only(
     client: APIClient, world: World, route: str, method: str, row: Row, caller: str
 ) -> None:
     dialect = dialect_of(route)[0]  # type: ignore[index]
-    dataset = world.datasets["public"]
+    dataset = world.datasets["fusion-public" if row.fusion else "public"]
     services.dataset_moderate(
         dataset=Dataset.objects.get(pk=dataset.pk),
         actor=world.users["owner"],

@@ -11,6 +11,7 @@ from datasets import selectors, services
 from datasets.api.aidmp import PublicDatasetSerializer
 from datasets.models import AccessKey, Dataset, User
 from tests.factories import DatasetFactory
+from tests.versioning.conftest import commit_frames
 from versioning import services as versioning
 from versioning.selectors import dataset_summaries
 from versioning.trees import Entry
@@ -121,6 +122,15 @@ def test_queries_do_not_grow_with_the_page(
         assert len(api_client.get(URL, {"page_size": 2}, HTTP_X_TOKEN=access_key).json()["datasets"]) == 2
     with django_assert_max_num_queries(11):  # type: ignore[operator]
         assert len(api_client.get(URL, {"page_size": 12}, HTTP_X_TOKEN=access_key).json()["datasets"]) == 12
+
+
+def test_a_fusion_dataset_counts_every_file_of_its_frames(api_client: APIClient, user: User) -> None:
+    dataset = public(user, "drive", kind=Dataset.Kind.FUSION)
+    commit_frames(dataset, "seq1", frames=3)
+
+    repo = api_client.get(URL).json()["datasets"][0]["repo"]
+
+    assert (repo["file_num"], repo["is_empty"]) == ("6", False)
 
 
 @pytest.mark.parametrize("keyed", [False, True])

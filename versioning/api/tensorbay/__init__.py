@@ -6,6 +6,7 @@ Reads take the client's status selector (``draftNumber`` or ``commit``) in the q
 
 from versioning.api.tensorbay.data import DataDetailsView, DataUrlsView, DataView
 from versioning.api.tensorbay.diffs import DataDiffView, SegmentDiffView
+from versioning.api.tensorbay.fusion import FrameView, SensorView
 from versioning.api.tensorbay.history import (
     BranchCollectionView,
     CommitCollectionView,
@@ -29,12 +30,14 @@ __all__ = [
     "DataView",
     "DraftCollectionView",
     "DraftView",
+    "FrameView",
     "LabelStatisticsView",
     "LabelsView",
     "NotesView",
     "PolicyView",
     "SegmentCollectionView",
     "SegmentDiffView",
+    "SensorView",
     "TagCollectionView",
     "TotalSizeView",
 ]
