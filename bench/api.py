@@ -378,6 +378,18 @@ def start(name: str, app: str, port: int, env: dict[str, str], log: Path, chdir:
             return server
 
 
+def stop(servers: list[subprocess.Popen]) -> None:
+    """Stop the servers; one that does not stop within a minute (a loaded machine) is killed."""
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 def free_port() -> int:
     import socket
 
@@ -502,10 +514,7 @@ def main() -> None:
                         run = drive(f"http://127.0.0.1:{ports[name]}/", script, args.duration, args.connections)
                         runs.setdefault((f"{cold.name}_cold", name), []).append(run)
         finally:
-            for server in servers:
-                server.terminate()
-            for server in servers:
-                server.wait(timeout=30)
+            stop(servers)
             if args.baseline:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(directory / "baseline")],
                                check=False, capture_output=True)  # fmt: skip
