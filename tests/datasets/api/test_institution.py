@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from datasets import services
 from datasets.models import Dataset, User, Workspace
 from project.api.institution import MESSAGES
+from tests.versioning.conftest import commit_frames
 from versioning import services as versioning
 from versioning.trees import Entry
 
@@ -147,3 +148,16 @@ def test_labels_and_masks_do_not_count_as_data(
     versioning.commit_import(dataset=dataset, entries=entries, title="import")
     listed = signed(api_client, signer).json()["datasets"][0]  # type: ignore[attr-defined]
     assert (listed["dataCount"], listed["fileSize"], listed["batchList"][0]["dataCount"]) == (3, 300, 3)
+
+
+def test_a_fusion_datasets_batches_count_every_file_of_their_frames(
+    api_client: APIClient, user: User, institution: Workspace, signer: tuple[str, str]
+) -> None:
+    dataset = make(user, institution, "drive", kind=Dataset.Kind.FUSION)
+    commit_frames(dataset, "seq1", frames=3)
+    commit_frames(dataset, "seq2", frames=2, sensors=("CAM", "LIDAR", "RADAR"))
+
+    [item] = signed(api_client, signer).json()["datasets"]  # type: ignore[attr-defined]
+
+    assert item["dataCount"] == 12
+    assert [(batch["batchId"], batch["dataCount"]) for batch in item["batchList"]] == [("seq1", 6), ("seq2", 6)]

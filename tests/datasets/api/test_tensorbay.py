@@ -74,14 +74,9 @@ def test_the_seed_prefix_serves_the_same_routes(client: APIClient) -> None:
 @pytest.mark.parametrize(
     ("method", "section"),
     [
-        ("post", "sensors"),
-        ("get", "sensors"),
-        ("delete", "sensors"),
-        ("delete", "frames"),
-        ("post", "jobs"),
-        ("get", "jobs"),
-        ("get", "jobs/abc?jobType=squashAndMerge"),
-        ("post", "jobs/abc/abort?jobType=squashAndMerge"),
+        # Sensors, frames, jobs and masks/urls are served now; a section the hub does not know stays this error.
+        ("get", "noSuchSection"),
+        ("post", "noSuchSection/abc"),
     ],
 )
 def test_out_of_scope_paths_answer_the_dialect_error(client: APIClient, method: str, section: str) -> None:

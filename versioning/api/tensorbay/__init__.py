@@ -6,6 +6,7 @@ Reads take the client's status selector (``draftNumber`` or ``commit``) in the q
 
 from versioning.api.tensorbay.data import DataDetailsView, DataUrlsView, DataView
 from versioning.api.tensorbay.diffs import DataDiffView, SegmentDiffView
+from versioning.api.tensorbay.fusion import FrameView, SensorView
 from versioning.api.tensorbay.history import (
     BranchCollectionView,
     CommitCollectionView,
@@ -13,6 +14,7 @@ from versioning.api.tensorbay.history import (
     DraftView,
     TagCollectionView,
 )
+from versioning.api.tensorbay.jobs import JobAbortView, JobCollectionView, JobRetryView, JobView
 from versioning.api.tensorbay.labels import (
     CatalogView,
     LabelCollectionView,
@@ -37,6 +39,11 @@ __all__ = [
     "DataView",
     "DraftCollectionView",
     "DraftView",
+    "FrameView",
+    "JobAbortView",
+    "JobCollectionView",
+    "JobRetryView",
+    "JobView",
     "LabelCollectionView",
     "LabelStatisticsView",
     "LabelsView",
@@ -45,6 +52,7 @@ __all__ = [
     "PolicyView",
     "SegmentCollectionView",
     "SegmentDiffView",
+    "SensorView",
     "TagCollectionView",
     "TotalSizeView",
 ]

@@ -24,6 +24,8 @@ class CallbackObjectSerializer(serializers.Serializer):
     fileSize = StrictIntegerField(min_value=0)  # noqa: N815
     remotePath = StrictCharField()  # noqa: N815
     timestamp = serializers.FloatField(required=False)
+    frameId = StrictCharField(required=False, max_length=64)  # noqa: N815
+    sensorName = StrictCharField(required=False, max_length=255)  # noqa: N815
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # ``label`` is also a Field attribute, so the field is added here rather than declared.
@@ -38,6 +40,8 @@ class CallbackSerializer(DraftBodySerializer):
 class CloudObjectSerializer(serializers.Serializer):
     cloudPath = StrictCharField()  # noqa: N815
     remotePath = StrictCharField()  # noqa: N815
+    frameId = StrictCharField(required=False, max_length=64)  # noqa: N815
+    sensorName = StrictCharField(required=False, max_length=255)  # noqa: N815
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {**super().get_fields(), "label": serializers.DictField(required=False)}
@@ -117,6 +121,8 @@ class CallbackView(DatasetScopedView):
                     size=item["fileSize"],
                     label=item.get("label"),
                     timestamp=item.get("timestamp"),
+                    frame_id=item.get("frameId"),
+                    sensor_name=item.get("sensorName"),
                 )
                 for item in body["objects"]
             ],
@@ -140,5 +146,7 @@ class CloudCallbackView(DatasetScopedView):
                 cloud_path=item["cloudPath"],
                 remote_path=item["remotePath"],
                 label=item.get("label"),
+                frame_id=item.get("frameId"),
+                sensor_name=item.get("sensorName"),
             )
         return Response({})
