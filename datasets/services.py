@@ -39,6 +39,7 @@ from storage_configs.models import StorageConfig
 from storage_configs.services import SHA1_HEX
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
+from versioning.fence import fence_share
 from versioning.models import Branch, Commit, Draft, StagedEntry
 from versioning.trees import EMPTY_TREE, Entry, tree_load, trees_diff
 
@@ -821,11 +822,14 @@ def _object_sha1(backend: StorageBackend, key: str) -> str:
     return digest.hexdigest()
 
 
+@transaction.atomic
 def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[UploadedObject]) -> None:
     """Stage uploaded files in a draft, each only if its object (keyed by its SHA-1) is in storage with its size.
 
-    Registering a path again replaces its entry, so callbacks may be repeated.
+    Registering a path again replaces its entry, so callbacks may be repeated. The objects are checked under
+    the garbage-collection fence, so a collection cannot delete one between the check and the staging.
     """
+    fence_share()
     dataset = draft.dataset
     backend = backend_for(dataset.storage_config)
     entries = []
@@ -852,10 +856,12 @@ def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[Up
     versioning_services.draft_stage_upserts(draft=draft, entries=entries)
 
 
+@transaction.atomic
 def dataset_cloud_object_register(
     *, draft: Draft, segment: str, cloud_path: str, remote_path: str, label: dict | None = None
 ) -> None:
     """Stage an object already in the dataset's authorised storage config, hashing it to address its content."""
+    fence_share()
     config = draft.dataset.storage_config
     if config is None or config.is_hub_default:
         raise errors.NotAllowed("only datasets on an authorised storage config import cloud files")
