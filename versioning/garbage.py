@@ -15,9 +15,10 @@ written again meanwhile is kept. An object is deleted only if it was last writte
 its dataset's oldest open draft was opened (an upload not yet staged), and, checked again under the fence,
 not staged or committed since the mark began.
 
-Cost: one pass over the live trees' ranges and the stored rows and objects, streamed; the sets compared are
-sorted on disk in bounded runs. What stays in memory per dataset is the set of its range ids, one id per
-about a thousand entries.
+Cost: one pass over the stored rows and the listed objects, and over the live trees (each distinct tree and
+range once per dataset), streamed; the entries of live ranges are read only for storages where the listing
+found candidate objects. The sets compared are sorted on disk in bounded runs; what stays in memory per
+dataset is the set of its range ids, one per about a thousand entries.
 """
 
 import heapq
@@ -189,6 +190,8 @@ class Collector:
         self.progress = progress
         # Called between the mark and the sweep (tests use it to race writers against a pass).
         self.after_mark = after_mark
+        # Datasets whose entries the mark read, so their object records can be judged.
+        self.checked_records: set[int] = set()
 
     def _bar(self, description: str, total: int | None = None) -> tqdm:
         return tqdm(
@@ -289,11 +292,13 @@ class Collector:
                     continue
                 seen_ranges.add(range_ref.id)
                 live["ranges"].add(range_ref.id)
-                with_keys = ref in key_refs
-                for row in range_rows(range_ref.id):
-                    if with_keys:
+                # Entries are read only for a storage holding candidate objects; a dataset's object records
+                # change only with its commits, so they are checked on the same pass, at no further reads.
+                if ref in key_refs:
+                    for row in range_rows(range_ref.id):
                         live["keys"].add(f"{ref}\0{row[1]}")
-                    live["objects"].add(f"{dataset_id:012d}:{row[2]}")
+                        live["objects"].add(f"{dataset_id:012d}:{row[2]}")
+                    self.checked_records.add(dataset_id)
                 bar.update(range_ref.length)
         bar.close()
         return live
@@ -352,7 +357,7 @@ class Collector:
     def _sweep_object_records(self, live: Iterable[str], tally: Tally) -> None:
         """Delete a dataset's object records for SHA-1s none of its commits holds."""
         cutoff = self.report.cutoff
-        records = _object_records()
+        records = _object_records((pk,) for pk in sorted(self.checked_records))
         batch: list[int] = []
 
         def delete() -> None:
@@ -506,9 +511,9 @@ def _rows_with_size(model: type[Model], size: Length) -> Iterator[tuple[str, dat
         last = batch[-1][0]
 
 
-def _object_records() -> Iterator[tuple[int, int, str, datetime]]:
-    """(pk, dataset id, sha1, stamp) of every object record by dataset and sha1, a batch at a time."""
-    for (dataset_id,) in _dataset_ids():
+def _object_records(datasets: Iterable[tuple[int]]) -> Iterator[tuple[int, int, str, datetime]]:
+    """(pk, dataset id, sha1, stamp) of the datasets' object records by dataset and sha1, a batch at a time."""
+    for (dataset_id,) in datasets:
         last = ""
         while True:
             batch = list(

@@ -4,6 +4,7 @@ import hashlib
 import io
 import os
 import random
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -11,9 +12,10 @@ from pathlib import Path
 import pytest
 from django.conf import LazySettings
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from datasets.models import Dataset, User
-from datasets.services import dataset_delete
+from datasets.services import UploadedObject, dataset_delete, dataset_objects_register
 from storage_configs.backends import hub_backend
 from versioning import garbage, selectors, services
 from versioning.models import (
@@ -352,5 +354,57 @@ def test_marking_opens_each_live_range_once(dataset: Dataset, monkeypatch: pytes
     monkeypatch.setattr(garbage, "range_rows", lambda range_id: opened.append(range_id) or real(range_id))
 
     services.garbage_collect(grace=NOW, dry_run=True)
+    assert opened == []  # no object in the dataset's storage to judge: entries are not read at all
 
+    upload(dataset, b"orphan")
+    services.garbage_collect(grace=NOW, dry_run=True)
     assert len(opened) == len(set(opened)) == Range.objects.count()
+
+
+@pytest.mark.mysql_only
+@pytest.mark.django_db(transaction=True)
+def test_uploads_and_commits_racing_collection_passes_lose_nothing(user: User) -> None:
+    """Threads upload, register and commit objects while passes with no grace period run back to back."""
+    dataset = Dataset.objects.create(workspace=user.owned_workspaces.get(), name="raced", creator=user)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+    passes = []
+
+    def commit_rounds() -> None:
+        try:
+            for n in range(12):
+                draft = services.draft_create(dataset=dataset, title=f"round {n}")
+                content = f"round {n}".encode()
+                _, sha1, size = upload(dataset, content)
+                dataset_objects_register(
+                    draft=draft, segment="s", objects=[UploadedObject(remote_path=f"f{n}", sha1=sha1, size=size)]
+                )
+                services.draft_commit(draft=draft, title=f"round {n}")
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            stop.set()
+            connection.close()
+
+    def collect() -> None:
+        try:
+            while not stop.is_set():
+                passes.append(services.garbage_collect(grace=NOW))
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=commit_rounds), threading.Thread(target=collect)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not failures
+    assert passes
+    main = selectors.revision_resolve(dataset=dataset, revision="main")
+    entries = selectors.entry_list(revision=main, segment="s", limit=100).items
+    assert len(entries) == 12
+    for entry in entries:
+        assert b"".join(hub_backend().iter_chunks(entry.object_key)) == f"round {entry.path[3:]}".encode()
