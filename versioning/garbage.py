@@ -21,6 +21,7 @@ found candidate objects. The sets compared are sorted on disk in bounded runs; w
 dataset is the set of its range ids, one per about a thousand entries.
 """
 
+import contextlib
 import heapq
 import re
 import tempfile
@@ -314,45 +315,58 @@ class Collector:
         """Delete the content rows no root reaches, stamped before the cutoff."""
         tally = self.report.tallies[kind]
         cutoff = self.report.cutoff
-        size = Length("data", output_field=IntegerField())
-        stored = _rows_with_size(model, size)
-        batch: list[tuple[str, int]] = []
+        manager = model._default_manager
+        batch: list[str] = []
         bar = self._bar(f"sweeping {kind}")
 
+        def sizes(ids: list[str]) -> dict[str, int]:
+            # Sizes are read for the unreachable rows alone: a scan of every row's size would read every blob.
+            return dict(
+                manager.filter(pk__in=ids)
+                .annotate(n=Length("data", output_field=IntegerField()))
+                .values_list("pk", "n")
+            )
+
         def delete() -> None:
-            ids = [pk for pk, _ in batch]
+            before = sizes(batch)
+            tally.found_bytes += sum(before.values())
             if not self.dry_run:
-                try:
-                    deleted = model._default_manager.filter(pk__in=ids, created_at__lt=cutoff)._raw_delete(
-                        model._default_manager.db
-                    )
-                except IntegrityError:  # a commit took the tree meanwhile: keep the batch for the next pass
-                    deleted = 0
-                # Sizes of rows kept are counted among the kept; a batch is small, so one query finds them.
-                remaining = dict(model._default_manager.filter(pk__in=ids).annotate(n=size).values_list("pk", "n"))
-                for pk, row_size in batch:
-                    if pk in remaining:
+                # A commit that took a tree meanwhile fails the delete: the batch waits for the next pass.
+                with contextlib.suppress(IntegrityError):
+                    tally.deleted += manager.filter(pk__in=batch, created_at__lt=cutoff)._raw_delete(manager.db)
+                after = set(manager.filter(pk__in=batch).values_list("pk", flat=True))
+                for pk, row_size in before.items():
+                    if pk in after:
                         tally.kept += 1
                         tally.kept_bytes += row_size
                     else:
                         tally.deleted_bytes += row_size
-                tally.deleted += deleted
             batch.clear()
 
-        for pk, created_at, row_size in sorted_minus(stored, live, key=lambda row: row[0]):
+        young: list[str] = []
+        for pk, created_at in sorted_minus(_rows(model, "created_at"), live, key=lambda row: row[0]):
             tally.found += 1
-            tally.found_bytes += row_size
             bar.update()
             if created_at >= cutoff:
+                young.append(pk)
                 tally.kept += 1
-                tally.kept_bytes += row_size
+                if len(young) >= DELETE_BATCH:
+                    self._count_kept(young, sizes, tally)
                 continue
-            batch.append((pk, row_size))
+            batch.append(pk)
             if len(batch) >= DELETE_BATCH:
                 delete()
         if batch:
             delete()
+        self._count_kept(young, sizes, tally)
         bar.close()
+
+    @staticmethod
+    def _count_kept(ids: list[str], sizes: Callable[[list[str]], dict[str, int]], tally: Tally) -> None:
+        found = sum(sizes(ids).values()) if ids else 0
+        tally.found_bytes += found
+        tally.kept_bytes += found
+        ids.clear()
 
     def _sweep_object_records(self, live: Iterable[str], tally: Tally) -> None:
         """Delete a dataset's object records for SHA-1s none of its commits holds."""
@@ -491,20 +505,6 @@ def _dataset_ids() -> Iterator[tuple[int]]:
     last = 0
     while True:
         batch = list(Dataset.objects.filter(pk__gt=last).order_by("pk").values_list("pk")[:ROW_BATCH])
-        yield from batch
-        if len(batch) < ROW_BATCH:
-            return
-        last = batch[-1][0]
-
-
-def _rows_with_size(model: type[Model], size: Length) -> Iterator[tuple[str, datetime, int]]:
-    """(id, stamp, stored bytes) of every content row in id order, a batch at a time."""
-    last = None
-    while True:
-        rows = model._default_manager.order_by("pk")
-        if last is not None:
-            rows = rows.filter(pk__gt=last)
-        batch = list(rows.annotate(n=size).values_list("pk", "created_at", "n")[:ROW_BATCH])
         yield from batch
         if len(batch) < ROW_BATCH:
             return
