@@ -822,6 +822,12 @@ def _object_sha1(backend: StorageBackend, key: str) -> str:
     return digest.hexdigest()
 
 
+def _lock_draft_then_fence(draft: Draft) -> None:
+    """Lock the draft row, then share the garbage-collection fence: rows first, fence last, as every writer."""
+    Draft.objects.select_for_update().filter(pk=draft.pk).values_list("pk", flat=True).first()
+    fence_share()
+
+
 @transaction.atomic
 def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[UploadedObject]) -> None:
     """Stage uploaded files in a draft, each only if its object (keyed by its SHA-1) is in storage with its size.
@@ -829,7 +835,7 @@ def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[Up
     Registering a path again replaces its entry, so callbacks may be repeated. The objects are checked under
     the garbage-collection fence, so a collection cannot delete one between the check and the staging.
     """
-    fence_share()
+    _lock_draft_then_fence(draft)
     dataset = draft.dataset
     backend = backend_for(dataset.storage_config)
     entries = []
@@ -861,7 +867,7 @@ def dataset_cloud_object_register(
     *, draft: Draft, segment: str, cloud_path: str, remote_path: str, label: dict | None = None
 ) -> None:
     """Stage an object already in the dataset's authorised storage config, hashing it to address its content."""
-    fence_share()
+    _lock_draft_then_fence(draft)
     config = draft.dataset.storage_config
     if config is None or config.is_hub_default:
         raise errors.NotAllowed("only datasets on an authorised storage config import cloud files")

@@ -5,6 +5,9 @@ A transaction that stores ranges, trees or segment metadata, stages entries or r
 exclusively (``fence_mark``), which waits for every such transaction in flight, and reads the time: whatever
 was written before is visible to its mark, whatever is written after carries a later stamp and is kept.
 On SQLite the database itself serialises writers, and the mark's write to the fence row waits for them.
+
+Lock order: a writer shares the fence after the row locks it takes (dataset, branch, draft), never before
+one, so a writer waiting for the fence behind a collection never holds what a fence holder waits for.
 """
 
 from datetime import datetime

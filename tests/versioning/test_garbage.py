@@ -17,6 +17,7 @@ from django.db import connection
 from datasets.models import Dataset, User
 from datasets.services import UploadedObject, dataset_delete, dataset_objects_register
 from storage_configs.backends import hub_backend
+from storage_configs.services import storage_object_put
 from versioning import garbage, selectors, services
 from versioning.models import (
     Commit,
@@ -408,3 +409,15 @@ def test_uploads_and_commits_racing_collection_passes_lose_nothing(user: User) -
     assert len(entries) == 12
     for entry in entries:
         assert b"".join(hub_backend().iter_chunks(entry.object_key)) == f"round {entry.path[3:]}".encode()
+
+
+def test_uploading_an_object_already_stored_stamps_it_anew(dataset: Dataset, media: Path) -> None:
+    """The hub skips writing content it has, but the upload still counts as recent for the grace period."""
+    key, _, _ = upload(dataset, b"uploaded before")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(media / key, (two_days_ago, two_days_ago))
+
+    storage_object_put(backend=hub_backend(), key=key, content=io.BytesIO(b"uploaded before"))
+
+    services.garbage_collect(grace=timedelta(days=1))
+    assert key in stored_keys()
