@@ -333,7 +333,8 @@ def main() -> None:
         tallies = gc_report.tallies
         print(
             f"gc pass over {sum(SIZES):,} live entries: {tallies['trees'].deleted} trees and "
-            f"{tallies['ranges'].deleted} ranges deleted ({tallies['ranges'].deleted_bytes / 1e6:.1f} MB)"
+            f"{tallies['ranges'].deleted} ranges deleted ({tallies['ranges'].deleted_bytes / 1e6:.1f} MB), "
+            f"{len(gc_report.errors)} errors"
         )
         print(f"gc_seconds_{'10m' if 10_000_000 in SIZES else 'largest'}={gc_s:.2f}")
     print(f"PEAK_RSS_MB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}")
