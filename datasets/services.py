@@ -34,7 +34,7 @@ from datasets.models import (
 from project import crypto, errors
 from storage_configs import selectors as storage_config_selectors
 from storage_configs import services as storage_config_services
-from storage_configs.backends import FilesystemBackend, StorageBackend, backend_for, clean_key, hub_backend
+from storage_configs.backends import FilesystemBackend, StorageBackend, backend_for, clean_key, hub_read_backend
 from storage_configs.models import StorageConfig
 from storage_configs.services import SHA1_HEX
 from versioning import selectors as versioning_selectors
@@ -294,7 +294,7 @@ def dataset_file_create(
     if stored_size != size:
         raise errors.Invalid("size", f"the stored object has {stored_size} bytes")
     digest = hashlib.sha1(usedforsecurity=False)
-    for chunk in hub_backend().iter_chunks(oss_object):
+    for chunk in hub_read_backend().iter_chunks(oss_object):
         digest.update(chunk)
     return DatasetFile.objects.create(
         user=user,

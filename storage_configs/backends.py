@@ -414,6 +414,8 @@ class OssBackend(StorageBackend):
             "success_action_status": "201",
             "multipleUploadLimit": MULTIPLE_UPLOAD_LIMIT,
         }
+        if self.storage.security_token:
+            fields["x-oss-security-token"] = self.storage.security_token
         return UploadPolicy(
             backend_type="oss",
             host=self.storage.bucket_url,
@@ -555,6 +557,18 @@ def backend_for_storage(storage: Storage, *, prefix: str = "", reference: str = 
 def hub_backend(*, prefix: str = "") -> StorageBackend:
     """The hub's own storage (``STORAGE_BACKEND``), optionally scoped to a prefix."""
     return backend_for_storage(storages["default"], prefix=prefix)
+
+
+def hub_read_backend() -> StorageBackend:
+    """The hub's own storage for checking and reading objects registered by key (whale.run files, imports).
+
+    With ``STORAGE_OSS_MOUNT_POINT`` (whale.run's ``OSS_MOUNT_POINT``) these read the bucket's mount on this
+    host; everything else, and every write, goes through the OSS API.
+    """
+    mount = settings.STORAGE_OSS_MOUNT_POINT
+    if mount is None:
+        return hub_backend()
+    return FilesystemBackend(storage=FileSystemStorage(location=mount))
 
 
 def storage_for_config(config: StorageConfig) -> Storage:

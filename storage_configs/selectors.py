@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from datasets.models import Workspace
 from project import errors
 from storage_configs import tokens
-from storage_configs.backends import backend_for, hub_served_backend
+from storage_configs.backends import backend_for, hub_read_backend, hub_served_backend
 from storage_configs.models import StorageConfig
 
 STORAGE_CONFIG_ORDERS = ("name", "created_at", "updated_at")
@@ -36,9 +36,10 @@ def storage_config_get(*, workspace: Workspace, name: str) -> StorageConfig:
 def storage_object_check(*, storage_config: StorageConfig | None, key: str, size: int | None = None) -> int:
     """Return the size of the object under ``key``; a missing object, or one of another size, is refused.
 
-    ``None`` means the hub's own storage. Used by whale.run dataset files (error 1430) and by imports.
+    ``None`` means the hub's own storage (read through its mount, if any). Used by whale.run dataset files
+    (error 1430) and by imports.
     """
-    backend = backend_for(storage_config)
+    backend = hub_read_backend() if storage_config is None else backend_for(storage_config)
     if not backend.exists(key):
         raise errors.StorageObjectMissing(key=key)
     actual = backend.size(key)

@@ -46,10 +46,10 @@ class HubServer:
         return self.log_path.read_text(errors="replace")
 
 
-def tls_certificate(directory: Path) -> tuple[Path, Path]:
-    """Write a self-signed certificate for localhost and 127.0.0.1 and its key; return their paths."""
+def tls_certificate(directory: Path, hosts: tuple[str, ...] = ("localhost",)) -> tuple[Path, Path]:
+    """Write a self-signed certificate for these host names and 127.0.0.1 and its key; return their paths."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
@@ -60,7 +60,7 @@ def tls_certificate(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName([*map(x509.DNSName, hosts), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
