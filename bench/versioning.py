@@ -65,11 +65,11 @@ def entry(segment: str, index: int, version: int = 0) -> Entry:
     )
 
 
-def sorted_entries(size: int) -> Iterator[Entry]:
+def sorted_entries(size: int, version: int = 0) -> Iterator[Entry]:
     per_segment = size // len(SEGMENTS)
     for segment in SEGMENTS:
         for index in range(per_segment):
-            yield entry(segment, index)
+            yield entry(segment, index, version)
 
 
 def timed(call: Callable[[], object]) -> float:
@@ -165,9 +165,9 @@ class HubCase:
         return timed(diff)
 
 
-def build_commit(dataset: Dataset, size: int, user: User) -> Commit:
+def build_commit(dataset: Dataset, size: int, user: User, version: int = 0) -> Commit:
     """Commit ``size`` sorted entries as the dataset's first commit on its default branch."""
-    ranges, delta = ranges_apply((), (Change(e.path, e) for e in sorted_entries(size)))
+    ranges, delta = ranges_apply((), (Change(e.path, e) for e in sorted_entries(size, version)))
     tree = TreeContent.build(descriptions=dict.fromkeys(SEGMENTS, ""), counts=delta, ranges=ranges)
     branch = Branch.objects.get(dataset=dataset, name=dataset.default_branch)
     commit = Commit.objects.create(
@@ -256,7 +256,8 @@ def gc_pass(workspace: Workspace, user: User, live_entries: int) -> tuple[float,
     """Delete a dataset of about 1% of the live entries, then time one collection pass (no grace period)."""
     doomed = Dataset.objects.create(workspace=workspace, name=f"bench-garbage-{uuid.uuid4().hex[:8]}")
     size = max(int(live_entries * GARBAGE_SHARE) // len(SEGMENTS) * len(SEGMENTS), len(SEGMENTS))
-    build_commit(doomed, size, user)
+    # Entries of their own version, so no range is shared with the live datasets: all of it is garbage.
+    build_commit(doomed, size, user, version=2**31)
     doomed.delete()
     started = time.perf_counter()
     report = services.garbage_collect(grace=timedelta(0))
