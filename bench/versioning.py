@@ -35,7 +35,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from datasets.models import Dataset, User, Workspace  # noqa: E402
-from versioning import selectors, services  # noqa: E402
+from versioning import merges, selectors, services  # noqa: E402
 from versioning.garbage import CollectionReport  # noqa: E402
 from versioning.models import Branch, Commit, Range, Tree  # noqa: E402
 from versioning.trees import Change, Entry, TreeContent, ranges_apply, tree_load, tree_save  # noqa: E402
@@ -49,6 +49,9 @@ NEW_PATTERN = ("scattered", 100)  # the 10M/100k lines
 GIT = -1  # the git row's key in the figures
 SEGMENTS = ("test", "train", "val", "zoo")
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+# A merge: each side changes the same MERGE_CHANGES paths differently, so every one of them conflicts.
+MERGE_CHANGES = 100
+MERGE_LAYOUTS = ("clustered", "scattered")
 PAGE = 100
 GIT_FILES = 100_000
 GARBAGE_SHARE = 0.01
@@ -153,6 +156,42 @@ class HubCase:
             assert selectors.diff_entries(base=base, head=head).total <= count
 
         return timed(diff)
+
+    def merge_branches(self, clustered: bool) -> tuple[Branch, Branch]:
+        """A source branch and the default one that both changed the same 100 paths to different contents."""
+        name = f"merge-{'clustered' if clustered else 'scattered'}"
+        services.branch_create(dataset=self.dataset, name=name, revision=self.dataset.default_branch)
+        if clustered:
+            segment = self.rng.choice(SEGMENTS)
+            start = self.rng.randrange(self.per_segment - MERGE_CHANGES)
+            picks = [(segment, start + n) for n in range(MERGE_CHANGES)]
+        else:
+            # Sampled from a range, not a list of every path: at 10M entries that list alone is gigabytes.
+            spots = self.rng.sample(range(len(SEGMENTS) * self.per_segment), MERGE_CHANGES)
+            picks = [(SEGMENTS[spot // self.per_segment], spot % self.per_segment) for spot in spots]
+        for branch in (name, self.dataset.default_branch):
+            self.version += 1
+            services.commit_import(
+                dataset=self.dataset,
+                entries=[entry(segment, index, self.version) for segment, index in picks],
+                title=f"{MERGE_CHANGES} changes",
+                branch_name=branch,
+            )
+        return (
+            Branch.objects.select_related("head", "dataset").get(dataset=self.dataset, name=name),
+            Branch.objects.select_related("head", "dataset").get(
+                dataset=self.dataset, name=self.dataset.default_branch
+            ),
+        )
+
+    def merge_once(self, source: Branch, target: Branch) -> float:
+        """Merge the source into the target (source wins) as a new draft: plan and write it."""
+
+        def merge() -> None:
+            result = merges.merge_prepare(source=source, target=target, strategy="override", title="merge")
+            assert len(result.conflicts) == MERGE_CHANGES
+
+        return timed(merge)
 
     def full_diff(self) -> float:
         """Diff the whole import against ROOT (every entry an add), streaming."""
@@ -295,6 +334,11 @@ def main() -> None:
         for _ in range(RUNS):
             for case in cases:
                 samples["page 100", case.size].append(case.page_once())
+        for layout in MERGE_LAYOUTS:
+            branches = {case.size: case.merge_branches(clustered=layout == "clustered") for case in cases}
+            for _ in range(RUNS):
+                for case in cases:
+                    samples[f"merge {layout}", case.size].append(case.merge_once(*branches[case.size]))
         for key, values in samples.items():
             figures[key] = median_ms(values)
         for case in cases:
@@ -308,8 +352,10 @@ def main() -> None:
         clean_up(workspace, user)
     columns = ["build s", "page 100", "diff all s"]
     columns += [f"{kind} {label(pattern)}" for pattern in PATTERNS for kind in ("stage", "commit", "diff")]
+    columns += [f"merge {layout}" for layout in MERGE_LAYOUTS]
     print(f"versioning benchmark on {connection.vendor}: medians of {RUNS} runs in ms (columns ending in s: seconds)")
     print("N changes = N/2 modified + N/2 new files, clustered (one folder, side by side) or scattered (anywhere);")
+    print(f"merge = squash-and-merge of two branches that changed the same {MERGE_CHANGES} paths each (all conflict)")
     print(f"the git row is a {GIT_FILES:,}-file repository: stage = git add of the files, commit = git commit")
     print(" | ".join([f"{'entries':>10}", *(f"{c:>20}" for c in columns)]))
     for size in [*SIZES, GIT]:
@@ -325,11 +371,15 @@ def main() -> None:
     ratio("commit_1m_over_1k", f"commit {old}", 1_000_000, 1000)
     ratio("list_1m_over_1k", "page 100", 1_000_000, 1000)
     ratio("diff_1m_over_1k", f"diff {old}", 1_000_000, 1000)
+    ratio("merge_1m_over_1k", "merge clustered", 1_000_000, 1000)
     ratio("commit_10m_over_100k", f"commit {new}", 10_000_000, 100_000)
     ratio("diff_10m_over_100k", f"diff {new}", 10_000_000, 100_000)
     ratio("list_10m_over_100k", "page 100", 10_000_000, 100_000)
+    ratio("merge_10m_over_100k", "merge scattered", 10_000_000, 100_000)
     ratio("commit_vs_git_100k", f"commit {old}", 100_000, GIT)
     ratio("commit_scattered_100_vs_git_100k", f"commit {new}", 100_000, GIT)
+    big = max(SIZES)
+    print(f"MERGE_MS_AT_{big}={figures['merge clustered', big]:.1f}")
     if gc_s is not None:
         tallies = gc_report.tallies
         print(

@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "datasets",
     "storage_configs",
     "versioning",
+    "catalog",
 ]
 
 MIDDLEWARE = [
@@ -136,11 +137,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "project.api.middleware.DialectErrorMiddleware",
     "project.api.limits.RequestLimitMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the login user and messages serve the admin and the pages; dialect requests skip them.
+    "project.api.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "project.api.middleware.BrowserAuthenticationMiddleware",
+    "project.api.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -298,6 +300,34 @@ else:
 # not retire the pages the others keep.
 LIST_CACHE_SECONDS = env_int("LIST_CACHE_SECONDS", 60 if REDIS_URL else 0)
 
+# Jobs (merges) run as Celery tasks. CELERY_BROKER_URL names RabbitMQ (amqp://) or Redis (redis://); workers
+# started with `celery -A project worker` on any machine sharing the database and storage then run them.
+# Unset, jobs run in the web process with no broker and no worker: a job starts on the first read of it (or
+# of the dataset's job list), so an abort sent right after create still finds it queued.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+if CELERY_BROKER_URL and urlsplit(CELERY_BROKER_URL).scheme not in ("amqp", "amqps", "pyamqp", "redis", "rediss"):
+    raise ImproperlyConfigured("CELERY_BROKER_URL must be an amqp://, amqps://, redis:// or rediss:// URL")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# A job run in the web process that fails unexpectedly (the database went away) fails the request that ran it.
+CELERY_TASK_EAGER_PROPAGATES = True
+# The queue jobs are sent to and workers read (`celery -A project worker -Q <name>` for another one).
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# A task is acknowledged only once it has run, so one whose worker dies is delivered again; the job row
+# decides what a second delivery does (see versioning/jobs.py).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing tries the broker briefly, so a create answers 503 within seconds when the broker is away.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_TASK_IGNORE_RESULT = True
+# A job running longer than this ends FAILED with a message saying so.
+JOB_TIME_LIMIT_SECONDS = env_int("JOB_TIME_LIMIT_SECONDS", 600)
+# Seconds a queued job waits before a worker starts it: an abort sent right after create (as the SDK's own
+# tests do) then always finds it queued. The SDK polls every 5 s, so the wait is not seen.
+JOB_START_DELAY_SECONDS = env_int("JOB_START_DELAY_SECONDS", 1)
+
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
@@ -444,7 +474,7 @@ USE_TZ = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["project.api.renderers.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "project.api.dialects.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "project.api.schema.DialectAutoSchema",

@@ -2,7 +2,10 @@
 
 Roots: every commit of every dataset (branches and tags point at commits, and commits stay reachable by id),
 and the staged entries and segment metadata of every draft that still holds them (open or closed: a closed
-draft stays readable). Swept: trees, ranges and segment metadata no commit or draft reaches; objects under a
+draft stays readable; a merge job's result draft is one of them). A fusion frame refers to no object of its
+own but to one per part (a sensor's file), each with its object key and SHA-1: all of them are reached.
+Sensors live in segment metadata, reached like any other; a commit's file counts are a column of its row.
+Swept: trees, ranges and segment metadata no commit or draft reaches; objects under a
 dataset's prefix in its storage (``<dataset hex id>/<sha1>``, the only keys the hub addresses itself) that no
 entry of a commit or draft of any dataset on that storage points at, including every object of a deleted
 dataset; and the dataset's object records (``DatasetObject``) for SHA-1s none of its commits holds.
@@ -54,7 +57,7 @@ from versioning.models import (
     StagedSegment,
     Tree,
 )
-from versioning.trees import TreeContent, range_rows
+from versioning.trees import PLAIN_ROW_LENGTH, TreeContent, range_rows
 
 SORT_RUN_SIZE = 100_000
 ROW_BATCH = 2000
@@ -261,10 +264,15 @@ class Collector:
         config_of = dict(Dataset.objects.values_list("pk", "storage_config_id"))
         bar = self._bar("marking")
         # Drafts first, commits second (see the module docstring).
-        for _, object_key, config_id in _rows(StagedEntry, "object_key", "draft__dataset__storage_config_id"):
+        for _, object_key, parts, config_id in _rows(
+            StagedEntry, "object_key", "parts", "draft__dataset__storage_config_id"
+        ):
             ref = _storage_ref(config_id)
             if ref in key_refs:
-                live["keys"].add(f"{ref}\0{object_key}")
+                # A staged frame has no object of its own: each of its parts (a sensor's file) has one.
+                for key in [object_key] if parts is None else [part[2] for part in parts]:
+                    if key:
+                        live["keys"].add(f"{ref}\0{key}")
             bar.update()
         for _, metadata_id in _rows(StagedSegment, "metadata_id"):
             if metadata_id:
@@ -297,8 +305,10 @@ class Collector:
                 # change only with its commits, so they are checked on the same pass, at no further reads.
                 if ref in key_refs:
                     for row in range_rows(range_ref.id):
-                        live["keys"].add(f"{ref}\0{row[1]}")
-                        live["objects"].add(f"{dataset_id:012d}:{row[2]}")
+                        # A fusion frame's row holds its parts, each with its object key and SHA-1.
+                        for object_key, sha1 in _row_objects(row):
+                            live["keys"].add(f"{ref}\0{object_key}")
+                            live["objects"].add(f"{dataset_id:012d}:{sha1}")
                     self.checked_records.add(dataset_id)
                 bar.update(range_ref.length)
         bar.close()
@@ -433,6 +443,9 @@ class Collector:
                 fence_hold()
                 # Staged or committed since the mark began: in use again.
                 reused = set(StagedEntry.objects.filter(sha1__in=sha1s).values_list("sha1", flat=True))
+                # Frame parts sit in a JSON list, not the indexed column: read those staged in drafts changed
+                # since the mark began (staging stamps its draft under the fence; earlier ones the mark saw).
+                reused.update(_staged_part_sha1s(since=self.report.marked_at) & sha1s)
                 reused.update(
                     DatasetObject.objects.filter(sha1__in=sha1s, registered_at__gte=self.report.marked_at).values_list(
                         "sha1", flat=True
@@ -487,6 +500,22 @@ class Collector:
             elif not self.dry_run and not objects and prefix.tombstone_id is not None:
                 DeletedDataset.objects.filter(pk=prefix.tombstone_id).delete()
         _garbage_record(self.report.reclaimable, measured_at=self.report.marked_at)
+
+
+def _row_objects(row: list[Any]) -> list[tuple[str, str]]:
+    """(object key, SHA-1) of every object a stored entry row refers to: its own, or each of its parts'."""
+    parts = row[PLAIN_ROW_LENGTH] if len(row) > PLAIN_ROW_LENGTH else None
+    if parts is None:
+        return [(row[1], row[2])]
+    return [(part[2], part[3]) for part in parts]
+
+
+def _staged_part_sha1s(*, since: datetime) -> set[str]:
+    """The SHA-1 of every part staged in a draft changed since ``since``."""
+    rows = StagedEntry.objects.filter(
+        draft__updated_at__gte=since, action=StagedEntry.Action.PUT, parts__isnull=False
+    ).values_list("parts", flat=True)
+    return {part[3] for parts in rows.iterator(chunk_size=ROW_BATCH) for part in parts or ()}
 
 
 def _garbage_record(reclaimable: dict[int, tuple[int, int]], *, measured_at: datetime) -> None:

@@ -5,6 +5,7 @@ are committed and visible to the server process (and flushed afterwards).
 """
 
 import datetime
+import importlib
 import ipaddress
 import os
 import shutil
@@ -25,10 +26,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.apps import apps
 from django.db import connection
+
+from datasets.models import User
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 90
+CURATOR_PASSWORD = "curator-password-8d1f"
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,49 @@ def start_hub(django_db_setup: None, tmp_path: Path) -> Iterator[Callable[..., H
             return stack.enter_context(running_hub(tmp_path / f"hub-{next(started)}", **options))
 
         yield start
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Keep each phase's report on the test, so the browser fixture can tell a failed test at teardown."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def browser(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Headless Chromium (tests/acceptance/browser.py); a failing test leaves a screenshot of its last page."""
+    pytest.importorskip("selenium.webdriver", reason="selenium is not installed: see requirements/test.txt")
+    from tests.acceptance.browser import save_screenshot, start_chromium
+
+    # Never let selenium-manager look for (or fetch) a browser or driver.
+    monkeypatch.setenv("SE_OFFLINE", "true")
+    driver = start_chromium(tmp_path / "chromium-profile")
+    try:
+        yield driver
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            try:
+                path = save_screenshot(driver, request.node.name)
+                print(f"screenshot of the page at failure ({driver.current_url}): {path}")
+            except Exception as error:  # the browser itself may be what failed
+                print(f"no screenshot: {error!r}")
+        driver.quit()
+
+
+@pytest.fixture
+def curator(transactional_db: None) -> User:
+    """A staff user in the curator group.
+
+    Transactional tests flush the database afterwards, data migrations' rows included, so the group is
+    made again by the very function of the migration that creates it.
+    """
+    importlib.import_module("datasets.migrations.0007_curator_group").create_curator_group(apps, None)
+    curator = User.objects.create_user(username="carol", password=CURATOR_PASSWORD, is_staff=True)
+    curator.groups.add(apps.get_model("auth", "Group").objects.get(name="curator"))
+    return curator
 
 
 def answers_ping(port: int) -> bool:

@@ -50,9 +50,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen | None = None, attempts: int = 200) -> bool:
-    """Whether something accepts connections on the port before the attempts run out."""
-    for _ in range(attempts):
+def wait_for_port(port: int, process: subprocess.Popen | None = None, seconds: float = 60) -> bool:
+    """Whether something accepts connections on the port within ``seconds`` (a loaded machine starts a Node or
+    Python server slowly)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             return False
         try:

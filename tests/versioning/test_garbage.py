@@ -18,18 +18,19 @@ from datasets.models import Dataset, User
 from datasets.services import UploadedObject, dataset_delete, dataset_objects_register
 from storage_configs.backends import hub_backend
 from storage_configs.services import storage_object_put
-from versioning import garbage, selectors, services
+from versioning import garbage, jobs, selectors, services
 from versioning.models import (
     Commit,
     DatasetGarbage,
     DatasetObject,
     DeletedDataset,
     Draft,
+    Job,
     Range,
     SegmentMetadata,
     Tree,
 )
-from versioning.trees import Entry
+from versioning.trees import Entry, Part
 
 NOW = timedelta(0)
 
@@ -65,7 +66,10 @@ def read_everything(datasets: list[Dataset]) -> dict[tuple, object]:
     def read(revision: selectors.Revision, tag: tuple) -> None:
         for segment in selectors.segment_list(revision=revision, limit=1000).items:
             page = selectors.entry_list(revision=revision, segment=segment.name, limit=10_000)
-            seen[(*tag, segment.name)] = [(e, b"".join(backend.iter_chunks(e.object_key))) for e in page.items]
+            # A fusion frame's bytes are its parts' (each sensor's file); a plain entry's its own object's.
+            seen[(*tag, segment.name)] = [
+                (e, b"".join(b"".join(backend.iter_chunks(key)) for key, _, _ in e.files())) for e in page.items
+            ]
             seen[(*tag, segment.name, "metadata")] = selectors.segment_metadata(revision=revision, name=segment.name)
 
     for dataset in datasets:
@@ -85,7 +89,9 @@ def read_everything(datasets: list[Dataset]) -> dict[tuple, object]:
 
 def referenced_keys(seen: dict[tuple, object]) -> set[str]:
     listings = [value for value in seen.values() if isinstance(value, list) and value and isinstance(value[0], tuple)]
-    return {item[0].object_key for listing in listings for item in listing if isinstance(item[1], bytes)}
+    return {
+        key for listing in listings for item in listing if isinstance(item[1], bytes) for key, _, _ in item[0].files()
+    }
 
 
 def random_history(rng: random.Random, user: User, datasets: list[Dataset]) -> None:
@@ -422,3 +428,134 @@ def test_uploading_an_object_already_stored_stamps_it_anew(dataset: Dataset, med
 
     services.garbage_collect(grace=timedelta(days=1))
     assert key in stored_keys()
+
+
+def fusion_dataset(user: User, name: str = "drive") -> Dataset:
+    return Dataset.objects.create(
+        workspace=user.owned_workspaces.get(), name=name, creator=user, kind=Dataset.Kind.FUSION
+    )
+
+
+def stored_frames(
+    dataset: Dataset, draft: Draft, segment: str, frames: dict[str, dict[str, bytes]], sensors: tuple[str, ...]
+) -> None:
+    """Upload each frame's files to the dataset's storage and put them in their (frame, sensor) slots."""
+    services.draft_segment_ensure(draft=draft, name=segment)
+    for sensor in sensors:
+        services.draft_sensor_put(draft=draft, segment=segment, sensor={"name": sensor, "type": "CAMERA"})
+    parts = []
+    for frame_id, files in frames.items():
+        for sensor, content in files.items():
+            key, sha1, size = upload(dataset, content)
+            parts.append((frame_id, Part(sensor, f"{frame_id[-3:]}-{sensor}.bin", key, sha1, size)))
+    services.draft_frame_parts_put(draft=draft, segment=segment, parts=parts)
+
+
+FRAME = "01GZ6T7Y3C0000000000000000"
+OTHER_FRAME = "01GZ6T7Y3C0000000000000001"
+
+
+def test_a_fusion_datasets_part_objects_and_sensors_are_kept(user: User) -> None:
+    dataset = fusion_dataset(user)
+    sensors = ("CAM", "LIDAR")
+    draft = services.draft_create(dataset=dataset, title="frames")
+    stored_frames(
+        dataset,
+        draft,
+        "seq",
+        {FRAME: {"CAM": b"cam 0", "LIDAR": b"lidar 0"}, OTHER_FRAME: {"CAM": b"cam 1", "LIDAR": b"lidar 1"}},
+        sensors,
+    )
+    first = services.draft_commit(draft=draft, title="frames")
+    edit = services.draft_create(dataset=dataset, title="relabel")
+    stored_frames(dataset, edit, "seq", {FRAME: {"LIDAR": b"lidar 0 again"}}, sensors)
+    services.draft_commit(draft=edit, title="replace a part")
+    # Staged in a draft that is closed since: no open draft holds the dataset's uploads, only the mark does.
+    closed = services.draft_create(dataset=dataset, title="closed")
+    stored_frames(dataset, closed, "seq", {OTHER_FRAME: {"CAM": b"cam 1 staged"}}, sensors)
+    services.draft_close(draft=closed)
+    orphan, _, _ = upload(dataset, b"never staged")
+    part_keys = {key for key in stored_keys() if key != orphan}
+    records = set(DatasetObject.objects.filter(dataset=dataset).values_list("sha1", flat=True))
+    before = read_everything([dataset])
+    assert len(part_keys) == 6
+    assert referenced_keys(before) == part_keys
+    assert first.file_counts == {"seq": 4}
+
+    report = services.garbage_collect(grace=NOW)
+
+    assert stored_keys() == part_keys
+    assert read_everything([dataset]) == before
+    assert set(DatasetObject.objects.filter(dataset=dataset).values_list("sha1", flat=True)) == records
+    revision = selectors.revision_resolve(dataset=dataset, revision=first.id)
+    assert [sensor["name"] for sensor in selectors.segment_sensors(revision=revision, segment="seq")] == list(sensors)
+    assert Commit.objects.get(pk=first.pk).file_counts == {"seq": 4}
+    assert report.tallies["storage objects"].deleted == 1
+    assert all(tally.found == 0 for tally in services.garbage_collect(grace=NOW).tallies.values())
+
+
+def test_a_part_staged_during_a_pass_is_kept(user: User, media: Path) -> None:
+    dataset = fusion_dataset(user)
+    draft = services.draft_create(dataset=dataset, title="frames")
+    stored_frames(dataset, draft, "seq", {FRAME: {"CAM": b"cam"}}, ("CAM",))
+    services.draft_commit(draft=draft, title="frames")
+    key, sha1, size = upload(dataset, b"uploaded long ago")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(media / key, (two_days_ago, two_days_ago))
+    # The object predates the draft, so only the check under the fence keeps it once it is staged.
+    later = services.draft_create(dataset=dataset, title="later")
+
+    def stage() -> None:
+        part = Part("CAM", "late.bin", key, sha1, size)
+        services.draft_frame_parts_put(draft=later, segment="seq", parts=[(OTHER_FRAME, part)])
+
+    services.garbage_collect(grace=NOW, after_mark=stage)
+
+    assert key in stored_keys()
+
+
+def test_a_merge_jobs_result_draft_is_kept(user: User, media: Path) -> None:
+    dataset = fusion_dataset(user)
+    sensors = ("CAM", "LIDAR")
+    draft = services.draft_create(dataset=dataset, title="frames")
+    stored_frames(dataset, draft, "seq", {FRAME: {"CAM": b"cam", "LIDAR": b"lidar"}}, sensors)
+    services.draft_commit(draft=draft, title="frames")
+    services.branch_create(dataset=dataset, name="dev", revision="main")
+    dev = services.draft_create(dataset=dataset, title="dev", branch_name="dev")
+    stored_frames(dataset, dev, "seq", {FRAME: {"CAM": b"cam on dev"}, OTHER_FRAME: {"LIDAR": b"new on dev"}}, sensors)
+    services.draft_commit(draft=dev, title="dev")
+    job = jobs.job_create(
+        dataset=dataset,
+        job_type="squashAndMerge",
+        title="dev->main",
+        arguments={"title": "merged", "sourceBranchName": "dev", "targetBranchName": "main", "strategy": "override"},
+    )
+    jobs.job_run(job_id=job.pk, attempt=job.attempt)
+    job = Job.objects.select_related("result_draft").get(pk=job.pk)
+    assert job.status == Job.Status.SUCCESS and job.result_draft is not None
+    result = job.result_draft
+    services.branch_delete(dataset=dataset, name="dev")
+    orphan, _, _ = upload(dataset, b"never staged")
+    # Written before the result draft opened: the open draft's upload window does not keep them, the mark does.
+    three_days_ago = time.time() - 3 * 86400
+    for key in stored_keys():
+        os.utime(media / key, (three_days_ago, three_days_ago))
+    before = read_everything([dataset])
+
+    report = services.garbage_collect(grace=NOW)
+
+    assert report.tallies["storage objects"].deleted == 1 and orphan not in stored_keys()
+    assert read_everything([dataset]) == before
+    job = Job.objects.select_related("result_draft").get(pk=job.pk)
+    assert job.result_draft == result and job.result_draft.is_open
+    merged = services.draft_commit(draft=job.result_draft, title="merged")
+    revision = selectors.revision_resolve(dataset=dataset, revision=merged.id)
+    frames = {entry.remote_path: entry for entry in selectors.entry_list(revision=revision, segment="seq").items}
+    assert {name: [part.name for part in frames[name].part_list()] for name in frames} == {
+        FRAME: ["CAM", "LIDAR"],
+        OTHER_FRAME: ["LIDAR"],
+    }
+    backend = hub_backend()
+    contents = {part.name: b"".join(backend.iter_chunks(part.object_key)) for part in frames[FRAME].part_list()}
+    assert contents == {"CAM": b"cam on dev", "LIDAR": b"lidar"}
+    assert merged.file_counts == {"seq": 3}
