@@ -13,9 +13,10 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import display_for_value
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.cache import add_never_cache_headers
@@ -232,6 +233,7 @@ class DatasetAdmin(admin.ModelAdmin):
         "comments",
         "votes",
         "file_count",
+        "reclaimable",
         "updated_at",
     )
     list_filter = (
@@ -244,7 +246,7 @@ class DatasetAdmin(admin.ModelAdmin):
         ("tags", TagFilter),
     )
     search_fields = ("name", "title", "description", "creator__username")
-    list_select_related = ("workspace", "creator")
+    list_select_related = ("workspace", "creator", "garbage")
     ordering = ("-updated_at", "-pk")
     autocomplete_fields = ("tags",)
     actions = ["hide", "unhide", "feature", "unfeature"]
@@ -260,6 +262,7 @@ class DatasetAdmin(admin.ModelAdmin):
                     "featured",
                     "default_branch",
                     "storage_config",
+                    "reclaimable",
                     ("total_notebooks", "total_topics", "total_comments", "total_votes"),
                     ("created_at", "updated_at"),
                 )
@@ -276,6 +279,7 @@ class DatasetAdmin(admin.ModelAdmin):
         "featured",
         "default_branch",
         "storage_config",
+        "reclaimable",
         "total_notebooks",
         "total_topics",
         "total_comments",
@@ -328,6 +332,15 @@ class DatasetAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
         for dataset in queryset:
             services.dataset_delete(dataset=dataset)
+
+    @admin.display(description="reclaimable", ordering="garbage__reclaimable_bytes")
+    def reclaimable(self, dataset: Dataset) -> str:
+        """Storage the last garbage collection found unreachable in the dataset and has not deleted yet."""
+        try:
+            garbage = dataset.garbage  # type: ignore[attr-defined]
+        except ObjectDoesNotExist:
+            return "-"
+        return f"{filesizeformat(garbage.reclaimable_bytes)} in {garbage.object_count} objects"
 
     @admin.display(description="owner", ordering="creator__username")
     def owner(self, dataset: Dataset) -> str:

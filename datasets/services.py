@@ -41,6 +41,7 @@ from storage_configs.services import SHA1_HEX
 from versioning import labels as label_rules
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
+from versioning.fence import fence_share
 from versioning.models import Branch, Commit, Draft, StagedEntry
 from versioning.trees import EMPTY_TREE, Entry, Part, tree_load, trees_diff
 
@@ -880,13 +881,21 @@ def _labels_prepared(draft: Draft, objects: Sequence[UploadedObject]) -> list[Up
     ]
 
 
+def _lock_draft_then_fence(draft: Draft) -> None:
+    """Lock the draft row, then share the garbage-collection fence: rows first, fence last, as every writer."""
+    Draft.objects.select_for_update().filter(pk=draft.pk).values_list("pk", flat=True).first()
+    fence_share()
+
+
 @transaction.atomic
 def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[UploadedObject]) -> None:
     """Stage uploaded files in a draft, each only if its object (keyed by its SHA-1) is in storage with its size.
 
     Registering a path again replaces its entry, so callbacks may be repeated. Labels are checked against the
-    draft's catalog first: a refused label stages nothing.
+    draft's catalog first: a refused label stages nothing. The objects are checked under the garbage-collection
+    fence, so a collection cannot delete one between the check and the staging.
     """
+    _lock_draft_then_fence(draft)
     objects = _labels_prepared(draft, objects)
     dataset = draft.dataset
     slots = [_frame_slot(dataset, uploaded.frame_id, uploaded.sensor_name) for uploaded in objects]
@@ -929,6 +938,7 @@ def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[Up
         versioning_services.draft_stage_upserts(draft=draft, entries=entries)
 
 
+@transaction.atomic
 def dataset_cloud_object_register(
     *,
     draft: Draft,
@@ -940,6 +950,7 @@ def dataset_cloud_object_register(
     sensor_name: str | None = None,
 ) -> None:
     """Stage an object already in the dataset's authorised storage config, hashing it to address its content."""
+    _lock_draft_then_fence(draft)
     label = _label_prepared(draft, remote_path, label)
     slot = _frame_slot(draft.dataset, frame_id, sensor_name)
     config = draft.dataset.storage_config

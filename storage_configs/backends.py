@@ -132,6 +132,17 @@ class StorageBackend(ABC):
         """Remove the object; removing a missing object is not an error."""
         self.storage.delete(self.name(key))
 
+    def modified_at(self, key: str) -> datetime:
+        """When the object was last written; a missing object raises ``StorageObjectMissing``."""
+        try:
+            return self.storage.get_modified_time(self.name(key))
+        except self.missing_errors:
+            raise errors.StorageObjectMissing(key=key) from None
+
+    def touch(self, key: str) -> None:
+        """Stamp an existing object as written now (a write skipped because the content is there already)."""
+        self.save(key, self.open(key))
+
     def iter_chunks(self, key: str, chunk_size: int = READ_CHUNK_SIZE) -> Iterator[bytes]:
         """Yield the object's bytes chunk by chunk, never holding the whole object."""
         stream = self.open(key)
@@ -433,6 +444,12 @@ class FilesystemBackend(StorageBackend):
     @property
     def missing_errors(self) -> tuple[type[Exception], ...]:
         return (FileNotFoundError,)
+
+    def touch(self, key: str) -> None:
+        try:
+            os.utime(self.storage.path(self.name(key)))
+        except FileNotFoundError:
+            raise errors.StorageObjectMissing(key=key) from None
 
     def save(self, key: str, content: IO[bytes]) -> None:
         """Write beside the key, then rename into place: a write that fails half way (a full or failing disk)

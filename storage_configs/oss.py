@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+from datetime import UTC, datetime
 from typing import IO
 from urllib.parse import urlsplit
 
@@ -78,6 +79,9 @@ class OssStorage(Storage):
 
     def delete(self, name: str) -> None:
         self.bucket.delete_object(name)
+
+    def get_modified_time(self, name: str) -> datetime:
+        return datetime.fromtimestamp(self.bucket.head_object(name).last_modified, UTC)
 
     def url(self, name: str | None, expire: int = 3600) -> str:  # type: ignore[override]  # expiry is OSS's own
         return self.bucket.sign_url("GET", name, expire, slash_safe=True)

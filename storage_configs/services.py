@@ -158,6 +158,8 @@ def storage_object_put(*, backend: StorageBackend, key: str, content: IO[bytes])
     size = content.tell()
     content.seek(0)
     if backend.exists(key) and backend.size(key) == size:
+        # Stamped as if written now: garbage collection keeps objects written since its mark or grace.
+        backend.touch(key)
         return
     backend.save(key, content)
     logger.info("stored object %s (%d bytes) in %s storage", key, size, backend.kind)

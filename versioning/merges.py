@@ -23,6 +23,7 @@ from django.db.models import Max
 from datasets.models import User
 from project import errors
 from versioning import selectors
+from versioning.fence import fence_share
 from versioning.models import Branch, Commit, Draft, DraftMetadata, StagedEntry, StagedSegment
 from versioning.trees import EMPTY_TREE, Change, Entry, EntryChange, TreeContent, metadata_load, tree_load, trees_diff
 
@@ -280,7 +281,20 @@ def _staged_entries_insert(draft: Draft, changes: list[tuple[Change, bool]]) -> 
     model instances would cost more than the rest of the merge."""
     meta = StagedEntry._meta
     label_field = meta.get_field("label")
-    columns = ["draft_id", "path", "segment", "action", "object_key", "sha1", "size", "label", "timestamp", "in_base"]
+    parts_field = meta.get_field("parts")
+    columns = [
+        "draft_id",
+        "path",
+        "segment",
+        "action",
+        "object_key",
+        "sha1",
+        "size",
+        "label",
+        "timestamp",
+        "parts",
+        "in_base",
+    ]
     quote = connection.ops.quote_name
     statement = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
@@ -292,9 +306,23 @@ def _staged_entries_insert(draft: Draft, changes: list[tuple[Change, bool]]) -> 
         (path, entry), in_base = change
         segment = path.partition("/")[0]
         if entry is None:
-            return (draft.pk, path, segment, delete, "", "", 0, None, None, in_base)
+            return (draft.pk, path, segment, delete, "", "", 0, None, None, None, in_base)
         label = label_field.get_db_prep_save(entry.label, connection) if entry.label is not None else None
-        return (draft.pk, path, segment, put, entry.object_key, entry.sha1, entry.size, label, entry.timestamp, in_base)
+        # A fusion frame's parts (each sensor's file) travel with it.
+        parts = parts_field.get_db_prep_save(entry.parts, connection) if entry.parts is not None else None
+        return (
+            draft.pk,
+            path,
+            segment,
+            put,
+            entry.object_key,
+            entry.sha1,
+            entry.size,
+            label,
+            entry.timestamp,
+            parts,
+            in_base,
+        )
 
     with connection.cursor() as cursor:
         for start in range(0, len(changes), STAGE_BATCH):
@@ -311,6 +339,8 @@ def merge_apply(
     dataset = target.dataset
     # Serialise draft numbering with every other draft opened on the dataset.
     type(dataset).objects.select_for_update().filter(pk=dataset.pk).values_list("pk", flat=True).first()
+    # Staging writes under the garbage-collection fence, after the row locks (see versioning.fence).
+    fence_share()
     number = (Draft.objects.filter(dataset=dataset).aggregate(top=Max("number"))["top"] or 0) + 1
     draft = Draft.objects.create(
         dataset=dataset,

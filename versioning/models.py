@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 ROOT_COMMIT_ID = "0" * 32
 MAX_PATH_LENGTH = 700
@@ -32,6 +33,8 @@ class Range(models.Model):
 
     id = models.CharField(max_length=64, primary_key=True)
     data = models.BinaryField()
+    # When a writer last stored this content (again): garbage collection keeps anything written since its mark.
+    created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return self.id
@@ -42,6 +45,7 @@ class Tree(models.Model):
 
     id = models.CharField(max_length=64, primary_key=True)
     data = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return self.id
@@ -52,6 +56,7 @@ class SegmentMetadata(models.Model):
 
     id = models.CharField(max_length=64, primary_key=True)
     data = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return self.id
@@ -232,7 +237,11 @@ class StagedEntry(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["draft", "path"], name="one_staged_entry_per_path")]
-        indexes = [models.Index(fields=["draft", "segment"], name="staged_entry_segment")]
+        indexes = [
+            models.Index(fields=["draft", "segment"], name="staged_entry_segment"),
+            # Garbage collection checks whether an object it is about to delete was staged meanwhile.
+            models.Index(fields=["sha1"], name="staged_entry_sha1"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.path}"
@@ -243,9 +252,12 @@ class DatasetObject(models.Model):
 
     dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="+")
     sha1 = models.CharField(max_length=40)
+    # When a commit last registered the object: garbage collection keeps objects committed since its mark.
+    registered_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["dataset", "sha1"], name="one_object_per_dataset_sha1")]
+        indexes = [models.Index(fields=["sha1"], name="dataset_object_sha1")]
 
     def __str__(self) -> str:
         return self.sha1
@@ -261,6 +273,50 @@ class DraftMetadata(models.Model):
 
     def __str__(self) -> str:
         return f"metadata of {self.draft}"
+
+
+class GcFence(models.Model):
+    """The one row writers of versioned content share-lock and garbage collection locks to start a mark.
+
+    Every transaction that stores ranges, trees or segment metadata, stages entries or registers objects holds
+    a shared lock on it, so when a collection's exclusive lock is granted no such write is in flight, and every
+    later write is stamped after the mark began.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    marked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"gc fence (last mark {self.marked_at})"
+
+
+class DeletedDataset(models.Model):
+    """A deleted dataset whose objects may still lie in storage under its prefix, until collection sweeps them."""
+
+    hex_id = models.CharField(max_length=32, unique=True)
+    # Null: the hub's own storage. Deleting the config forgets the objects (there is nothing left to reach).
+    storage_config = models.ForeignKey(
+        "storage_configs.StorageConfig", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    deleted_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.hex_id
+
+
+class DatasetGarbage(models.Model):
+    """What the last garbage collection found unreachable in a dataset's storage and has not deleted yet."""
+
+    dataset = models.OneToOneField("datasets.Dataset", on_delete=models.CASCADE, related_name="garbage")
+    object_count = models.PositiveBigIntegerField(default=0)
+    reclaimable_bytes = models.PositiveBigIntegerField(default=0)
+    measured_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "dataset garbage"
+
+    def __str__(self) -> str:
+        return f"garbage of {self.dataset_id}"
 
 
 class Job(models.Model):

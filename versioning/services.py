@@ -10,10 +10,11 @@ an older snapshot would not see the commit it waited for.
 import re
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import timedelta
 from itertools import islice
 from operator import itemgetter
-from typing import Any
+from typing import Any, TextIO
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
@@ -21,13 +22,15 @@ from django.utils import timezone
 
 from datasets.models import Dataset, User
 from project import errors
+from versioning import garbage, selectors
 from versioning import labels as label_rules
-from versioning import selectors
+from versioning.fence import fence_share
 from versioning.models import (
     MAX_PATH_LENGTH,
     Branch,
     Commit,
     DatasetObject,
+    DeletedDataset,
     Draft,
     DraftMetadata,
     StagedEntry,
@@ -114,6 +117,30 @@ def history_delete(*, dataset: Dataset) -> None:
     Branch.objects.filter(dataset=dataset).delete()
     Commit.objects.filter(dataset=dataset).update(parent=None)
     Commit.objects.filter(dataset=dataset).delete()
+
+
+def deleted_dataset_record(*, dataset: Dataset) -> None:
+    """Remember a dataset being deleted, so garbage collection later deletes its objects from its storage."""
+    DeletedDataset.objects.update_or_create(
+        hex_id=dataset.hex_id,
+        defaults={"storage_config_id": dataset.storage_config_id, "deleted_at": timezone.now()},
+    )
+
+
+def garbage_collect(
+    *,
+    grace: timedelta,
+    dry_run: bool = False,
+    progress: TextIO | None = None,
+    after_mark: Callable[[], None] | None = None,
+) -> garbage.CollectionReport:
+    """Delete versioned content and objects nothing reaches any more, older than ``grace`` (see ``garbage``).
+
+    Call it outside any transaction: the mark must see every write committed before it began.
+    """
+    if grace < timedelta(0):
+        raise errors.Invalid("older_than", "must not be negative")
+    return garbage.collect(grace=grace, dry_run=dry_run, progress=progress, after_mark=after_mark)
 
 
 def _name_taken(dataset: Dataset, name: str) -> bool:
@@ -332,6 +359,7 @@ def draft_stage_upserts(*, draft: Draft, entries: Sequence[Entry]) -> None:
     for entry in latest.values():
         _check_entry(entry)
     locked = _lock_open_draft(draft)
+    fence_share()
     base = _tree(locked.base_commit)
     staged_segments = {s.name: s for s in StagedSegment.objects.filter(draft=locked)}
     for name in sorted({entry.segment for entry in latest.values()}):
@@ -533,13 +561,19 @@ def _objects_register(dataset_id: int, sha1s: Iterable[str]) -> None:
     """Record the distinct objects a commit holds, in batches; already known ones are ignored."""
     # One multi-row statement per batch, without building a model instance per row: imports register
     # every entry's SHA-1 here, so this sits on the bulk path.
+    # Known objects get a new stamp, so a garbage collection running meanwhile keeps them.
     table = connection.ops.quote_name(DatasetObject._meta.db_table)
-    insert = "INSERT IGNORE" if connection.vendor == "mysql" else "INSERT OR IGNORE"
-    statement = f"{insert} INTO {table} (dataset_id, sha1) VALUES (%s, %s)"
+    statement = f"INSERT INTO {table} (dataset_id, sha1, registered_at) VALUES (%s, %s, %s) " + (
+        "ON DUPLICATE KEY UPDATE registered_at = VALUES(registered_at)"
+        if connection.vendor == "mysql"
+        else "ON CONFLICT (dataset_id, sha1) DO UPDATE SET registered_at = excluded.registered_at"
+    )
     remaining = iter(sha1s)
+    fence_share()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         while batch := set(islice(remaining, OBJECT_BATCH)):
-            cursor.executemany(statement, [(dataset_id, sha1) for sha1 in batch])
+            cursor.executemany(statement, [(dataset_id, sha1, now) for sha1 in batch])
 
 
 def _file_counts_after(

@@ -20,8 +20,10 @@ def give_every_dataset_its_default_branch(sender: type, instance: Dataset, creat
 
 @receiver(pre_delete, sender=Dataset, dispatch_uid="dataset_history")
 def delete_history_before_the_dataset(sender: type, instance: Dataset, **kwargs: Any) -> None:
-    """Remove the dataset's versioning rows first, so the cascade never meets a commit still pointed at."""
+    """Remove the dataset's versioning rows first, so the cascade never meets a commit still pointed at, and
+    remember its storage prefix for garbage collection."""
     services.history_delete(dataset=instance)
+    services.deleted_dataset_record(dataset=instance)
 
 
 @receiver(post_save, sender=Branch, dispatch_uid="branch_saved_lists")

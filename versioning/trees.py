@@ -24,7 +24,10 @@ from operator import itemgetter
 from typing import IO, Any, NamedTuple
 
 import msgpack
+from django.db import connection, models
+from django.utils import timezone
 
+from versioning.fence import fence_share
 from versioning.models import Range, SegmentMetadata, Tree
 
 MIN_RANGE_SIZE = 500
@@ -286,6 +289,21 @@ def _tree_remember(tree_id: str, content: TreeContent) -> None:
             _tree_cache.popitem(last=False)
 
 
+def content_store(model: type[models.Model], rows: list[Any]) -> None:
+    """Store content-addressed rows, stamping each (again, when it is already there) under the fence.
+
+    Stamping what already exists tells a running garbage collection that the content is in use again, so
+    a collection that found it unreachable before leaves it (see ``versioning.fence``).
+    """
+    fence_share()
+    now = timezone.now()
+    for row in rows:
+        row.created_at = now
+    # MySQL upserts on any unique key and takes no conflict target; SQLite needs one.
+    target = ["id"] if connection.features.supports_update_conflicts_with_target else None
+    model._default_manager.bulk_create(rows, update_conflicts=True, unique_fields=target, update_fields=["created_at"])
+
+
 def tree_load(tree_id: str) -> TreeContent:
     """Read and decode a stored tree (kept in a small per-process cache: trees never change)."""
     content = _tree_cache.get(tree_id)
@@ -300,7 +318,7 @@ def tree_save(content: TreeContent) -> str:
     """Store the tree once under the hash of its encoding and return that id."""
     raw = content.encode()
     tree_id = _content_hash(raw)
-    Tree.objects.bulk_create([Tree(id=tree_id, data=zlib.compress(raw, COMPRESSION_LEVEL))], ignore_conflicts=True)
+    content_store(Tree, [Tree(id=tree_id, data=zlib.compress(raw, COMPRESSION_LEVEL))])
     _tree_remember(tree_id, content)
     return tree_id
 
@@ -311,7 +329,7 @@ def metadata_save(metadata: dict[str, Any]) -> str:
         return ""
     text = json.dumps(metadata, ensure_ascii=False, separators=(",", ":"))
     metadata_id = _content_hash(text.encode())
-    SegmentMetadata.objects.bulk_create([SegmentMetadata(id=metadata_id, data=text)], ignore_conflicts=True)
+    content_store(SegmentMetadata, [SegmentMetadata(id=metadata_id, data=text)])
     return metadata_id
 
 
@@ -392,7 +410,7 @@ class RangeWriter:
         """Store the ranges built so far (in id order, so concurrent writers lock rows in one order)."""
         if self._unsaved:
             self._unsaved.sort(key=lambda r: r.id)
-            Range.objects.bulk_create(self._unsaved, ignore_conflicts=True)
+            content_store(Range, self._unsaved)
             self._unsaved = []
 
     def finish(self) -> list[RangeRef]:

@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.timezone import now
 from pytest_django import DjangoAssertNumQueries
 
 from datasets import services
@@ -10,6 +11,7 @@ from datasets.admin import DatasetAdmin
 from datasets.models import Dataset, User
 from tests.datasets.admin.conftest import make_entries
 from versioning import services as versioning_services
+from versioning.models import DatasetGarbage
 
 CHANGELIST = reverse("admin:datasets_dataset_changelist")
 
@@ -126,3 +128,15 @@ def test_the_filters_count_their_choices_on_request(admin_client: Client, datase
 
     assert page.status_code == 200
     assert "数据类型: 图片 (1)" in page.content.decode()
+
+
+def test_it_shows_the_space_the_last_collection_found_reclaimable(
+    admin_client: Client, dataset: Dataset, other_dataset: Dataset
+) -> None:
+    DatasetGarbage.objects.create(dataset=dataset, object_count=3, reclaimable_bytes=5 * 1024**2, measured_at=now())
+
+    page = admin_client.get(CHANGELIST).content.decode()
+
+    assert "5.0\xa0MB in 3 objects" in page
+    change = admin_client.get(reverse("admin:datasets_dataset_change", args=[dataset.pk])).content.decode()
+    assert "5.0\xa0MB in 3 objects" in change
