@@ -25,11 +25,19 @@ def operations(hub_server: HubServer, dialect: str) -> set[tuple[str, str]]:
     }
 
 
+# Read in one script, block by block: two separate reads can straddle a re-render and disagree.
+SHOWN_OPERATIONS = """
+return Array.from(document.querySelectorAll('.opblock')).map(block => [
+    (block.querySelector('.opblock-summary-method') || {}).textContent || '',
+    (block.querySelector('.opblock-summary-path') || {}).textContent || '',
+]);
+"""
+
+
 def shown_operations(driver: WebDriver) -> set[tuple[str, str]]:
     """(METHOD, path) of the operations Swagger UI shows."""
-    methods = texts(driver, ".opblock .opblock-summary-method")
-    paths = [path.replace("\u200b", "") for path in texts(driver, ".opblock .opblock-summary-path")]
-    return set(zip(methods, paths, strict=True))
+    rows = driver.execute_script(SHOWN_OPERATIONS)
+    return {(method.strip(), path.replace("\u200b", "").strip()) for method, path in rows}
 
 
 @pytest.mark.django_db(transaction=True)
