@@ -242,3 +242,44 @@ def test_a_reader_gets_no_upload_policy(client: APIClient, workspace: Workspace,
     reader_client.credentials(HTTP_X_TOKEN=services.access_key_create(user=reader, workspace=workspace)[1])
     response = reader_client.get(f"{P}/datasets/{dataset.hex_id}/policies", {"draftNumber": number})
     assert (response.status_code, response.json()["code"]) == (403, "AccessDenied")
+
+
+FRAME = "01GZ6T7Y3C0000000000000000"
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("kind", ["s3", "azure", "oss"])
+def test_cloud_files_are_imported_into_a_fusion_datasets_frames(
+    kind: str, client: APIClient, workspace: Workspace, owner: User, request: pytest.FixtureRequest
+) -> None:
+    config = make_config(kind, request, workspace)
+    backend = backend_for(config)
+    files = {"CAM": ("cam/000.bin", b"camera bytes"), "LIDAR": ("lidar/000.bin", b"lidar bytes")}
+    for cloud_path, content in files.values():
+        backend.save(cloud_path, io.BytesIO(content))
+    dataset = services.dataset_create(
+        workspace=workspace, creator=owner, name="drive", storage_config=config, kind=Dataset.Kind.FUSION
+    )
+    path = f"{P}/datasets/{dataset.hex_id}"
+    number = open_draft(client, dataset)
+    assert client.post(f"{path}/segments", {"name": "seq", "draftNumber": number}, "json").status_code == 200
+    for sensor in files:
+        body = {"name": sensor, "type": "LIDAR", "segmentName": "seq", "draftNumber": number}
+        assert client.post(f"{path}/sensors", body, "json").status_code == 200
+
+    for sensor, (cloud_path, _) in files.items():
+        item = {"cloudPath": cloud_path, "remotePath": "000.bin", "frameId": FRAME, "sensorName": sensor}
+        body = {"segmentName": "seq", "objects": [item], "deleteSource": False, "draftNumber": number}
+        response = client.put(f"{path}/multi/cloud-callback", body, "json")
+        assert response.status_code == 200, response.content
+
+    query = {"segmentName": "seq", "draftNumber": number}
+    [frame] = client.get(f"{path}/data/details", query).json()["dataDetails"]
+    assert frame["frameId"] == FRAME
+    assert [(item["sensorName"], item["remotePath"]) for item in frame["frame"]] == [
+        ("CAM", "000.bin"),
+        ("LIDAR", "000.bin"),
+    ]
+    assert [requests.get(item["url"], timeout=30).content for item in frame["frame"]] == [
+        content for _, content in files.values()
+    ]
