@@ -251,3 +251,13 @@ class DraftMetadata(models.Model):
 
     def __str__(self) -> str:
         return f"metadata of {self.draft}"
+
+
+class KeyCounter(models.Model):
+    """The last number a dataset handed out for new entry keys (sheet record keys); numbers are never reused."""
+
+    dataset = models.OneToOneField("datasets.Dataset", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"key counter at {self.value}"

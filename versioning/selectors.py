@@ -16,6 +16,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from datasets.models import Dataset
 from project import errors
+from versioning import sheets
 from versioning.models import (
     ROOT_COMMIT_ID,
     Branch,
@@ -704,3 +705,72 @@ def label_statistics(*, revision: Revision, page_size: int = 1000) -> dict[str, 
         }
         for label_type, quantity in sorted(quantities.items())
     }
+
+
+def entries_get(*, revision: Revision, segment: str, remote_paths: Sequence[str]) -> dict[str, Entry]:
+    """The entries at ``segment/<remote path>`` for each remote path that holds one, by remote path.
+
+    One query for the staged rows and one pass over the base's ranges in path order, however many paths.
+    """
+    paths = sorted({f"{segment}/{remote_path}" for remote_path in remote_paths})
+    base = _tree(revision.commit)
+    found: dict[str, Entry | None] = {}
+    base_visible = True
+    if revision.has_staged_changes:
+        draft: Draft = revision.draft  # type: ignore[assignment]
+        row = StagedSegment.objects.filter(draft=draft, name=segment).first()
+        base_visible = not (row and row.clears_entries)
+        for start in range(0, len(paths), STAGED_BATCH):
+            batch = paths[start : start + STAGED_BATCH]
+            for path, action, object_key, sha1, size, label, timestamp in StagedEntry.objects.filter(
+                draft=draft, path__in=batch
+            ).values_list("path", *_CHANGE_FIELDS):
+                put = action == StagedEntry.Action.PUT
+                found[path] = Entry(path, object_key, sha1, size, label, timestamp) if put else None
+    reader = TreeReader(base)
+    entries: dict[str, Entry] = {}
+    for path in paths:
+        entry = found[path] if path in found else (reader.get(path) if base_visible else None)
+        if entry is not None:
+            entries[entry.remote_path] = entry
+    return entries
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A sheet at a revision: its schema texts as they were sent and, when asked for, its row count."""
+
+    name: str
+    schema: dict[str, str]
+    record_count: int | None = None
+
+
+def _sheet_schema(revision: Revision, name: str) -> dict[str, str]:
+    schema = segment_metadata(revision=revision, name=name).get(sheets.SCHEMA_KEY)
+    if not isinstance(schema, dict):
+        raise errors.NotFound(f"sheet {name!r} does not exist", sheet=name)
+    return schema
+
+
+def sheet_list(*, revision: Revision) -> list[str]:
+    """The names of the revision's sheets (segments with a schema), by name."""
+    metadata_ids = _metadata_at(revision)
+    return [
+        name
+        for name in sorted(_segments_at(revision))
+        if sheets.SCHEMA_KEY in metadata_load(metadata_ids.get(name, ""))
+    ]
+
+
+def sheet_get(*, revision: Revision, name: str, with_record_count: bool = False) -> Sheet:
+    """The named sheet at the revision, with its row count when ``with_record_count``."""
+    schema = _sheet_schema(revision, name)
+    count = segment_entry_count(revision=revision, name=name) if with_record_count else None
+    return Sheet(name=name, schema=schema, record_count=count)
+
+
+def sheet_row_page(*, revision: Revision, name: str, offset: int, limit: int) -> Page[tuple[str, dict[str, Any]]]:
+    """A page of the sheet's rows as (record key, row), in record-key order."""
+    _sheet_schema(revision, name)
+    page = entry_list(revision=revision, segment=name, offset=offset, limit=limit)
+    return Page(items=[(entry.remote_path, entry.label or {}) for entry in page.items], total=page.total)

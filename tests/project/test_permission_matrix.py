@@ -54,6 +54,7 @@ from project.urls import DIALECT_MOUNTS
 from storage_configs import services as storage_services
 from storage_configs.backends import backend_for
 from versioning import services as versioning
+from versioning import sheets
 from versioning.trees import Entry
 
 SERVICE_TOKEN = "matrix-service-token"
@@ -259,6 +260,9 @@ def entry_query(world: World, dataset: Dataset) -> dict[str, Any]:
     return {"commit": world.heads[dataset.name], "segmentName": "seg"}
 
 
+SHEET_PORTEX = "type: record\nfields:\n- name: id\n  type: int64\n"
+SHEET_AVRO = '{"type": "record", "name": "root", "fields": [{"name": "id", "type": ["null", "long"]}]}'
+FIRST_RECORD_KEY = "100000000000000001"
 TB_DATASET = "datasets/<str:dataset_id>"
 GV_DATASET = "datasets/<str:workspace>/<str:dataset>"
 STORAGE_CONFIG_BODIES = {
@@ -402,6 +406,42 @@ GRAVITI: dict[tuple[str, str], Row] = {
     (f"{GV_DATASET}/tags", "POST"): Row(dataset_write, Call(body=body(name="v2", revision="main"))),
     (f"{GV_DATASET}/tags/<str:tag>", "GET"): Row(dataset_read),
     (f"{GV_DATASET}/tags/<str:tag>", "DELETE"): Row(dataset_write),
+    **{
+        (f"{GV_DATASET}/{revision}/sheets", "GET"): Row(dataset_read)
+        for revision in ("drafts/<int:draft_number>", "commits/<str:commit_id>")
+    },
+    **{
+        (f"{GV_DATASET}/{revision}/sheets/<str:sheet>", "GET"): Row(dataset_read)
+        for revision in ("drafts/<int:draft_number>", "commits/<str:commit_id>")
+    },
+    **{
+        (f"{GV_DATASET}/{revision}/sheets/<str:sheet>/data", "GET"): Row(dataset_read)
+        for revision in ("drafts/<int:draft_number>", "commits/<str:commit_id>")
+    },
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets", "POST"): Row(
+        dataset_write, Call(body=body(name="new-sheet", schema=SHEET_PORTEX, _avro_schema=SHEET_AVRO))
+    ),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>", "DELETE"): Row(dataset_write),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/data", "POST"): Row(
+        dataset_write, Call(body=body(data=[{"id": 2}]))
+    ),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/data", "PATCH"): Row(
+        dataset_write, Call(body=body(data=[{"id": 3, "__record_key": FIRST_RECORD_KEY}]))
+    ),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/data", "DELETE"): Row(
+        dataset_write, Call(body=body(record_keys=[FIRST_RECORD_KEY]))
+    ),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/schema", "PATCH"): Row(
+        dataset_write, Call(body=body(_schema=SHEET_PORTEX, _avro_schema=SHEET_AVRO))
+    ),
+    # A PUT permission lets its holder write to the dataset's storage: a write, though a GET.
+    (f"{GV_DATASET}/objects/permissions", "GET"): Row(dataset_write, Call(query=fixed(actions="PUT"))),
+    (f"{GV_DATASET}/objects/copy", "POST"): Row(
+        dataset_write,
+        Call(
+            body=lambda world, dataset, caller: {"source_dataset": dataset.name, "keys": [f"{dataset.hex_id}/{SHA1}"]}
+        ),
+    ),
 }
 
 
@@ -462,6 +502,7 @@ NON_DIALECT: list[tuple[str, int | str]] = [
     # The hub's storage answers only signed tokens.
     (r"storage/files/<str:token>", 403),
     (r"storage/uploads", 405),
+    (r"storage/graviti/<path:key>", 403),
     (r"storage/\^\(\?P<path>\.\*\)\$", 404),
 ]
 
@@ -554,7 +595,13 @@ def build_world(local_root: Path) -> World:
         entry = Entry.create(
             segment="seg", remote_path="a.txt", object_key=f"{dataset.hex_id}/{SHA1}", sha1=SHA1, size=len(CONTENT)
         )
-        head = versioning.commit_import(dataset=dataset, entries=[entry], title="first")
+        versioning.commit_import(dataset=dataset, entries=[entry], title="first")
+        with_sheet = versioning.draft_create(dataset=dataset, title="sheet", creator=users["writer"])
+        versioning.draft_segment_put(draft=with_sheet, name="table")
+        schema = sheets.schema_texts(portex=SHEET_PORTEX, avro=SHEET_AVRO)
+        versioning.draft_segment_metadata_set(draft=with_sheet, name="table", key=sheets.SCHEMA_KEY, value=schema)
+        versioning.sheet_rows_add(draft=with_sheet, name="table", rows=[{"id": 1}])
+        head = versioning.draft_commit(draft=with_sheet, title="sheet")
         versioning.branch_create(dataset=dataset, name="dev", revision="main")
         versioning.tag_create(dataset=dataset, name="v1", revision="main")
         drafts[name] = versioning.draft_create(dataset=dataset, title="open", creator=users["writer"]).number
@@ -595,6 +642,7 @@ def path_values(world: World, dataset: Dataset | None, dialect: str) -> dict[str
             "tag": "v1",
             "commit_id": world.heads[dataset.name],
             "revision": "v1",
+            "sheet": "table",
         }
     return values
 
