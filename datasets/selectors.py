@@ -232,9 +232,13 @@ def dataset_upload_policy(*, draft: Draft, expires_in: int, base_url: str) -> Up
 
 
 def dataset_object_urls(*, dataset: Dataset, object_keys: list[str], base_url: str) -> list[str]:
-    """Signed, expiring URLs that read the dataset's objects without credentials."""
+    """Signed, expiring URLs that read the dataset's objects without credentials (empty for an entry without one,
+    such as a sheet row without files)."""
     backend = backend_for(dataset.storage_config)
-    return [backend.url(key, expires_in=settings.STORAGE_URL_EXPIRES, base_url=base_url) for key in object_keys]
+    return [
+        backend.url(key, expires_in=settings.STORAGE_URL_EXPIRES, base_url=base_url) if key else ""
+        for key in object_keys
+    ]
 
 
 def storage_config_files(*, storage_config: StorageConfig, prefix: str, marker: str, limit: int) -> ListPage:

@@ -261,3 +261,34 @@ class KeyCounter(models.Model):
 
     def __str__(self) -> str:
         return f"key counter at {self.value}"
+
+
+class SearchHistory(models.Model):
+    """A search of one sheet at a commit or a draft: its criteria, and its result count once known (commits only,
+    whose content never changes)."""
+
+    id = models.CharField(max_length=32, primary_key=True)
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="+")
+    commit = models.ForeignKey(Commit, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    sheet = models.CharField(max_length=255)
+    criteria = models.JSONField()
+    record_count = models.PositiveBigIntegerField(null=True, blank=True)
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(commit__isnull=False) & Q(draft__isnull=True))
+                | (Q(commit__isnull=True) & Q(draft__isnull=False)),
+                name="search_at_a_commit_or_a_draft",
+            )
+        ]
+        indexes = [models.Index(fields=["dataset", "created_at"], name="search_dataset_time")]
+        verbose_name_plural = "search histories"
+
+    def __str__(self) -> str:
+        return f"search {self.id} of {self.sheet}"

@@ -16,7 +16,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from datasets.models import Dataset
 from project import errors
-from versioning import sheets
+from versioning import sheet_search, sheets
 from versioning.models import (
     ROOT_COMMIT_ID,
     Branch,
@@ -24,6 +24,7 @@ from versioning.models import (
     DatasetObject,
     Draft,
     DraftMetadata,
+    SearchHistory,
     StagedEntry,
     StagedSegment,
     Tag,
@@ -774,3 +775,79 @@ def sheet_row_page(*, revision: Revision, name: str, offset: int, limit: int) ->
     _sheet_schema(revision, name)
     page = entry_list(revision=revision, segment=name, offset=offset, limit=limit)
     return Page(items=[(entry.remote_path, entry.label or {}) for entry in page.items], total=page.total)
+
+
+def segment_entries(*, revision: Revision, segment: str) -> Iterator[Entry]:
+    """Every entry of a segment at the revision in path order, streamed range by range."""
+    segment_get(revision=revision, name=segment)
+    base = _tree(revision.commit)
+    low, high = segment_bounds(segment)
+    reader = TreeReader(base)
+    if not revision.has_staged_changes:
+        return reader.interval(low, high)
+    draft: Draft = revision.draft  # type: ignore[assignment]
+    row = StagedSegment.objects.filter(draft=draft, name=segment).first()
+    base_entries = iter(()) if row is not None and row.clears_entries else reader.interval(low, high)
+    return entries_apply(base_entries, staged_changes(draft=draft, low=low, high=high))
+
+
+def search_revision(*, search: SearchHistory) -> Revision:
+    """The commit or draft a search reads."""
+    if search.draft_id is not None:
+        return revision_resolve(dataset=search.dataset, revision=search.draft.number)  # type: ignore[union-attr]
+    return _commit_revision(search.dataset, search.commit)
+
+
+def search_get(*, dataset: Dataset, search_id: str) -> SearchHistory:
+    """The dataset's search with this id."""
+    search = (
+        SearchHistory.objects.select_related("dataset", "commit", "draft", "creator")
+        .filter(dataset=dataset, pk=search_id)
+        .first()
+    )
+    if search is None:
+        raise errors.NotFound(f"search {search_id!r} does not exist", search=search_id)
+    return search
+
+
+def search_list(
+    *, dataset: Dataset, commit_id: str | None = None, draft_number: int | None = None, sheet: str | None = None
+) -> QuerySet[SearchHistory]:
+    """The dataset's searches, newest first, optionally of one commit, draft or sheet."""
+    searches = SearchHistory.objects.filter(dataset=dataset).select_related("commit", "draft", "creator")
+    if commit_id is not None:
+        searches = searches.filter(commit_id=commit_id)
+    if draft_number is not None:
+        searches = searches.filter(draft__number=draft_number)
+    if sheet is not None:
+        searches = searches.filter(sheet=sheet)
+    return searches.order_by("-created_at", "-pk")
+
+
+def _search_matches(search: SearchHistory) -> Iterator[Entry]:
+    revision = search_revision(search=search)
+    _sheet_schema(revision, search.sheet)
+    for entry in segment_entries(revision=revision, segment=search.sheet):
+        if sheet_search.row_matches(search.criteria, entry.label or {}):
+            yield entry
+
+
+def search_record_count(*, search: SearchHistory) -> int:
+    """How many rows the search finds (counted once for a commit, whose rows never change)."""
+    if search.record_count is not None and search.commit_id is not None:
+        return search.record_count
+    count = sum(1 for _ in _search_matches(search))
+    if search.commit_id is not None:
+        SearchHistory.objects.filter(pk=search.pk).update(record_count=count)
+        search.record_count = count
+    return count
+
+
+def search_records(*, search: SearchHistory, offset: int, limit: int) -> Page[tuple[str, dict[str, Any]]]:
+    """A page of the search's results as (record key, result row), in record-key order."""
+    _check_page(offset, limit)
+    items = [
+        (entry.remote_path, sheet_search.row_selected(search.criteria, entry.label or {}))
+        for entry in islice(_search_matches(search), offset, offset + limit)
+    ]
+    return Page(items=items, total=search_record_count(search=search))

@@ -30,10 +30,12 @@ from versioning.models import (
     Draft,
     DraftMetadata,
     KeyCounter,
+    SearchHistory,
     StagedEntry,
     StagedSegment,
     Tag,
 )
+from versioning.sheet_search import criteria_check
 from versioning.sheets import (
     RECORD_KEY,
     SCHEMA_KEY,
@@ -881,7 +883,8 @@ def _row_entry(sheet: str, key: str, row: dict[str, Any], files: list[FileRef]) 
 
 def _rows_stage(draft: Draft, entries: list[Entry], files: list[FileRef]) -> None:
     draft_stage_upserts(draft=draft, entries=entries)
-    # The entry's object is registered when the draft is committed; a row's further files are registered here.
+    # The tree holds only a row's first file as the entry's object, so the catalog learns of all of a row's
+    # files (counted as the dataset's objects) when they are staged.
     _objects_register(draft.dataset_id, (ref.sha1 for ref in files))
 
 
@@ -990,3 +993,27 @@ def sheet_rows_delete(*, draft: Draft, name: str, record_keys: Any) -> None:
         raise errors.Invalid("record_keys", f"no row has the {RECORD_KEY} {missing[0]!r}", record_key=missing[0])
     if record_keys:
         draft_stage_deletes(draft=locked, segment=name, remote_paths=record_keys)
+
+
+@transaction.atomic
+def search_create(
+    *, revision: selectors.Revision, sheet: str, criteria: Any, creator: User | None = None
+) -> SearchHistory:
+    """Record a search of a sheet at a commit or a draft, after checking its criteria against the sheet's schema."""
+    at: dict[str, Draft | Commit | None]
+    if revision.has_staged_changes:
+        at = {"draft": revision.draft}
+    elif revision.commit is not None:
+        at = {"commit": revision.commit}
+    else:
+        raise errors.NotFound(f"sheet {sheet!r} does not exist", sheet=sheet)
+    criteria_check(_sheet_schema(revision, sheet), criteria)
+    return SearchHistory.objects.create(
+        id=uuid.uuid4().hex, dataset=revision.dataset, sheet=sheet, criteria=criteria, creator=creator, **at
+    )
+
+
+@transaction.atomic
+def search_delete(*, search: SearchHistory) -> None:
+    """Forget a search."""
+    SearchHistory.objects.filter(pk=search.pk).delete()

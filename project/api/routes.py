@@ -95,4 +95,10 @@ graviti = [
     path(f"{GRAVITI_COMMIT}/sheets", graviti_versioning.SheetCollectionView.as_view()),
     path(f"{GRAVITI_COMMIT}/sheets/<str:sheet>", graviti_versioning.SheetView.as_view()),
     path(f"{GRAVITI_COMMIT}/sheets/<str:sheet>/data", graviti_versioning.SheetDataView.as_view()),
+    path(f"{GRAVITI_DATASET}/searches", graviti_versioning.SearchCollectionView.as_view()),
+    path(f"{GRAVITI_DATASET}/searches/<str:search_id>", graviti_versioning.SearchView.as_view()),
+    path(
+        f"{GRAVITI_DATASET}/searches/<str:search_id>/record-count", graviti_versioning.SearchRecordCountView.as_view()
+    ),
+    path(f"{GRAVITI_DATASET}/searches/<str:search_id>/records", graviti_versioning.SearchRecordsView.as_view()),
 ]

@@ -35,6 +35,7 @@ from datasets.models import Dataset, Membership, User, Workspace
 from storage_configs.services import storage_config_create
 from tests.acceptance.conftest import HubServer
 from tests.factories import UserFactory
+from versioning import selectors as versioning_selectors
 from versioning import services as versioning
 from versioning import sheets
 from versioning.models import Draft
@@ -122,6 +123,12 @@ def seed_sheet(draft: Draft) -> None:
     versioning.sheet_rows_add(draft=draft, name="table", rows=[{"id": number, "tags": ["a"]} for number in range(3)])
 
 
+def seed_search(dataset: Dataset, commit_id: str) -> str:
+    """A search of the sheet ``table``; return its id."""
+    revision = versioning_selectors.revision_resolve(dataset=dataset, revision=commit_id)
+    return versioning.search_create(revision=revision, sheet="table", criteria={"where": {"$gt": ["$.id", 0]}}).id
+
+
 def seed_dataset(*, owner: User, workspace: Workspace, name: str, is_public: bool) -> tuple[Dataset, list[str], int]:
     """A dataset with two commits on main, a ``dev`` branch, a ``v1`` tag and an open draft."""
     dataset = services.dataset_create(
@@ -184,6 +191,7 @@ def fuzz_world(db: None) -> FuzzWorld:
                 "tag": ["v1"],
                 "storage_config": ["fuzz-local"],
                 "sheet": ["table", "train"],
+                "search_id": [seed_search(dataset, dataset_commits[-1]) for dataset, dataset_commits, _ in seeded],
             },
         },
     )

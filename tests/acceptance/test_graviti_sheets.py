@@ -320,3 +320,22 @@ def test_object_route_refuses_bad_grants_and_bodies_in_xml(alice: Caller) -> Non
     assert send("GET", put["prefix"] + "0" * 40, get["sas_param"]).status_code == 404
     assert send("PUT", good_key, put["sas_param"], body).status_code == 201
     assert send("GET", good_key, get["sas_param"]).content == body
+
+
+def test_query_and_apply_run_online_with_search_histories(alice: Caller) -> None:
+    dataset = alice.ws.datasets.create("searched")
+    dataset["train"] = DataFrame([plain_row(number) for number in range(ROWS)], schema=SCHEMA)
+    dataset.commit("first")
+    frame = alice.ws.datasets.get("searched")["train"]
+    with graviti.engine.online():
+        found = frame.query(lambda row: row["id"] > 280)
+        narrowed = frame.query(lambda row: (row["id"] > 280) & (row["box"]["x"] < 285) & (row["color"] == "green"))
+        applied = frame.apply(lambda row: row["id"] + 1)
+    assert found.to_pylist() == [plain_row(number) for number in range(281, ROWS)]
+    assert narrowed.to_pylist() == [plain_row(number) for number in range(281, 285) if number % 3 == 1]
+    assert applied.to_pylist()[:3] == [[1], [2], [3]] and len(applied) == ROWS
+    histories = list(alice.ws.datasets.get("searched").searches.list())
+    assert len(histories) == 3 and {history.sheet for history in histories} == {"train"}
+    dataset = alice.ws.datasets.get("searched")
+    dataset.searches.delete(histories[0].search_id)
+    assert len(list(dataset.searches.list())) == 2

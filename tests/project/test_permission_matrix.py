@@ -53,6 +53,7 @@ from datasets.models import Dataset, Membership, User, Workspace
 from project.urls import DIALECT_MOUNTS
 from storage_configs import services as storage_services
 from storage_configs.backends import backend_for
+from versioning import selectors as versioning_selectors
 from versioning import services as versioning
 from versioning import sheets
 from versioning.trees import Entry
@@ -214,6 +215,7 @@ class World:
     datasets: dict[str, Dataset]
     drafts: dict[str, int]
     heads: dict[str, str]
+    searches: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -434,6 +436,22 @@ GRAVITI: dict[tuple[str, str], Row] = {
     (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/schema", "PATCH"): Row(
         dataset_write, Call(body=body(_schema=SHEET_PORTEX, _avro_schema=SHEET_AVRO))
     ),
+    (f"{GV_DATASET}/searches", "GET"): Row(dataset_read),
+    # A search reads: readers, and anyone who may read a public dataset, search it.
+    (f"{GV_DATASET}/searches", "POST"): Row(
+        dataset_read,
+        Call(
+            body=lambda world, dataset, caller: {
+                "sheet": "table",
+                "criteria": {},
+                "commit_id": world.heads[dataset.name],
+            }
+        ),
+    ),
+    (f"{GV_DATASET}/searches/<str:search_id>", "GET"): Row(dataset_read),
+    (f"{GV_DATASET}/searches/<str:search_id>", "DELETE"): Row(dataset_write),
+    (f"{GV_DATASET}/searches/<str:search_id>/record-count", "GET"): Row(dataset_read),
+    (f"{GV_DATASET}/searches/<str:search_id>/records", "GET"): Row(dataset_read),
     # A PUT permission lets its holder write to the dataset's storage: a write, though a GET.
     (f"{GV_DATASET}/objects/permissions", "GET"): Row(dataset_write, Call(query=fixed(actions="PUT"))),
     (f"{GV_DATASET}/objects/copy", "POST"): Row(
@@ -586,7 +604,7 @@ def build_world(local_root: Path) -> World:
     (local_root / "lab").mkdir(parents=True)
     (local_root / "lab" / "c.txt").write_bytes(CONTENT)
     default_storage.save("uploads/f.txt", ContentFile(CONTENT))
-    datasets, drafts, heads = {}, {}, {}
+    datasets, drafts, heads, searches = {}, {}, {}, {}
     for name, is_public in (("private", False), ("public", True)):
         dataset = services.dataset_create(
             workspace=lab, creator=users["writer"], name=name, is_public=is_public, storage_config=store
@@ -602,11 +620,18 @@ def build_world(local_root: Path) -> World:
         versioning.draft_segment_metadata_set(draft=with_sheet, name="table", key=sheets.SCHEMA_KEY, value=schema)
         versioning.sheet_rows_add(draft=with_sheet, name="table", rows=[{"id": 1}])
         head = versioning.draft_commit(draft=with_sheet, title="sheet")
+        searches[name] = versioning.search_create(
+            revision=versioning_selectors.revision_resolve(dataset=dataset, revision=head.id),
+            sheet="table",
+            criteria={},
+        ).id
         versioning.branch_create(dataset=dataset, name="dev", revision="main")
         versioning.tag_create(dataset=dataset, name="v1", revision="main")
         drafts[name] = versioning.draft_create(dataset=dataset, title="open", creator=users["writer"]).number
         datasets[name], heads[name] = dataset, head.id
-    return World(lab, outsider_workspace, {"owner": owner, **users}, access_keys, signing_keys, datasets, drafts, heads)
+    return World(
+        lab, outsider_workspace, {"owner": owner, **users}, access_keys, signing_keys, datasets, drafts, heads, searches
+    )
 
 
 @pytest.fixture(scope="module")
@@ -643,6 +668,7 @@ def path_values(world: World, dataset: Dataset | None, dialect: str) -> dict[str
             "commit_id": world.heads[dataset.name],
             "revision": "v1",
             "sheet": "table",
+            "search_id": world.searches[dataset.name],
         }
     return values
 

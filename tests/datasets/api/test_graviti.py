@@ -425,8 +425,6 @@ def test_a_reader_may_not_set_the_default_storage_config(other_user: User, works
 OUT_OF_SCOPE = [
     ("get", "/v2/datasets/alice/mnist/drafts/1/sheets/train/records"),
     ("post", "/v2/datasets/alice/mnist/drafts/1/sheets/train/records"),
-    ("post", "/v2/datasets/alice/mnist/searches"),
-    ("get", "/v2/datasets/alice/mnist/searches/1/record-count"),
     ("post", "/v2/datasets/alice/mnist/actions/a/runs/r/cancel"),
 ]
 

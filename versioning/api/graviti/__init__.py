@@ -11,6 +11,12 @@ from versioning.api.graviti.history import (
     TagCollectionView,
     TagView,
 )
+from versioning.api.graviti.searches import (
+    SearchCollectionView,
+    SearchRecordCountView,
+    SearchRecordsView,
+    SearchView,
+)
 from versioning.api.graviti.sheets import (
     DraftSheetCollectionView,
     DraftSheetDataView,
@@ -32,6 +38,10 @@ __all__ = [
     "DraftSheetView",
     "DraftView",
     "RevisionView",
+    "SearchCollectionView",
+    "SearchRecordCountView",
+    "SearchRecordsView",
+    "SearchView",
     "SheetCollectionView",
     "SheetDataView",
     "SheetSchemaView",
