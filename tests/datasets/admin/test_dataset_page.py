@@ -15,6 +15,7 @@ from datasets import services
 from datasets.models import Dataset, Licence, Tag, TagCategory, User
 from tests.datasets.admin.conftest import make_entries
 from versioning import services as versioning_services
+from versioning import sheets
 from versioning.models import Range
 from versioning.trees import Entry
 
@@ -172,3 +173,33 @@ def test_a_curator_finds_tags_by_autocomplete(curator_client: Client, dataset: D
 
     assert answer.status_code == 200
     assert [result["text"] for result in answer.json()["results"]] == ["数据类型: 图片"]
+
+
+def sheet_dataset(dataset: Dataset, rows: int) -> None:
+    """Give the dataset a Graviti sheet ``train`` of ``rows`` rows and a sheet ``empty``, committed on main."""
+    avro = (
+        '{"type": "record", "name": "root", "fields": [{"name": "id", "type": ["null", "long"]},'
+        ' {"name": "Label", "type": ["null", "string"]}]}'
+    )
+    draft = versioning_services.draft_create(dataset=dataset, title="sheets")
+    for name in ("train", "empty"):
+        schema = sheets.schema_texts(portex="type: record\nfields: []\n", avro=avro)
+        versioning_services.sheet_create(draft=draft, name=name, schema=schema)
+    versioning_services.sheet_rows_add(
+        draft=draft, name="train", rows=[{"id": n, "Label": f"cat {n}"} for n in range(rows)]
+    )
+    versioning_services.draft_commit(draft=draft, title="sheets")
+
+
+def test_it_shows_sheets_with_a_page_of_rows(admin_client: Client, dataset: Dataset) -> None:
+    sheet_dataset(dataset, 25)
+
+    page = admin_client.get(change_url(dataset) + "?sheet=train").content.decode()
+
+    assert "train</strong>" in page and "(25 rows)" in page and "(0 rows)" in page
+    assert "<th>label</th>" in page and "&quot;cat 19&quot;" in page and "cat 20" not in page
+    assert "page 1 of 2" in page
+    second = admin_client.get(change_url(dataset) + "?sheet=train&row_page=2").content.decode()
+    assert "&quot;cat 24&quot;" in second and "100000000000000025" in second
+    first = admin_client.get(change_url(dataset)).content.decode()
+    assert "empty</strong>" in first and "No rows." in first
