@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from datasets.models import Dataset
+from project import errors
 from project.api.base import parse_body
 from project.api.fields import StrictCharField
 from project.api.graviti import EMPTY, Timestamp, envelope
@@ -23,7 +24,7 @@ TRUE_TEXTS = ("True", "true", "1")
 RECORD_COUNT_PARAMETER = OpenApiParameter("with_record_count", str, enum=["True", "False"])
 DATA_PARAMETERS = [
     OpenApiParameter("columns", str),
-    OpenApiParameter("order_by", str),
+    OpenApiParameter("order_by", str, description="not supported: rows are listed in record-key order"),
     *PAGE_PARAMETERS,
 ]
 
@@ -93,6 +94,27 @@ def _times(revision: selectors.Revision) -> dict[str, str]:
         moment = revision.dataset.created_at
     text = Timestamp().to_representation(moment)
     return {"created_at": text, "updated_at": text}
+
+
+def _columns(raw: str) -> list[list[str]]:
+    """The ``columns`` parameter: ``|``-separated names, ``.`` into records; empty means every column."""
+    return [[name.lower() for name in column.split(".")] for column in raw.split("|") if column]
+
+
+def _project(row: dict[str, Any], columns: list[list[str]]) -> dict[str, Any]:
+    """The row with only the named columns (nested ones inside their records)."""
+    if not columns:
+        return row
+    projected: dict[str, Any] = {}
+    for names in columns:
+        value: Any = row
+        for name in names:
+            value = value.get(name) if isinstance(value, dict) else None
+        target = projected
+        for name in names[:-1]:
+            target = target.setdefault(name, {})
+        target[names[-1]] = value
+    return projected
 
 
 class RevisionScopedView(DatasetScopedView):
@@ -197,12 +219,17 @@ class SheetDataView(RevisionScopedView):
     def get(self, request: Request, workspace: str, dataset: str, sheet: str, **ids: Any) -> Response:
         """A page of rows in record-key order: exactly ``min(limit, record_count - offset)`` of them."""
         revision = self.revision(request, workspace, dataset, **ids)
+        if request.query_params.get("order_by"):
+            raise errors.Invalid("order_by", "rows are listed in record-key order only")
+        columns = _columns(request.query_params.get("columns", ""))
         rows = self.paginator.paginate_page(
             lambda offset, limit: selectors.sheet_row_page(revision=revision, name=sheet, offset=offset, limit=limit),
             request,
             self,
         )
-        return self.paginator.get_paginated_response([{**row, sheets.RECORD_KEY: key} for key, row in rows])
+        return self.paginator.get_paginated_response(
+            [{**_project(row, columns), sheets.RECORD_KEY: key} for key, row in rows]
+        )
 
 
 @extend_schema_view(get=extend_schema(operation_id="list_draft_data"))
