@@ -400,3 +400,16 @@ def test_columns_select_fields_and_order_by_is_refused(client: APIClient) -> Non
     assert page["data"] == [{"id": 3, "box": {"x": 3}, "__record_key": "100000000000000001"}]
     response = client.get(f"{DS}/drafts/{number}/sheets/train/data?order_by=id")
     assert (response.status_code, response.json()["code"]) == (400, "InvalidParamsValue")
+
+
+def test_a_commits_data_page_is_answered_from_the_cache(
+    client: APIClient, settings: Any, django_assert_num_queries: Any
+) -> None:
+    settings.LIST_CACHE_SECONDS = 60
+    number = draft(client)
+    create_sheet(client, number)
+    add_rows(client, number, [row(0), row(1)])
+    commit_id = commit(client, number)
+    first = rows_at(client, f"commits/{commit_id}")
+    with django_assert_num_queries(0):
+        assert rows_at(client, f"commits/{commit_id}") == first

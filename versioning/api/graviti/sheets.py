@@ -7,6 +7,7 @@ Rows answer with lower-case field names and ``__record_key`` as a string, as the
 from datetime import datetime
 from typing import Any
 
+from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 
 from datasets.models import Dataset
 from project import errors
-from project.api.base import parse_body
+from project.api.base import CallerMemoView, parse_body, signed_page_cached
 from project.api.fields import StrictCharField
 from project.api.graviti import EMPTY, Timestamp, envelope
 from versioning import selectors, services, sheets
@@ -208,7 +209,7 @@ class DraftSheetView(SheetView):
         return Response({})
 
 
-class SheetDataView(RevisionScopedView):
+class SheetDataView(RevisionScopedView, CallerMemoView):
     """``DS/commits/{c}/sheets/{sheet}/data`` (and the reads of ``DS/drafts/{n}/sheets/{sheet}/data``)."""
 
     list_key = "data"
@@ -216,11 +217,23 @@ class SheetDataView(RevisionScopedView):
     @extend_schema(
         operation_id="list_commit_data", parameters=DATA_PARAMETERS, responses=envelope("data", RowSerializer)
     )
-    def get(self, request: Request, workspace: str, dataset: str, sheet: str, **ids: Any) -> Response:
-        """A page of rows in record-key order: exactly ``min(limit, record_count - offset)`` of them."""
+    def get(self, request: Request, workspace: str, dataset: str, sheet: str, **ids: Any) -> HttpResponseBase:
+        """A page of rows in record-key order: exactly ``min(limit, record_count - offset)`` of them.
+
+        What a commit holds never changes, so its pages are kept for a while (see ``signed_page_cached``); a
+        draft's pages are built each time.
+        """
         revision = self.revision(request, workspace, dataset, **ids)
         if request.query_params.get("order_by"):
             raise errors.Invalid("order_by", "rows are listed in record-key order only")
+        if revision.has_staged_changes or revision.commit is None:
+            return self.rows(request, revision, sheet)
+        return signed_page_cached(
+            request, parts=(revision.commit.pk,), build=lambda: self.rows(request, revision, sheet)
+        )
+
+    def rows(self, request: Request, revision: selectors.Revision, sheet: str) -> Response:
+        """One page of the sheet's rows, with only the ``columns`` asked for."""
         columns = _columns(request.query_params.get("columns", ""))
         rows = self.paginator.paginate_page(
             lambda offset, limit: selectors.sheet_row_page(revision=revision, name=sheet, offset=offset, limit=limit),
