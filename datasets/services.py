@@ -880,7 +880,7 @@ def dataset_objects_copy(*, target: Dataset, source: Dataset, keys: Sequence[str
     Both datasets must be in the same workspace and storage config; an object already in the target is kept.
     """
     if source.workspace_id != target.workspace_id or source.storage_config_id != target.storage_config_id:
-        raise errors.Forbidden("objects are copied only between datasets of one workspace and storage config")
+        raise errors.NotAllowed("objects are copied only between datasets of one workspace and storage config")
     source_prefix = selectors.dataset_object_key(dataset=source, sha1="")
     backend = backend_for(target.storage_config)
     copied: dict[str, str] = {}

@@ -240,4 +240,4 @@ def test_copy_across_storage_configs_is_forbidden(
     answer = keyed.post(
         "/v2/datasets/alice/elsewhere/objects/copy", {"source_dataset": "pets", "keys": []}, format="json"
     )
-    assert (answer.status_code, answer.json()["code"]) == (403, "AccessDenied")
+    assert (answer.status_code, answer.json()["code"]) == (403, "Forbidden")
