@@ -149,7 +149,8 @@ def azurite_endpoint() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    if not wait_for_port(port, process):
+    # Node takes a while to start on a busy machine (15 s seen with two cores shared by several suites).
+    if not wait_for_port(port, process, attempts=1200):
         process.kill()
         stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
         pytest.skip(f"Azurite did not start on 127.0.0.1:{port}: {stderr.strip()[:300]}")
