@@ -14,6 +14,16 @@ server in turn for ``--duration`` seconds, ``--rounds`` times (interleaved, so a
 server alike); medians count. It prints requests/s and p99 latency per page and server, a ``CACHE`` line per
 page (cache on against off) and ``RATIO <page>_vs_bare=<x>`` (hub with its default settings, requests/s over
 the bare app's). Rate limits are off and DEBUG is off. It prints figures; nothing is a pass or fail.
+
+Then the cold measurement (issue #20): the list cache and the per-caller memo off (``LIST_CACHE_SECONDS=0``),
+and every page asked for over many distinct URLs (pages, orders, filters) with several access or signing
+keys, so no layer can answer from memory; each signed institution request carries a fresh signature. The
+bare app replays the SQL the hub ran for each of those (URL, key) requests and, for pages with signed
+download URLs, signs as many URLs with the hub's own primitive. It prints, per page, requests/s and p99 of
+the hub and the bare app, the hub's statements per request, and ``RATIO <page>_cold_vs_bare=<x>``. With
+``--baseline REV`` a checkout of that revision serves the same cold requests beside them (``before``), so a
+change is measured side by side in one run: ``RATIO <page>_cold_before_vs_bare`` and ``COLD <page>
+before=… after=… speedup=…``. ``--cold-only`` skips today's single-URL lines.
 """
 
 import argparse
@@ -33,7 +43,8 @@ import urllib.request
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/datasethub_bench_api")
@@ -115,6 +126,39 @@ class Page:
     keyed: bool
 
 
+@dataclass(frozen=True)
+class ColdRequest:
+    """One request of a cold page: a path with query and the key it sends (``X-Token``, or an institution
+    ``SecretId`` with its secret, signed afresh for every request)."""
+
+    path: str
+    token: str = ""
+    secret_id: str = ""
+    secret: str = ""
+
+    def signed(self, timestamp_ms: int) -> str:
+        """The path with ``SecretId``, ``Timestamp`` and ``Signature`` for this moment."""
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        query |= {"SecretId": self.secret_id, "Timestamp": str(timestamp_ms)}
+        canonical = "&".join(f"{name}={quote(value, safe='')}" for name, value in sorted(query.items()))
+        signature = services.signature_compute(secret=self.secret, message=canonical)
+        return f"{urlsplit(self.path).path}?{urlencode(query | {'Signature': signature})}"
+
+    def plan_path(self) -> str:
+        """The path the bare app looks the request's statements up by: signed requests by their SecretId."""
+        return (
+            f"{self.path}{'&' if '?' in self.path else '?'}SecretId={self.secret_id}" if self.secret_id else self.path
+        )
+
+
+@dataclass(frozen=True)
+class ColdPage:
+    """A page measured cold: its name and the distinct requests it is asked for."""
+
+    name: str
+    requests: list[ColdRequest]
+
+
 def sha1(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
@@ -190,6 +234,7 @@ def load(count: int) -> tuple[list[Page], str]:
     versioning.commit_import(dataset=details, entries=entries(ENTRIES, "images"), title="import", committer=owner)
     sheet_commit = load_sheet(team, owner)
     key = services.access_key_create(user=owner, workspace=team)[1]
+    cold_pages = cold_load(owner=owner, team=team, details=details, datasets=datasets)
     pages = [
         Page("whalerun_list", "/api/datasets/?page=1&per_page=20", keyed=False),
         Page("aidmp_list", "/aids/aidmp/data/v1/datasets?page=1&page_size=10", keyed=False),
@@ -205,7 +250,47 @@ def load(count: int) -> tuple[list[Page], str]:
             keyed=True,
         ),
     ]
-    return pages, key
+    return pages, key, cold_pages
+
+
+COLD_KEYS = 6
+
+
+def cold_load(*, owner: Any, team: Any, details: Dataset, datasets: list[Dataset]) -> list[ColdPage]:
+    """The cold pages: each over many distinct URLs, spread over ``COLD_KEYS`` keys of the team's owner."""
+    tokens = [services.access_key_create(user=owner, workspace=team)[1] for _ in range(COLD_KEYS)]
+    signing = [services.signing_key_create(user=owner, workspace=team) for _ in range(COLD_KEYS)]
+    orders = ["", "&order_by=-id", "&order_by=title", "&order_by=-total_votes", "&featured=0", "&hidden=0"]
+    whalerun = [f"/api/datasets/?page={page}&per_page=20{order}" for page in range(1, 9) for order in orders]
+    aidmp = [f"/aids/aidmp/data/v1/datasets?page={page}&page_size={size}" for page in range(1, 13) for size in (10, 20)]
+    institution = [
+        f"/api/v1/datasets?limit=20&offset={offset}{kind}" for offset in range(0, 200, 20) for kind in ("", "&type=0")
+    ]
+    segment = f"/v1/datasets/{details.hex_id}/data/details?segmentName=images"
+    details_paths = [f"{segment}&commit=main&offset={offset}&limit=128" for offset in range(0, ENTRIES, 128)]
+    with_commits = [dataset for dataset in datasets[-300:] if dataset.workspace_id == team.pk][:12]
+    commits = [f"/v1/datasets/{dataset.hex_id}/commits?offset=0&limit=128" for dataset in with_commits]
+    graviti = [f"/v2/datasets?offset={offset}&limit={limit}" for offset in range(0, 1280, 128) for limit in (128, 64)]
+
+    def keyed(paths: list[str]) -> list[ColdRequest]:
+        return [ColdRequest(path, token=tokens[n % len(tokens)]) for n, path in enumerate(paths)]
+
+    return [
+        ColdPage("whalerun_list", [ColdRequest(path) for path in whalerun]),
+        ColdPage("aidmp_list", [ColdRequest(path) for path in aidmp]),
+        ColdPage(
+            "institution_list",
+            [
+                ColdRequest(path, secret_id=signing[n % COLD_KEYS][0].secret_id, secret=signing[n % COLD_KEYS][1])
+                for n, path in enumerate(institution)
+            ],
+        ),
+        ColdPage(
+            "tensorbay_data_details", [ColdRequest(path, token=token) for path in details_paths for token in tokens]
+        ),
+        ColdPage("tensorbay_commits", keyed(commits)),
+        ColdPage("graviti_dataset_list", keyed(graviti)),
+    ]
 
 
 def load_sheet(team: Workspace, owner: User) -> str:
@@ -235,12 +320,75 @@ def capture(pages: list[Page], key: str) -> dict[str, list[str]]:
     return plan
 
 
-def start(name: str, app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+def capture_cold(pages: list[ColdPage]) -> tuple[dict[str, list[str]], dict[str, int], dict[str, list[int]]]:
+    """For every cold request: the statements the hub runs for it (once its key's use is recorded), the number
+    of signed URLs in its answer (the bare app signs as many), and per page the statement counts."""
+    client = Client(HTTP_HOST="127.0.0.1")
+    plan: dict[str, list[str]] = {}
+    signed: dict[str, int] = {}
+    counts: dict[str, list[int]] = {}
+    timestamp = int(time.time() * 1000)
+    for page in pages:
+        for request in page.requests:
+            for _attempt in range(2):
+                timestamp += 1
+                path = request.signed(timestamp) if request.secret_id else request.path
+                headers = {"X-Token": request.token} if request.token else {}
+                with CaptureQueriesContext(connection) as queries:
+                    answer = client.get(path, headers=headers)
+                assert answer.status_code == 200, (path, answer.content[:300])
+            plan[request.plan_path()] = [query["sql"] for query in queries.captured_queries]
+            signed[request.plan_path()] = answer.content.count(b'"url":')
+            counts.setdefault(page.name, []).append(len(queries.captured_queries))
+    return plan, signed, counts
+
+
+def cold_script(page: ColdPage, path: Path, duration: int) -> Path:
+    """A wrk script that cycles through the page's requests, each wrk thread through its own half of them.
+
+    Signed requests are signed here ahead of the run, one fresh signature per request wrk can send in
+    ``duration`` seconds at up to 3000 requests/s, so no signature is ever sent twice.
+    """
+    lines = ["local requests = {"]
+    now = int(time.time() * 1000)
+    if page.requests[0].secret_id:
+        total = 3000 * duration
+        items = [(page.requests[n % len(page.requests)].signed(now + n), "") for n in range(total)]
+    else:
+        items = [(request.path, request.token) for request in page.requests]
+    for target, token in items:
+        headers = f'{{["X-Token"] = "{token}"}}' if token else "{}"
+        lines.append(f'  {{"{target}", {headers}}},')
+    lines += [
+        "}",
+        "local threads = 0",
+        "function setup(thread) thread:set('id', threads); threads = threads + 1 end",
+        "function init(args) index = id + 1 end",
+        "function request()",
+        "  local item = requests[index]",
+        "  index = index + 2",
+        "  if index > #requests then index = index - #requests end",
+        "  return wrk.format('GET', item[1], item[2])",
+        "end",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def baseline_checkout(revision: str, directory: Path) -> Path:
+    """A worktree of the repository at ``revision``, for the ``before`` server."""
+    target = directory / "baseline"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(target), revision], check=True,
+                   capture_output=True)  # fmt: skip
+    return target
+
+
+def start(name: str, app: str, port: int, env: dict[str, str], log: Path, chdir: Path = ROOT) -> subprocess.Popen:
     """Start gunicorn with the bench's settings and wait until it answers."""
     server = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
-            "--workers", str(WORKERS), "--threads", str(THREADS), "--chdir", str(ROOT), "--log-level", "warning",
+            "--workers", str(WORKERS), "--threads", str(THREADS), "--chdir", str(chdir), "--log-level", "warning",
         ],
         env={**os.environ, **env},
         stdout=log.open("wb"),
@@ -258,6 +406,18 @@ def start(name: str, app: str, port: int, env: dict[str, str], log: Path) -> sub
             time.sleep(0.3)
         else:
             return server
+
+
+def stop(servers: list[subprocess.Popen]) -> None:
+    """Stop the servers; one that does not stop within a minute (a loaded machine) is killed."""
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def free_port() -> int:
@@ -304,42 +464,55 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--baseline", default="", help="a git revision also served cold, as 'before'")
+    parser.add_argument("--cold-only", action="store_true", help="skip the single-URL measurement")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     started = time.monotonic()
     call_command("migrate", verbosity=0)
     migrated = time.monotonic()
-    pages, key = load(args.datasets)
+    pages, key, cold_pages = load(args.datasets)
     loaded = time.monotonic()
     cache.clear()
     plan = capture(pages, key)
+    cold_plan, cold_signed, cold_counts = capture_cold(cold_pages)
     print(f"database {urlsplit(DATABASE_URL).path.lstrip('/')}: migrated in {migrated - started:.1f} s, "
           f"{args.datasets} datasets loaded in {loaded - migrated:.1f} s")  # fmt: skip
     print(f"gunicorn gthread, {WORKERS} workers x {THREADS} threads per server, on {os.cpu_count()} cores; "
-          f"wrk -t2 -c{args.connections} -d{args.duration}s, {args.rounds} interleaved rounds, medians")  # fmt: skip
+          f"wrk -t2 -c{args.connections} -d{args.duration}s, {args.rounds} interleaved rounds, medians; "
+          f"load average {' '.join(f'{n:.1f}' for n in os.getloadavg())}")  # fmt: skip
     for page in pages:
         print(f"  {page.name}: {page.path} ({len(plan[page.path])} statements)")
+    for cold in cold_pages:
+        print(f"  {cold.name} cold: {len(cold.requests)} distinct requests, e.g. {cold.requests[-1].path}")
     connection.close()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as scratch:
         directory = Path(scratch)
         (directory / "static").mkdir()
         plan_path = directory / "plan.json"
-        plan_path.write_text(json.dumps(plan), encoding="utf-8")
+        plan_path.write_text(json.dumps({**plan, **cold_plan}), encoding="utf-8")
+        signed_path = directory / "signed.json"
+        signed_path.write_text(json.dumps(cold_signed), encoding="utf-8")
         files = {"MEDIA_ROOT": str(directory / "media"), "STATIC_ROOT": str(directory / "static")}
+        bare_env = {"BENCH_BARE_PLAN": str(plan_path), "BENCH_BARE_DATABASE": DATABASE_URL}
         servers_env = {
-            "hub": {"LIST_CACHE_SECONDS": "60", **files},
-            "hub_nocache": {"LIST_CACHE_SECONDS": "0", **files},
-            "bare": {"BENCH_BARE_PLAN": str(plan_path), "BENCH_BARE_DATABASE": DATABASE_URL},
+            "hub": ({"LIST_CACHE_SECONDS": "60", **files}, ROOT),
+            "hub_nocache": ({"LIST_CACHE_SECONDS": "0", **files}, ROOT),
+            "bare": (bare_env, ROOT),
+            "bare_signing": ({**bare_env, "BENCH_BARE_SIGNED": str(signed_path)}, ROOT),
         }
-        apps = {
-            "hub": "project.wsgi:application",
-            "hub_nocache": "project.wsgi:application",
-            "bare": "bench.bare:application",
-        }
+        if args.baseline:
+            servers_env["before_nocache"] = (
+                {"LIST_CACHE_SECONDS": "0", **files},
+                baseline_checkout(args.baseline, directory),
+            )
+        apps = {name: "bench.bare:application" if name.startswith("bare") else "project.wsgi:application"
+                for name in servers_env}  # fmt: skip
         ports = {name: free_port() for name in servers_env}
         servers = [
-            start(name, apps[name], ports[name], env, directory / f"{name}.log") for name, env in servers_env.items()
+            start(name, apps[name], ports[name], env, directory / f"{name}.log", chdir)
+            for name, (env, chdir) in servers_env.items()
         ]
         try:
             scripts = {}
@@ -348,33 +521,65 @@ def main() -> None:
                 script.write_text(f'wrk.headers["X-Token"] = "{key}"\n' if keyed else "\n", encoding="utf-8")
                 scripts[keyed] = script
             runs: dict[tuple[str, str], list[Run]] = {}
-            for page in pages:
-                for port in ports.values():  # warm every worker's connections and caches
-                    drive(f"http://127.0.0.1:{port}{page.path}", scripts[page.keyed], 1, args.connections)
-            for round_number in range(args.rounds):
+            if not args.cold_only:
                 for page in pages:
-                    order = list(ports) if round_number % 2 == 0 else list(reversed(ports))
-                    for name in order:
-                        url = f"http://127.0.0.1:{ports[name]}{page.path}"
-                        run = drive(url, scripts[page.keyed], args.duration, args.connections)
-                        runs.setdefault((page.name, name), []).append(run)
+                    for name in ("hub", "hub_nocache", "bare"):  # warm every worker's connections and caches
+                        drive(f"http://127.0.0.1:{ports[name]}{page.path}", scripts[page.keyed], 1, args.connections)
+            cold_servers = ["hub_nocache", "bare_signing", *(["before_nocache"] if args.baseline else [])]
+            for cold in cold_pages:
+                for name in cold_servers:
+                    script = cold_script(cold, directory / "cold-warm.lua", 1)
+                    drive(f"http://127.0.0.1:{ports[name]}/", script, 1, args.connections)
+            for round_number in range(args.rounds):
+                if not args.cold_only:
+                    for page in pages:
+                        names = ["hub", "hub_nocache", "bare"]
+                        for name in names if round_number % 2 == 0 else list(reversed(names)):
+                            url = f"http://127.0.0.1:{ports[name]}{page.path}"
+                            run = drive(url, scripts[page.keyed], args.duration, args.connections)
+                            runs.setdefault((page.name, name), []).append(run)
+                for cold in cold_pages:
+                    for name in cold_servers if round_number % 2 == 0 else list(reversed(cold_servers)):
+                        script = cold_script(cold, directory / f"cold-{cold.name}.lua", args.duration)
+                        run = drive(f"http://127.0.0.1:{ports[name]}/", script, args.duration, args.connections)
+                        runs.setdefault((f"{cold.name}_cold", name), []).append(run)
         finally:
-            for server in servers:
-                server.terminate()
-            for server in servers:
-                server.wait(timeout=30)
-    print(f"{'page':<26}{'server':<13}{'requests/s':>12}{'p99 ms':>10}{'errors':>8}")
+            stop(servers)
+            if args.baseline:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(directory / "baseline")],
+                               check=False, capture_output=True)  # fmt: skip
+    print(f"load average after: {' '.join(f'{n:.1f}' for n in os.getloadavg())}")
+    print(f"{'page':<30}{'server':<16}{'requests/s':>12}{'p99 ms':>10}{'errors':>8}")
     medians: dict[tuple[str, str], float] = {}
+    p99s: dict[tuple[str, str], float] = {}
     for (page_name, name), page_runs in runs.items():
         medians[page_name, name] = statistics.median(run.requests_per_second for run in page_runs)
-        p99 = statistics.median(run.p99_ms for run in page_runs)
+        p99s[page_name, name] = statistics.median(run.p99_ms for run in page_runs)
         errors = sum(run.errors for run in page_runs)
-        print(f"{page_name:<26}{name:<13}{medians[page_name, name]:>12.1f}{p99:>10.1f}{errors:>8}")
-    for page in pages:
-        on, off = medians[page.name, "hub"], medians[page.name, "hub_nocache"]
-        print(f"CACHE {page.name} on={on:.1f} off={off:.1f} speedup={on / off:.2f}")
-    for page in pages:
-        print(f"RATIO {page.name}_vs_bare={medians[page.name, 'hub'] / medians[page.name, 'bare']:.2f}")
+        print(f"{page_name:<30}{name:<16}{medians[page_name, name]:>12.1f}{p99s[page_name, name]:>10.1f}{errors:>8}")
+    if not args.cold_only:
+        for page in pages:
+            on, off = medians[page.name, "hub"], medians[page.name, "hub_nocache"]
+            print(f"CACHE {page.name} on={on:.1f} off={off:.1f} speedup={on / off:.2f}")
+        for page in pages:
+            print(f"RATIO {page.name}_vs_bare={medians[page.name, 'hub'] / medians[page.name, 'bare']:.2f}")
+    for cold in cold_pages:
+        name = f"{cold.name}_cold"
+        hub, bare = medians[name, "hub_nocache"], medians[name, "bare_signing"]
+        counts = cold_counts[cold.name]
+        print(f"COLD {cold.name} hub={hub:.1f}/s p99={p99s[name, 'hub_nocache']:.1f}ms "
+              f"bare={bare:.1f}/s p99={p99s[name, 'bare_signing']:.1f}ms "
+              f"queries/request={min(counts)}-{max(counts)}")  # fmt: skip
+        if args.baseline:
+            before = medians[name, "before_nocache"]
+            print(f"COLD {cold.name} before={before:.1f}/s p99={p99s[name, 'before_nocache']:.1f}ms "
+                  f"after={hub:.1f}/s speedup={hub / before:.2f}")  # fmt: skip
+    for cold in cold_pages:
+        name = f"{cold.name}_cold"
+        print(f"RATIO {cold.name}_cold_vs_bare={medians[name, 'hub_nocache'] / medians[name, 'bare_signing']:.2f}")
+        if args.baseline:
+            ratio = medians[name, "before_nocache"] / medians[name, "bare_signing"]
+            print(f"RATIO {cold.name}_cold_before_vs_bare={ratio:.2f}")
     print(f"elapsed {time.monotonic() - started:.0f} s")
 
 

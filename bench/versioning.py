@@ -30,8 +30,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from datasets.models import Dataset, User, Workspace  # noqa: E402
-from versioning import selectors, services  # noqa: E402
-from versioning.models import Commit, Range, Tree  # noqa: E402
+from versioning import merges, selectors, services  # noqa: E402
+from versioning.models import Branch, Commit, Range, Tree  # noqa: E402
 from versioning.trees import Entry, tree_load  # noqa: E402
 
 # BENCH_SIZES (comma-separated) runs a quicker subset; the RATIO lines compare the largest with the smallest.
@@ -42,6 +42,8 @@ GIT = -1  # the git row's key in the figures
 SEGMENTS = ("test", "train", "val", "zoo")
 RUNS = 9
 CHANGED = 10
+# A merge: each side changes the same MERGE_CHANGES paths differently, so every one of them conflicts.
+MERGE_CHANGES = 100
 PAGE = 100
 GIT_FILES = 100_000
 
@@ -146,6 +148,41 @@ class HubCase:
 
         return timed(diff)
 
+    def merge_branches(self, clustered: bool) -> tuple[Branch, Branch]:
+        """A source branch and the default one that both changed the same 100 paths to different contents."""
+        name = f"merge-{'clustered' if clustered else 'scattered'}"
+        services.branch_create(dataset=self.dataset, name=name, revision=self.dataset.default_branch)
+        if clustered:
+            segment = self.rng.choice(SEGMENTS)
+            start = self.rng.randrange(self.per_segment - MERGE_CHANGES)
+            picks = [(segment, start + n) for n in range(MERGE_CHANGES)]
+        else:
+            picks = [(segment, index) for segment in SEGMENTS for index in range(self.per_segment)]
+            picks = self.rng.sample(picks, MERGE_CHANGES)
+        for branch in (name, self.dataset.default_branch):
+            self.version += 1
+            services.commit_import(
+                dataset=self.dataset,
+                entries=[entry(segment, index, self.version) for segment, index in picks],
+                title=f"{MERGE_CHANGES} changes",
+                branch_name=branch,
+            )
+        return (
+            Branch.objects.select_related("head", "dataset").get(dataset=self.dataset, name=name),
+            Branch.objects.select_related("head", "dataset").get(
+                dataset=self.dataset, name=self.dataset.default_branch
+            ),
+        )
+
+    def merge_once(self, source: Branch, target: Branch) -> float:
+        """Merge the source into the target (source wins) as a new draft: plan and write it."""
+
+        def merge() -> None:
+            result = merges.merge_prepare(source=source, target=target, strategy="override", title="merge")
+            assert len(result.conflicts) == MERGE_CHANGES
+
+        return timed(merge)
+
     def full_diff(self) -> float:
         """Diff the whole import against ROOT (every entry an add), streaming."""
         root = selectors.revision_resolve(dataset=self.dataset, revision="00000000000000000000000000000000")
@@ -245,6 +282,11 @@ def main() -> None:
         for _ in range(RUNS):
             for case in cases:
                 samples["page 100", case.size].append(case.page_once())
+        for pattern in PATTERNS:
+            branches = {case.size: case.merge_branches(clustered=pattern == "clustered") for case in cases}
+            for _ in range(RUNS):
+                for case in cases:
+                    samples[f"merge {pattern}", case.size].append(case.merge_once(*branches[case.size]))
         for key, values in samples.items():
             figures[key] = median_ms(values)
         for case in cases:
@@ -256,9 +298,10 @@ def main() -> None:
     finally:
         clean_up(workspace, user)
     columns = ["import s", "page 100", "diff all s"]
-    columns += [f"{kind} {pattern}" for pattern in PATTERNS for kind in ("stage", "commit", "diff")]
+    columns += [f"{kind} {pattern}" for pattern in PATTERNS for kind in ("stage", "commit", "diff", "merge")]
     print(f"versioning benchmark on {connection.vendor}: medians of {RUNS} runs in ms (columns ending in s: seconds)")
     print("10 changes = 5 modified + 5 new files, clustered (one folder, side by side) or scattered (anywhere);")
+    print(f"merge = squash-and-merge of two branches that changed the same {MERGE_CHANGES} paths each (all conflict)")
     print(f"the git row is a {GIT_FILES:,}-file repository: stage = git add of the 10 files, commit = git commit")
     print(" | ".join([f"{'entries':>9}", *(f"{c:>16}" for c in columns)]))
     for size in [*SIZES, GIT]:
@@ -269,6 +312,8 @@ def main() -> None:
     print(f"RATIO commit_1m_over_1k={figures[f'commit {pattern}', big] / figures[f'commit {pattern}', small]:.2f}")
     print(f"RATIO list_1m_over_1k={figures['page 100', big] / figures['page 100', small]:.2f}")
     print(f"RATIO diff_1m_over_1k={figures[f'diff {pattern}', big] / figures[f'diff {pattern}', small]:.2f}")
+    print(f"RATIO merge_1m_over_1k={figures[f'merge {pattern}', big] / figures[f'merge {pattern}', small]:.2f}")
+    print(f"MERGE_MS_AT_{big}={figures[f'merge {pattern}', big]:.1f}")
     same_size = GIT_FILES if GIT_FILES in SIZES else big
     git_ratio = figures[f"commit {pattern}", same_size] / figures[f"commit {pattern}", GIT]
     print(f"RATIO commit_vs_git_100k={git_ratio:.2f}")

@@ -24,6 +24,8 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 
+from catalog import browser as catalog_browser
+from catalog import views as catalog_views
 from datasets import selectors, services
 from datasets.models import (
     AccessKey,
@@ -42,6 +44,7 @@ from project import errors
 from storage_configs.backends import backend_for
 from versioning import selectors as versioning_selectors
 from versioning.sheets import schema_parse
+from versioning.trees import Entry
 
 # action name: (flag, value, past tense)
 MODERATION_ACTIONS = {
@@ -61,6 +64,9 @@ ROWS_PER_PAGE = 20
 CELL_CHARACTERS = 80
 BRANCHES_SHOWN = 100
 EVENTS_SHOWN = 20
+# The dataset page lists this many of its newest jobs, each with this many of its conflicts.
+JOBS_SHOWN = 20
+CONFLICTS_SHOWN = 5
 CONFIRMATION_SHOWN = 100
 
 
@@ -205,7 +211,7 @@ class DatasetChangeList(ChangeList):
         page = list(self.result_list)
         summaries = versioning_selectors.dataset_summaries(datasets=page)
         for dataset in page:
-            dataset.file_count = summaries[dataset.pk].entry_count  # type: ignore[attr-defined]
+            dataset.file_count = summaries[dataset.pk].file_count  # type: ignore[attr-defined]
 
 
 class DatasetForm(forms.ModelForm):
@@ -436,6 +442,7 @@ class DatasetAdmin(admin.ModelAdmin):
         return [
             path("<int:dataset_id>/moderate/<str:action>/", wrap(self.moderate_view), name="datasets_dataset_moderate"),
             path("<int:dataset_id>/download/", wrap(self.download_view), name="datasets_dataset_download"),
+            path("<int:dataset_id>/diff/", wrap(self.diff_view), name="datasets_dataset_diff"),
             *super().get_urls(),
         ]
 
@@ -478,19 +485,54 @@ class DatasetAdmin(admin.ModelAdmin):
         try:
             revision = versioning_selectors.revision_resolve(dataset=dataset, revision=request.GET.get("commit", ""))
             entry = versioning_selectors.entry_get(revision=revision, segment=segment, remote_path=remote_path)
+            object_key = entry.object_key
+            if entry.is_composite:
+                parts = {part.name: part for part in entry.part_list()}
+                if request.GET.get("part") not in parts:
+                    raise Http404("no such file in the frame")
+                object_key = parts[request.GET["part"]].object_key
             url = backend_for(dataset.storage_config).url(
-                entry.object_key, expires_in=settings.STORAGE_URL_EXPIRES, base_url=request.build_absolute_uri("/")
+                object_key, expires_in=settings.STORAGE_URL_EXPIRES, base_url=request.build_absolute_uri("/")
             )
         except (errors.NotFound, errors.Invalid) as error:
             raise Http404(error.message) from None
         return HttpResponseRedirect(url)
+
+    def diff_view(self, request: HttpRequest, dataset_id: int) -> HttpResponse:
+        """What changed between two revisions of any dataset, hidden and private ones included."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        dataset = self._dataset_or_404(request, dataset_id)
+        try:
+            context = catalog_browser.diff(
+                dataset=dataset, scope=catalog_browser.ADMIN, **catalog_views.diff_query(request)
+            )
+        except errors.DomainError as error:
+            return catalog_views.refusal_page(request, error)
+        context.update(
+            self.admin_site.each_context(request),
+            opts=self.opts,
+            original=dataset,
+            title=f"Changes in {dataset}",
+            change_url=reverse("admin:datasets_dataset_change", args=[dataset.pk]),
+        )
+        return TemplateResponse(request, "admin/datasets/dataset/diff.html", context)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         dataset = self.get_object(request, object_id)
         if dataset is not None and self.has_view_permission(request, dataset):
-            extra_context = {**(extra_context or {}), **self._history_context(request, dataset)}
+            try:
+                contents = catalog_browser.browse(
+                    dataset=dataset,
+                    scope=catalog_browser.ADMIN,
+                    diff_url=reverse("admin:datasets_dataset_diff", args=[dataset.pk]),
+                    **catalog_views.browser_query(request),
+                )
+            except errors.DomainError as error:
+                return catalog_views.refusal_page(request, error)
+            extra_context = {**(extra_context or {}), **self._history_context(request, dataset), "browser": contents}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _history_context(self, request: HttpRequest, dataset: Dataset) -> dict[str, Any]:
@@ -508,7 +550,14 @@ class DatasetAdmin(admin.ModelAdmin):
         branches = versioning_selectors.branch_list(dataset=dataset)
         tags = versioning_selectors.tag_list(dataset=dataset)
         events = selectors.moderation_event_list(dataset=dataset)
+        jobs = versioning_selectors.job_list(dataset=dataset)
         return {
+            "jobs": [
+                (job, reverse("admin:versioning_job_change", args=[job.pk]), job.conflicts[:CONFLICTS_SHOWN])
+                for job in jobs[:JOBS_SHOWN]
+            ],
+            "job_count": jobs.count(),
+            "job_list_url": reverse("admin:versioning_job_changelist") + f"?dataset__id__exact={dataset.pk}",
             "head": head,
             "branches": branches[:BRANCHES_SHOWN],
             "branch_count": branches.count(),
@@ -516,8 +565,8 @@ class DatasetAdmin(admin.ModelAdmin):
             "version_tag_count": tags.count(),
             "commits": commits.items,
             "commit_pages": _pager(request, "commit_page", commit_page, commits.total, COMMITS_PER_PAGE),
-            "files": [(entry, f"{download}?{_query(commit=head.commit_id, path=entry.path)}") for entry in files.items],
-            "file_total": files.total,
+            "files": _file_rows(files.items, download, head.commit_id),
+            "file_total": head.commit.file_count if head.commit is not None else 0,
             "file_pages": _pager(request, "file_page", file_page, files.total, FILES_PER_PAGE),
             **self._sheet_context(request, head),
             "moderation_events": events[:EVENTS_SHOWN],
@@ -564,6 +613,19 @@ class DatasetAdmin(admin.ModelAdmin):
             ],
             "row_pages": _pager(request, "row_page", row_page, rows.total, ROWS_PER_PAGE),
         }
+
+
+def _file_rows(entries: list[Entry], download: str, commit_id: str) -> list[tuple[str, int, str, str]]:
+    """(path, size, sha1, download link) of each file of the entries: a fusion frame lists its sensors' files."""
+    rows = []
+    for entry in entries:
+        if not entry.is_composite:
+            rows.append((entry.path, entry.size, entry.sha1, f"{download}?{_query(commit=commit_id, path=entry.path)}"))
+            continue
+        for part in entry.part_list():
+            link = f"{download}?{_query(commit=commit_id, path=entry.path, part=part.name)}"
+            rows.append((f"{entry.path} {part.name} {part.remote_path}", part.size, part.sha1, link))
+    return rows
 
 
 def _query(**params: str) -> str:

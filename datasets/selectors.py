@@ -1,9 +1,10 @@
 """Reads of the catalog that are more than a ``get``."""
 
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from datasets.models import AccessKey, Dataset, DatasetFile, Membership, ModerationEvent, Tag, User, Workspace
 from project import errors
@@ -66,6 +67,15 @@ def dataset_list(
     if featured is not None:
         datasets = datasets.filter(featured=featured)
     return datasets.order_by(*order_by, "-pk")
+
+
+def dataset_file_ids(*, dataset_ids: list[int]) -> dict[int, list[int]]:
+    """The ids of each dataset's files, in id order, in one query (``dataset_list`` prefetches the same)."""
+    file_ids: dict[int, list[int]] = {}
+    rows = DatasetFile.objects.filter(dataset_id__in=dataset_ids).order_by("id").values_list("dataset_id", "id")
+    for dataset_id, file_id in rows:
+        file_ids.setdefault(dataset_id, []).append(file_id)
+    return file_ids
 
 
 def dataset_get_with_files(*, dataset_id: int) -> Dataset:
@@ -235,10 +245,10 @@ def dataset_object_urls(*, dataset: Dataset, object_keys: list[str], base_url: s
     """Signed, expiring URLs that read the dataset's objects without credentials (empty for an entry without one,
     such as a sheet row without files)."""
     backend = backend_for(dataset.storage_config)
-    return [
-        backend.url(key, expires_in=settings.STORAGE_URL_EXPIRES, base_url=base_url) if key else ""
-        for key in object_keys
-    ]
+    signed = iter(
+        backend.urls([key for key in object_keys if key], expires_in=settings.STORAGE_URL_EXPIRES, base_url=base_url)
+    )
+    return [next(signed) if key else "" for key in object_keys]
 
 
 def storage_config_files(*, storage_config: StorageConfig, prefix: str, marker: str, limit: int) -> ListPage:
@@ -261,3 +271,85 @@ def dataset_object_access(*, dataset: Dataset, action: str, expires_in: int, bas
         expires_in=expires_in,
         base_url=base_url,
     )
+
+
+@dataclass(frozen=True)
+class CatalogFilters:
+    """What a visitor of the public catalog narrows it by; empty values filter nothing."""
+
+    keyword: str = ""
+    tag_ids: tuple[int, ...] = ()
+    licence: str = ""
+    data_type: int | None = None
+    workspace: str = ""
+
+
+@dataclass(frozen=True)
+class Facet:
+    """One value a facet offers, how many of the matching datasets have it, and the query value picking it."""
+
+    value: str
+    label: str
+    count: int
+
+
+def dataset_catalog_search(*, filters: CatalogFilters) -> QuerySet[Dataset]:
+    """Public, not hidden datasets matching every filter: featured ones first, then the most recently updated."""
+    datasets = (
+        Dataset.objects.filter(is_public=True, hidden=False)
+        .select_related("workspace", "licence")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.select_related("category").order_by("pk")))
+    )
+    if filters.keyword:
+        keyword = filters.keyword
+        datasets = datasets.filter(
+            Q(name__icontains=keyword)
+            | Q(title__icontains=keyword)
+            | Q(alias__icontains=keyword)
+            | Q(description__icontains=keyword)
+        )
+    for tag_id in filters.tag_ids:
+        datasets = datasets.filter(pk__in=Dataset.tags.through.objects.filter(tag_id=tag_id).values("dataset_id"))
+    if filters.licence:
+        datasets = datasets.filter(licence__name=filters.licence)
+    if filters.data_type is not None:
+        datasets = datasets.filter(data_type=filters.data_type)
+    if filters.workspace:
+        datasets = datasets.filter(workspace__name=filters.workspace)
+    return datasets.order_by("-featured", "-updated_at", "-pk")
+
+
+def dataset_catalog_facets(*, datasets: QuerySet[Dataset]) -> dict[str, list[Facet]]:
+    """Per facet (tag, licence, data type, workspace), the values the datasets carry with their counts."""
+    matching = Dataset.objects.filter(pk__in=datasets.values("pk"))
+
+    def counted(*fields: str) -> list[tuple]:
+        rows = matching.exclude(**{f"{fields[0]}__isnull": True}).values_list(*fields).annotate(n=Count("pk"))
+        return sorted(rows, key=lambda row: (-row[-1], [str(value) for value in row[:-1]]))
+
+    data_types = dict(Dataset.DataType.choices)
+    return {
+        "tag": [
+            Facet(value=str(pk), label=f"{category}: {name}", count=n)
+            for pk, category, name, n in counted("tags__pk", "tags__category__name", "tags__name")
+        ],
+        "licence": [Facet(value=name, label=name, count=n) for name, n in counted("licence__name")],
+        "data_type": [
+            Facet(value=str(value), label=str(data_types.get(value, value)), count=n)
+            for value, n in counted("data_type")
+        ],
+        "workspace": [Facet(value=name, label=name, count=n) for name, n in counted("workspace__name")],
+    }
+
+
+def dataset_get_public(*, workspace: str, name: str) -> Dataset:
+    """The public, not hidden dataset ``workspace/name``; any other does not exist for the public."""
+    dataset = (
+        Dataset.objects.filter(is_public=True, hidden=False, workspace__name=workspace, name=name)
+        .select_related("workspace", "licence")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.select_related("category").order_by("pk")))
+        .first()
+    )
+    if dataset is None:
+        raise errors.NotFound(f"dataset {workspace}/{name} does not exist")
+    return dataset

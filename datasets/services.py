@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import io
 import secrets
 import string
 import tempfile
@@ -36,13 +37,13 @@ from datasets.models import (
 from project import crypto, errors
 from storage_configs import selectors as storage_config_selectors
 from storage_configs import services as storage_config_services
-from storage_configs.backends import FilesystemBackend, StorageBackend, backend_for, clean_key, hub_backend
+from storage_configs.backends import FilesystemBackend, StorageBackend, backend_for, clean_key, hub_read_backend
 from storage_configs.models import StorageConfig
 from storage_configs.services import SHA1_HEX
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
 from versioning.models import Branch, Commit, Draft, StagedEntry
-from versioning.trees import EMPTY_TREE, Entry, tree_load, trees_diff
+from versioning.trees import EMPTY_TREE, Entry, Part, tree_load, trees_diff
 
 ACCESS_KEY_PREFIX = "ACCESSKEY-"
 SIGNING_KEY_PREFIX = "AKID"
@@ -295,7 +296,7 @@ def dataset_file_create(
     if stored_size != size:
         raise errors.Invalid("size", f"the stored object has {stored_size} bytes")
     digest = hashlib.sha1(usedforsecurity=False)
-    for chunk in hub_backend().iter_chunks(oss_object):
+    for chunk in hub_read_backend().iter_chunks(oss_object):
         digest.update(chunk)
     return DatasetFile.objects.create(
         user=user,
@@ -814,6 +815,20 @@ class UploadedObject:
     size: int
     label: dict | None = None
     timestamp: float | None = None
+    # Where the file goes in a fusion segment: a frame (ULID) and the sensor that recorded it.
+    frame_id: str | None = None
+    sensor_name: str | None = None
+
+
+def _frame_slot(dataset: Dataset, frame_id: str | None, sensor_name: str | None) -> tuple[str, str] | None:
+    """Where a file goes in a fusion dataset (frame id, sensor name); None in a normal one, which ignores both."""
+    if dataset.kind != Dataset.Kind.FUSION:
+        return None
+    if not frame_id:
+        raise errors.Missing("frameId", "a file of a fusion dataset needs its frameId")
+    if not sensor_name:
+        raise errors.Missing("sensorName", "a file of a fusion dataset needs its sensorName")
+    return frame_id, sensor_name
 
 
 def _object_sha1(backend: StorageBackend, key: str) -> str:
@@ -829,9 +844,11 @@ def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[Up
     Registering a path again replaces its entry, so callbacks may be repeated.
     """
     dataset = draft.dataset
+    slots = [_frame_slot(dataset, uploaded.frame_id, uploaded.sensor_name) for uploaded in objects]
     backend = backend_for(dataset.storage_config)
     entries = []
-    for uploaded in objects:
+    parts: list[tuple[str, Part]] = []
+    for uploaded, slot in zip(objects, slots, strict=True):
         if not SHA1_HEX.fullmatch(uploaded.sha1):
             raise errors.Invalid("checksum", "must be 40 lowercase hex digits")
         key = selectors.dataset_object_key(dataset=dataset, sha1=uploaded.sha1)
@@ -840,6 +857,16 @@ def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[Up
         # The hub checks the hash of what it stores itself; an object store took whatever the client sent.
         if not isinstance(backend, FilesystemBackend) and _object_sha1(backend, key) != uploaded.sha1:
             raise errors.StorageObjectMissing(f"storage object {uploaded.sha1} has other content", key=key)
+        if slot is not None:
+            frame_id, sensor = slot
+            label = uploaded.label or None
+            parts.append(
+                (
+                    frame_id,
+                    Part(sensor, uploaded.remote_path, key, uploaded.sha1, uploaded.size, label, uploaded.timestamp),
+                )
+            )
+            continue
         entries.append(
             Entry.create(
                 segment=segment,
@@ -851,18 +878,33 @@ def dataset_objects_register(*, draft: Draft, segment: str, objects: Sequence[Up
                 timestamp=uploaded.timestamp,
             )
         )
-    versioning_services.draft_stage_upserts(draft=draft, entries=entries)
+    if parts:
+        versioning_services.draft_frame_parts_put(draft=draft, segment=segment, parts=parts)
+    if entries or not parts:
+        versioning_services.draft_stage_upserts(draft=draft, entries=entries)
 
 
 def dataset_cloud_object_register(
-    *, draft: Draft, segment: str, cloud_path: str, remote_path: str, label: dict | None = None
+    *,
+    draft: Draft,
+    segment: str,
+    cloud_path: str,
+    remote_path: str,
+    label: dict | None = None,
+    frame_id: str | None = None,
+    sensor_name: str | None = None,
 ) -> None:
     """Stage an object already in the dataset's authorised storage config, hashing it to address its content."""
+    slot = _frame_slot(draft.dataset, frame_id, sensor_name)
     config = draft.dataset.storage_config
     if config is None or config.is_hub_default:
         raise errors.NotAllowed("only datasets on an authorised storage config import cloud files")
     backend = backend_for(config)
     key = clean_key(cloud_path, field="cloudPath")
+    if slot is not None:
+        part = Part(slot[1], remote_path, key, _object_sha1(backend, key), backend.size(key), label or None)
+        versioning_services.draft_frame_parts_put(draft=draft, segment=segment, parts=[(slot[0], part)])
+        return
     entry = Entry.create(
         segment=segment,
         remote_path=remote_path,
@@ -902,3 +944,53 @@ def dataset_objects_copy(*, target: Dataset, source: Dataset, keys: Sequence[str
                 backend.save(target_key, File(spool))
         copied[key] = target_key
     return [copied[key] for key in keys]
+
+
+def dataset_object_store(*, dataset: Dataset, content: bytes) -> UploadedObject:
+    """Store content in the dataset's storage under its SHA-1, as a TensorBay upload would; the same content
+    is stored once. Returns what registering it in a draft needs (give it a ``remote_path``)."""
+    sha1 = hashlib.sha1(content, usedforsecurity=False).hexdigest()
+    backend = backend_for(dataset.storage_config)
+    key = selectors.dataset_object_key(dataset=dataset, sha1=sha1)
+    storage_config_services.storage_object_put(backend=backend, key=key, content=io.BytesIO(content))
+    return UploadedObject(remote_path="", sha1=sha1, size=len(content))
+
+
+@dataclass(frozen=True)
+class FileContent:
+    """A file given with its bytes: its segment, its path there, its content and its label."""
+
+    segment: str
+    remote_path: str
+    content: bytes
+    label: dict | None = None
+
+
+@transaction.atomic
+def dataset_contents_commit(
+    *,
+    dataset: Dataset,
+    committer: User | None,
+    title: str,
+    files: Sequence[FileContent] = (),
+    deletes: Sequence[tuple[str, str]] = (),
+    branch_name: str | None = None,
+) -> Commit:
+    """Store files and commit them, with deletes of (segment, remote path), through a draft as an SDK would."""
+    draft = versioning_services.draft_create(dataset=dataset, title=title, branch_name=branch_name, creator=committer)
+    for segment in sorted({file.segment for file in files}):
+        versioning_services.draft_segment_ensure(draft=draft, name=segment)
+        stored = []
+        for file in files:
+            if file.segment == segment:
+                uploaded = dataset_object_store(dataset=dataset, content=file.content)
+                stored.append(
+                    UploadedObject(
+                        remote_path=file.remote_path, sha1=uploaded.sha1, size=uploaded.size, label=file.label
+                    )
+                )
+        dataset_objects_register(draft=draft, segment=segment, objects=stored)
+    for segment in sorted({segment for segment, _ in deletes}):
+        paths = [remote_path for deleted_segment, remote_path in deletes if deleted_segment == segment]
+        versioning_services.draft_stage_deletes(draft=draft, segment=segment, remote_paths=paths)
+    return versioning_services.draft_commit(draft=draft, title=title, committer=committer)

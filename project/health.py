@@ -4,6 +4,7 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -41,18 +42,32 @@ def check_storage() -> None:
         default_storage.delete(name)
 
 
+def check_broker() -> None:
+    """Connect to the jobs' broker (only when one is configured)."""
+    from project.celery import app
+
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as broker:
+        broker.ensure_connection(max_retries=1, timeout=2)
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "database": check_database,
     "cache": check_cache,
     "storage": check_storage,
+    "broker": check_broker,
 }
+
+
+def checks() -> dict[str, Callable[[], None]]:
+    """The checks that apply: the broker's only when ``CELERY_BROKER_URL`` names one."""
+    return {name: check for name, check in CHECKS.items() if name != "broker" or settings.CELERY_BROKER_URL}
 
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when every check passes; 503 naming each failing part otherwise."""
     report: dict[str, str] = {}
-    for name, check in CHECKS.items():
+    for name, check in checks().items():
         try:
             check()
         except Exception as error:  # any failure of a service is a health finding, not a crash

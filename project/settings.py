@@ -8,7 +8,7 @@ message naming it. Every variable is listed in ``.env.example`` and documented i
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "datasets",
     "storage_configs",
     "versioning",
+    "catalog",
 ]
 
 MIDDLEWARE = [
@@ -136,11 +137,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "project.api.middleware.DialectErrorMiddleware",
     "project.api.limits.RequestLimitMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the login user and messages serve the admin and the pages; dialect requests skip them.
+    "project.api.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "project.api.middleware.BrowserAuthenticationMiddleware",
+    "project.api.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -166,13 +168,66 @@ TEMPLATES = [
 ]
 
 
+# The whale.run service's own variables (seed 000) are a second spelling of the hub's: the hub's variable wins
+# where both are set, and any variable of a group set alone selects that service with the seed's defaults for
+# the rest of the group. See README, "Replacing the whale.run service".
+WHALERUN_MYSQL = {  # hub variable: (whale.run variable, whale.run default)
+    "DB_HOST": ("FLASK_MYSQL_HOST", "localhost"),
+    "DB_PORT": ("FLASK_MYSQL_PORT", "3306"),
+    "DB_USER": ("FLASK_MYSQL_USER", "root"),
+    "DB_PASSWORD": ("FLASK_MYSQL_PASSWORD", ""),
+    "DB_NAME": ("FLASK_MYSQL_DB", "whalerun_dataset"),
+}
+WHALERUN_REDIS = {
+    "host": ("FLASK_REDIS_HOST", "localhost"),
+    "port": ("FLASK_REDIS_PORT", "6379"),
+    "db": ("FLASK_REDIS_DB", "0"),
+}
+WHALERUN_OSS = ("OSS_BUCKET_NAME", "OSS_REGION_ID", "OSS_MOUNT_POINT")
+OSS_ENVIRONMENT_CREDENTIALS = ("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_SESSION_TOKEN")
+
+
+def variables_set(names: Any) -> list[str]:
+    """The names among these whose variable is set to a non-empty value."""
+    return [name for name in names if os.environ.get(name, "")]
+
+
+def env_port(name: str, default: str) -> str:
+    """Return the variable as a TCP port number (1-65535), as text."""
+    value = env_int(name, int(default))
+    if not 0 < value < 65536:
+        raise ImproperlyConfigured(f"{name} must be a port number (1-65535); got {value}")
+    return str(value)
+
+
+def whalerun_mysql_url(engine: str) -> str:
+    """Build a MySQL URL from the DB_* variables, each falling back to its FLASK_MYSQL_* spelling and default."""
+    values = {}
+    for hub_name, (seed_name, default) in WHALERUN_MYSQL.items():
+        name = hub_name if os.environ.get(hub_name, "") else seed_name
+        values[hub_name] = env_port(name, default) if hub_name == "DB_PORT" else env_str(name, default)
+    if engine and engine != "mysql":
+        seeds = ", ".join(variables_set(seed for seed, _ in WHALERUN_MYSQL.values()))
+        raise ImproperlyConfigured(f"DB_ENGINE={engine} contradicts whale.run's MySQL variables ({seeds}); unset one")
+    user, password = quote(values["DB_USER"], safe=""), quote(values["DB_PASSWORD"], safe="")
+    return f"mysql://{user}:{password}@{values['DB_HOST']}:{values['DB_PORT']}/{quote(values['DB_NAME'], safe='')}"
+
+
 def database_from_environment() -> dict[str, Any]:
-    """Build the default database from DATABASE_URL, or from DB_ENGINE and its DB_* variables."""
+    """Build the default database from DATABASE_URL, DB_ENGINE and its DB_* variables, or FLASK_MYSQL_*."""
     url = env_str("DATABASE_URL")
     engine = env_str("DB_ENGINE")
+    seeds = variables_set(seed for seed, _ in WHALERUN_MYSQL.values())
     if url and engine:
         raise ImproperlyConfigured("set DATABASE_URL or DB_ENGINE, not both")
-    if engine:
+    if url and seeds and not url.startswith("mysql://"):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a mysql:// URL but whale.run's MySQL variables ({', '.join(seeds)}) are set; "
+            "unset one"
+        )
+    if seeds and not url:
+        url = whalerun_mysql_url(engine)
+    elif engine:
         if engine not in ("mysql", "sqlite"):
             raise ImproperlyConfigured(f"DB_ENGINE must be mysql or sqlite; got {engine!r}")
         because = f"when DB_ENGINE={engine}"
@@ -204,7 +259,20 @@ def database_from_environment() -> dict[str, Any]:
 DATABASES = {"default": database_from_environment()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL")
+
+def redis_url_from_environment() -> str:
+    """Return REDIS_URL, or a URL built from FLASK_REDIS_* (the seed's defaults filling the rest), or ""."""
+    url = env_str("REDIS_URL")
+    if url or not variables_set(name for name, _ in WHALERUN_REDIS.values()):
+        return url
+    (host_name, host), (port_name, port), (db_name, db) = WHALERUN_REDIS.values()
+    number = env_int(db_name, int(db))
+    if number < 0:
+        raise ImproperlyConfigured(f"{db_name} must be a database number (0 or more); got {number}")
+    return f"redis://{env_str(host_name, host)}:{env_port(port_name, port)}/{number}"
+
+
+REDIS_URL = redis_url_from_environment()
 if REDIS_URL:
     if urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):
         raise ImproperlyConfigured("REDIS_URL must be a redis://, rediss:// or unix:// URL")
@@ -232,16 +300,110 @@ else:
 # not retire the pages the others keep.
 LIST_CACHE_SECONDS = env_int("LIST_CACHE_SECONDS", 60 if REDIS_URL else 0)
 
+# Jobs (merges) run as Celery tasks. CELERY_BROKER_URL names RabbitMQ (amqp://) or Redis (redis://); workers
+# started with `celery -A project worker` on any machine sharing the database and storage then run them.
+# Unset, jobs run in the web process with no broker and no worker: a job starts on the first read of it (or
+# of the dataset's job list), so an abort sent right after create still finds it queued.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+if CELERY_BROKER_URL and urlsplit(CELERY_BROKER_URL).scheme not in ("amqp", "amqps", "pyamqp", "redis", "rediss"):
+    raise ImproperlyConfigured("CELERY_BROKER_URL must be an amqp://, amqps://, redis:// or rediss:// URL")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# A job run in the web process that fails unexpectedly (the database went away) fails the request that ran it.
+CELERY_TASK_EAGER_PROPAGATES = True
+# The queue jobs are sent to and workers read (`celery -A project worker -Q <name>` for another one).
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# A task is acknowledged only once it has run, so one whose worker dies is delivered again; the job row
+# decides what a second delivery does (see versioning/jobs.py).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing tries the broker briefly, so a create answers 503 within seconds when the broker is away.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_TASK_IGNORE_RESULT = True
+# A job running longer than this ends FAILED with a message saying so.
+JOB_TIME_LIMIT_SECONDS = env_int("JOB_TIME_LIMIT_SECONDS", 600)
+# Seconds a queued job waits before a worker starts it: an abort sent right after create (as the SDK's own
+# tests do) then always finds it queued. The SDK polls every 5 s, so the wait is not seen.
+JOB_START_DELAY_SECONDS = env_int("JOB_START_DELAY_SECONDS", 1)
+
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATIC_URL = "/static/"
 
 
+def storage_backend_from_environment() -> str:
+    """STORAGE_BACKEND, or ``oss`` when whale.run's OSS_* variables name a bucket; a contradiction fails."""
+    backend = env_str("STORAGE_BACKEND")
+    seeds = variables_set(WHALERUN_OSS)
+    if not seeds:
+        return backend or "filesystem"
+    if backend and backend != "oss":
+        raise ImproperlyConfigured(
+            f"STORAGE_BACKEND={backend} contradicts whale.run's OSS variables ({', '.join(seeds)}); unset one"
+        )
+    if not os.environ.get("STORAGE_OSS_BUCKET", "") and not os.environ.get("OSS_BUCKET_NAME", ""):
+        raise ImproperlyConfigured(f"OSS_BUCKET_NAME (or STORAGE_OSS_BUCKET) is required when {seeds[0]} is set")
+    return "oss"
+
+
+def oss_options_from_environment(because: str) -> dict[str, Any]:
+    """The OSS storage's options from STORAGE_OSS_*, each falling back to its whale.run or ``oss2`` spelling.
+
+    The endpoint is ``oss-<OSS_REGION_ID>.aliyuncs.com``; the credentials are the hub's pair or, when neither
+    of it is set, ``oss2``'s own OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET / OSS_SESSION_TOKEN.
+    """
+    endpoint = env_str("STORAGE_OSS_ENDPOINT")
+    if not endpoint:
+        region = env_required("OSS_REGION_ID", f"{because} and STORAGE_OSS_ENDPOINT is unset")
+        if not all(part.isalnum() for part in region.split("-")):
+            raise ImproperlyConfigured(f"OSS_REGION_ID must be a region id such as cn-hangzhou; got {region!r}")
+        endpoint = f"https://oss-{region}.aliyuncs.com"
+    bucket = env_str("STORAGE_OSS_BUCKET") or env_required(
+        "OSS_BUCKET_NAME", f"{because} and STORAGE_OSS_BUCKET is unset"
+    )
+    hub_credentials = variables_set(("STORAGE_OSS_ACCESS_KEY_ID", "STORAGE_OSS_ACCESS_KEY_SECRET"))
+    if hub_credentials or not variables_set(OSS_ENVIRONMENT_CREDENTIALS):
+        unless = "" if hub_credentials else " (or OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET, oss2's own)"
+        key_id = env_required("STORAGE_OSS_ACCESS_KEY_ID", because + unless)
+        key_secret = env_required("STORAGE_OSS_ACCESS_KEY_SECRET", because + unless)
+        token = ""
+    else:
+        because = f"{because} and STORAGE_OSS_ACCESS_KEY_ID is unset (oss2's environment credentials)"
+        key_id = env_required("OSS_ACCESS_KEY_ID", because)
+        key_secret = env_required("OSS_ACCESS_KEY_SECRET", because)
+        token = env_str("OSS_SESSION_TOKEN")
+    return {
+        "endpoint": endpoint,
+        "bucket_name": bucket,
+        "access_key_id": key_id,
+        "access_key_secret": key_secret,
+        "security_token": token,
+    }
+
+
+def oss_mount_point_from_environment(backend: str) -> Path | None:
+    """Where the OSS bucket is mounted on this host (ossfs): STORAGE_OSS_MOUNT_POINT or OSS_MOUNT_POINT."""
+    name = "STORAGE_OSS_MOUNT_POINT" if os.environ.get("STORAGE_OSS_MOUNT_POINT", "") else "OSS_MOUNT_POINT"
+    mount = env_str(name)
+    if not mount:
+        return None
+    if backend != "oss":
+        raise ImproperlyConfigured(f"{name} is the mount of the hub's OSS bucket, but STORAGE_BACKEND={backend}")
+    if not Path(mount).is_absolute() or not Path(mount).is_dir():
+        raise ImproperlyConfigured(
+            f"{name} must be the absolute path of a directory (the mounted bucket); got {mount!r}"
+        )
+    return Path(mount)
+
+
 def default_storage_from_environment() -> tuple[str, dict]:
-    """Pick the hub's own storage from STORAGE_BACKEND; each backend makes its variables required."""
-    backend = env_str("STORAGE_BACKEND", "filesystem")
-    because = f"when STORAGE_BACKEND={backend}"
+    """Pick the hub's own storage from STORAGE_BACKEND or OSS_*; each backend makes its variables required."""
+    backend = storage_backend_from_environment()
+    chosen_by = [] if env_str("STORAGE_BACKEND") or backend != "oss" else variables_set(WHALERUN_OSS)
+    because = f"when {chosen_by[0]} is set" if chosen_by else f"when STORAGE_BACKEND={backend}"
     if backend == "filesystem":
         return backend, {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}}
     if backend == "s3":
@@ -275,17 +437,13 @@ def default_storage_from_environment() -> tuple[str, dict]:
             )
         return backend, {"BACKEND": "storages.backends.azure_storage.AzureStorage", "OPTIONS": options}
     if backend == "oss":
-        options = {
-            "endpoint": env_required("STORAGE_OSS_ENDPOINT", because),
-            "bucket_name": env_required("STORAGE_OSS_BUCKET", because),
-            "access_key_id": env_required("STORAGE_OSS_ACCESS_KEY_ID", because),
-            "access_key_secret": env_required("STORAGE_OSS_ACCESS_KEY_SECRET", because),
-        }
-        return backend, {"BACKEND": "storage_configs.oss.OssStorage", "OPTIONS": options}
+        return backend, {"BACKEND": "storage_configs.oss.OssStorage", "OPTIONS": oss_options_from_environment(because)}
     raise ImproperlyConfigured(f"STORAGE_BACKEND must be filesystem, s3, azure or oss; got {backend!r}")
 
 
 STORAGE_BACKEND, _default_storage = default_storage_from_environment()
+# whale.run's file checks and reads (POST /api/dataset_files/) use the mount; every write goes through OSS's API.
+STORAGE_OSS_MOUNT_POINT = oss_mount_point_from_environment(STORAGE_BACKEND)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -316,7 +474,7 @@ USE_TZ = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["project.api.renderers.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "project.api.dialects.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "project.api.schema.DialectAutoSchema",
@@ -344,9 +502,32 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+
+def logging_from_environment() -> dict[str, Any]:
+    """Log to the console and, with LOG_FILE (or whale.run's FLASK_LOGFILE), to that file too, rotated by size."""
+    handlers: dict[str, dict[str, Any]] = {"console": {"class": "logging.StreamHandler"}}
+    name = "LOG_FILE" if os.environ.get("LOG_FILE", "") else "FLASK_LOGFILE"
+    log_file = env_str(name)
+    if log_file:
+        # Relative to the working directory, as the whale.run service opens it.
+        path = Path(log_file)
+        if not path.parent.is_dir():
+            raise ImproperlyConfigured(f"{name} must be a file in an existing directory; got {log_file!r}")
+        handlers["file"] = {
+            "class": "logging.handlers.RotatingFileHandler",
+            "filename": str(path),
+            "maxBytes": env_limit("LOG_FILE_MAX_BYTES", 10 * 1024**2),
+            "backupCount": env_limit("LOG_FILE_BACKUP_COUNT", 5),
+            "formatter": "file",
+            "encoding": "utf-8",
+        }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"file": {"format": "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"}},
+        "handlers": handlers,
+        "root": {"handlers": list(handlers), "level": env_str("LOG_LEVEL", "INFO")},
+    }
+
+
+LOGGING = logging_from_environment()

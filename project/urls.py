@@ -31,9 +31,16 @@ schema_urls = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("", include("catalog.urls")),
     path("storage/", include("storage_configs.urls")),
     *schema_urls,
-    path("docs/", SpectacularSwaggerView.as_view(url_name="openapi-tensorbay"), name="docs"),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="openapi-tensorbay", template_name="docs/swagger_ui.html", template_name_js="docs/swagger_ui.js"
+        ),
+        name="docs",
+    ),
     *[path(mount, include(dialect_routes)) for _, mounts, dialect_routes in DIALECT_MOUNTS for mount in mounts],
 ]
 

@@ -8,6 +8,7 @@ any backend sees it.
 """
 
 import base64
+import builtins
 import contextlib
 import json
 import os
@@ -15,7 +16,7 @@ import re
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -184,6 +185,11 @@ class StorageBackend(ABC):
         serves itself (filesystem storage), defaulting to ``STORAGE_PUBLIC_URL``.
         """
         return self.signed_url(key, expires_in=expires_in or settings.STORAGE_URL_EXPIRES, base_url=base_url)
+
+    def urls(self, keys: Sequence[str], *, expires_in: int | None = None, base_url: str = "") -> builtins.list[str]:
+        """``url`` of each key, for a page of them at once."""
+        expires_in = expires_in or settings.STORAGE_URL_EXPIRES
+        return [self.signed_url(key, expires_in=expires_in, base_url=base_url) for key in keys]
 
     @abstractmethod
     def signed_url(self, key: str, *, expires_in: int, base_url: str) -> str:
@@ -467,6 +473,8 @@ class OssBackend(StorageBackend):
             "success_action_status": "201",
             "multipleUploadLimit": MULTIPLE_UPLOAD_LIMIT,
         }
+        if self.storage.security_token:
+            fields["x-oss-security-token"] = self.storage.security_token
         return UploadPolicy(
             backend_type="oss",
             host=self.storage.bucket_url,
@@ -544,6 +552,18 @@ class FilesystemBackend(StorageBackend):
         token = tokens.download_token(grant)
         return _absolute(base_url, _download_path(get_script_prefix()).replace(TOKEN_PLACEHOLDER, token))
 
+    def urls(self, keys: Sequence[str], *, expires_in: int | None = None, base_url: str = "") -> builtins.list[str]:
+        """The same URLs as ``url`` gives, signed with one derived key and the route reversed once."""
+        expires_at = _expires_at(expires_in or settings.STORAGE_URL_EXPIRES)
+        before, _, after = _absolute(base_url, _download_path(get_script_prefix())).partition(TOKEN_PLACEHOLDER)
+        signer = tokens.DownloadSigner()
+        return [
+            before
+            + signer.token(tokens.DownloadGrant(storage=self.reference, key=clean_key(key), expires_at=expires_at))
+            + after
+            for key in keys
+        ]
+
     def direct_upload_policy(
         self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str
     ) -> UploadPolicy:
@@ -612,6 +632,18 @@ def backend_for_storage(storage: Storage, *, prefix: str = "", reference: str = 
 def hub_backend(*, prefix: str = "") -> StorageBackend:
     """The hub's own storage (``STORAGE_BACKEND``), optionally scoped to a prefix."""
     return backend_for_storage(storages["default"], prefix=prefix)
+
+
+def hub_read_backend() -> StorageBackend:
+    """The hub's own storage for checking and reading objects registered by key (whale.run files, imports).
+
+    With ``STORAGE_OSS_MOUNT_POINT`` (whale.run's ``OSS_MOUNT_POINT``) these read the bucket's mount on this
+    host; everything else, and every write, goes through the OSS API.
+    """
+    mount = settings.STORAGE_OSS_MOUNT_POINT
+    if mount is None:
+        return hub_backend()
+    return FilesystemBackend(storage=FileSystemStorage(location=mount))
 
 
 def storage_for_config(config: StorageConfig) -> Storage:

@@ -21,18 +21,26 @@ def endpoint_url(endpoint: str) -> str:
 class OssStorage(Storage):
     """Objects in one OSS bucket; names are object keys and writes overwrite."""
 
-    def __init__(self, *, endpoint: str, bucket_name: str, access_key_id: str, access_key_secret: str) -> None:
+    def __init__(
+        self, *, endpoint: str, bucket_name: str, access_key_id: str, access_key_secret: str, security_token: str = ""
+    ) -> None:
         self.endpoint = endpoint_url(endpoint)
         self.bucket_name = bucket_name
         self.access_key_id = access_key_id
         self._access_key_secret = access_key_secret
+        # An STS session token (OSS_SESSION_TOKEN): requests and upload policies then carry it.
+        self.security_token = security_token
         self._bucket: oss2.Bucket | None = None
 
     @property
     def bucket(self) -> oss2.Bucket:
         """The ``oss2`` bucket client, built on first use."""
         if self._bucket is None:
-            auth = oss2.Auth(self.access_key_id, self._access_key_secret)
+            auth: oss2.Auth | oss2.StsAuth = (
+                oss2.StsAuth(self.access_key_id, self._access_key_secret, self.security_token)
+                if self.security_token
+                else oss2.Auth(self.access_key_id, self._access_key_secret)
+            )
             self._bucket = oss2.Bucket(auth, self.endpoint, self.bucket_name)
         return self._bucket
 

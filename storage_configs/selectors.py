@@ -15,6 +15,7 @@ from storage_configs.backends import (
     backend_for,
     backend_for_reference,
     clean_key,
+    hub_read_backend,
     hub_served_backend,
 )
 from storage_configs.models import StorageConfig
@@ -45,9 +46,10 @@ def storage_config_get(*, workspace: Workspace, name: str) -> StorageConfig:
 def storage_object_check(*, storage_config: StorageConfig | None, key: str, size: int | None = None) -> int:
     """Return the size of the object under ``key``; a missing object, or one of another size, is refused.
 
-    ``None`` means the hub's own storage. Used by whale.run dataset files (error 1430) and by imports.
+    ``None`` means the hub's own storage (read through its mount, if any). Used by whale.run dataset files
+    (error 1430) and by imports.
     """
-    backend = backend_for(storage_config)
+    backend = hub_read_backend() if storage_config is None else backend_for(storage_config)
     if not backend.exists(key):
         raise errors.StorageObjectMissing(key=key)
     actual = backend.size(key)

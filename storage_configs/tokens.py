@@ -1,8 +1,13 @@
 """Signed, expiring tokens that authorise the hub's own download and upload URLs without a token header."""
 
+import hashlib
+import hmac
+import json
 import time
+import zlib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core import signing
 
 from project import errors
@@ -33,6 +38,30 @@ class UploadGrant:
 def download_token(grant: DownloadGrant) -> str:
     """Sign a download grant into a URL-safe token."""
     return signing.dumps([grant.storage, grant.key, grant.expires_at], salt=DOWNLOAD_SALT, compress=True)
+
+
+class DownloadSigner:
+    """Sign many download grants with one derived key: the very tokens ``download_token`` makes (and
+    ``download_grant`` reads), without deriving the key again for each one. Meant for one page of URLs."""
+
+    def __init__(self) -> None:
+        # What ``signing.dumps`` does per call: TimestampSigner's salted HMAC-SHA256 key (``salted_hmac``).
+        derived = hashlib.sha256(f"{DOWNLOAD_SALT}signer{settings.SECRET_KEY}".encode()).digest()
+        self._mac = hmac.new(derived, digestmod=hashlib.sha256)
+        self._timestamp = signing.b62_encode(int(time.time()))
+
+    def token(self, grant: DownloadGrant) -> str:
+        """Sign the grant, as ``download_token`` would within the same second."""
+        data = json.dumps([grant.storage, grant.key, grant.expires_at], separators=(",", ":")).encode("latin-1")
+        compressed = zlib.compress(data)
+        if len(compressed) < len(data) - 1:
+            value = "." + signing.b64_encode(compressed).decode()
+        else:
+            value = signing.b64_encode(data).decode()
+        value = f"{value}:{self._timestamp}"
+        mac = self._mac.copy()
+        mac.update(value.encode())
+        return f"{value}:{signing.b64_encode(mac.digest()).decode()}"
 
 
 def upload_token(grant: UploadGrant) -> str:

@@ -14,6 +14,16 @@ from datasets.models import User, Workspace
 from tests.factories import UserFactory
 
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# What a skip reason says is missing, and the command that brings it (the reasons name both).
+MISSING_PARTS = [
+    ("Azurite", "Azurite", "npm ci --prefix .ci"),
+    ("axe-core", "axe-core", "npm ci --prefix .ci"),
+    ("chromium", "Chromium", "apt-get install -y chromium chromium-driver"),
+    ("redis-server", "redis-server", "apt-get install -y redis-server"),
+    ("no Redis at", "a Redis server", "apt-get install -y redis-server (or set TEST_REDIS_URL)"),
+    ("is not installed", "Python packages", "pip install -r requirements/test.txt"),
+]
+SKIPPED = pytest.StashKey[list[str]]()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -32,9 +42,38 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     """Under CI a skipped test is a failure: a missing service must not pass unnoticed."""
     outcome = yield
     report = outcome.get_result()
+    if report.skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        item.config.stash.setdefault(SKIPPED, []).append(reason)
     if UNDER_CI and report.skipped:
         report.outcome = "failed"
         report.longrepr = f"skipped under CI, which must provide every service: {report.longrepr}"
+
+
+def skipped_summary(reasons: list[str]) -> str:
+    """One line: how many tests skipped, what they missed, and the commands that bring it."""
+    parts: list[str] = []
+    commands: list[str] = []
+    for reason in reasons:
+        found = next(((part, command) for key, part, command in MISSING_PARTS if key in reason), None)
+        part, command = found or (reason.removeprefix("Skipped: "), "")
+        if part not in parts:
+            parts.append(part)
+        if command and command not in commands:
+            commands.append(command)
+    line = f"{len(reasons)} test(s) skipped for want of {', '.join(parts)}"
+    return line + (f"; bring it with: {' && '.join(commands)}" if commands else "")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """End a run that skipped anything with one line naming what was missing and how to bring it (after
+    pytest's own summary, just above its closing line of counts)."""
+    yield
+    reasons = terminalreporter.config.stash.get(SKIPPED, [])
+    if reasons:
+        terminalreporter.write_line(skipped_summary(reasons), yellow=True, bold=True)
 
 
 @pytest.fixture(autouse=True)

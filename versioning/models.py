@@ -74,6 +74,9 @@ class Commit(models.Model):
     committed_at = models.DateTimeField()
     entry_count = models.PositiveBigIntegerField()
     total_size = models.PositiveBigIntegerField()
+    # Files per segment, kept once the tree holds composite entries (fusion frames hold several files each);
+    # null while every entry is one file, so the tree's entry counts say it.
+    file_counts = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["dataset", "-committed_at"], name="commit_dataset_time")]
@@ -85,6 +88,11 @@ class Commit(models.Model):
     def parent_commit_id(self) -> str:
         """The parent's id, or the ROOT id for a first commit."""
         return self.parent_id or ROOT_COMMIT_ID
+
+    @property
+    def file_count(self) -> int:
+        """Number of files in the commit (each part of a composite entry counts)."""
+        return self.entry_count if self.file_counts is None else sum(self.file_counts.values())
 
     @property
     def committer_name(self) -> str:
@@ -217,6 +225,8 @@ class StagedEntry(models.Model):
     size = models.PositiveBigIntegerField(default=0)
     label = models.JSONField(null=True, blank=True)
     timestamp = models.FloatField(null=True, blank=True)
+    # The parts of a composite entry (a fusion frame), as ``versioning.trees.Part`` rows.
+    parts = models.JSONField(null=True, blank=True)
     # Whether the path holds an entry in the draft's base, so counts need no look-up in the tree.
     in_base = models.BooleanField()
 
@@ -292,3 +302,56 @@ class SearchHistory(models.Model):
 
     def __str__(self) -> str:
         return f"search {self.id} of {self.sheet}"
+
+
+class Job(models.Model):
+    """Long work on a dataset (a merge), run by a Celery task; the row is the source of truth for its state.
+
+    ``attempt`` counts retries: a task carries the attempt it was sent for, so a late delivery of an earlier
+    attempt does nothing. ``request_key`` remembers the create request a retried POST repeats.
+    """
+
+    class Type(models.TextChoices):
+        SQUASH_AND_MERGE = "squashAndMerge"
+
+    class Status(models.TextChoices):
+        QUEUING = "QUEUING"
+        PROCESSING = "PROCESSING"
+        SUCCESS = "SUCCESS"
+        FAILED = "FAILED"
+        ABORTED = "ABORTED"
+
+    id = models.CharField(max_length=32, primary_key=True)
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="jobs")
+    job_type = models.CharField(max_length=32, choices=Type.choices)
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    arguments = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUING)
+    error_message = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True)
+    # The merge's conflict report: the first JOB_CONFLICTS_KEPT conflicts, and how many there were.
+    conflicts = models.JSONField(default=list, blank=True)
+    conflict_count = models.PositiveIntegerField(default=0)
+    result_draft = models.ForeignKey(Draft, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Null, not empty, without one: nulls never collide in the unique constraint, on every database.
+    request_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    attempt = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["dataset", "-created_at"], name="job_dataset_time")]
+        constraints = [models.UniqueConstraint(fields=["dataset", "request_key"], name="one_job_per_request")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the job is in a terminal state."""
+        return self.status in (self.Status.SUCCESS, self.Status.FAILED, self.Status.ABORTED)

@@ -24,6 +24,7 @@ from versioning.models import (
     DatasetObject,
     Draft,
     DraftMetadata,
+    Job,
     SearchHistory,
     StagedEntry,
     StagedSegment,
@@ -247,15 +248,15 @@ def staged_rows(
         last = batch[-1][0]
 
 
-_CHANGE_FIELDS = ("action", "object_key", "sha1", "size", "label", "timestamp")
+_CHANGE_FIELDS = ("action", "object_key", "sha1", "size", "label", "timestamp", "parts")
 
 
 def staged_changes(*, draft: Draft, low: str = "", high: str | None = None) -> Iterator[Change]:
     """The draft's staged entries as sorted changes."""
     rows = staged_rows(draft=draft, low=low, high=high, fields=_CHANGE_FIELDS)
-    for path, action, object_key, sha1, size, label, timestamp in rows:
+    for path, action, object_key, sha1, size, label, timestamp, parts in rows:
         if action == StagedEntry.Action.PUT:
-            yield Change(path, Entry(path, object_key, sha1, size, label, timestamp))
+            yield Change(path, Entry(path, object_key, sha1, size, label, timestamp, parts))
         else:
             yield Change(path, None)
 
@@ -297,6 +298,14 @@ def segment_metadata(*, revision: Revision, name: str) -> dict[str, Any]:
     """The named segment's metadata at the revision (``{}`` when it has none)."""
     segment_get(revision=revision, name=name)
     return metadata_load(_metadata_at(revision).get(name, ""))
+
+
+SENSORS_KEY = "sensors"
+
+
+def segment_sensors(*, revision: Revision, segment: str) -> list[dict[str, Any]]:
+    """A fusion segment's sensors at the revision, by name, each as its client defined it."""
+    return list(segment_metadata(revision=revision, name=segment).get(SENSORS_KEY, []))
 
 
 def _segments_at(revision: Revision) -> dict[str, str]:
@@ -574,6 +583,11 @@ class DatasetSummary:
         return self.head.entry_count if self.head else 0
 
     @property
+    def file_count(self) -> int:
+        """Files at the default branch's head (a fusion frame counts each of its files)."""
+        return self.head.file_count if self.head else 0
+
+    @property
     def total_size(self) -> int:
         """Bytes at the default branch's head."""
         return self.head.total_size if self.head else 0
@@ -617,6 +631,8 @@ def dataset_summaries(*, datasets: Sequence[Dataset], with_segments: bool = Fals
     for dataset in datasets:
         head = heads.get(dataset.pk)
         segments = counts.get(head.tree_id, ()) if head is not None else ()
+        if head is not None and head.file_counts is not None and with_segments:
+            segments = tuple(head.file_counts.items())
         summaries[dataset.pk] = DatasetSummary(
             branch_count=max(branch_counts.get(dataset.pk, 0), 1),
             commit_count=commit_counts.get(dataset.pk, 0),
@@ -679,6 +695,11 @@ def revision_metadata(*, revision: Revision) -> Metadata:
     return Metadata(catalog={}, notes={})
 
 
+def _entry_labels(entry: Entry) -> list[dict | None]:
+    """The labels an entry carries: its own, or each of its parts' (a fusion frame's files)."""
+    return [part.label for part in entry.part_list()] if entry.is_composite else [entry.label]
+
+
 def label_statistics(*, revision: Revision, page_size: int = 1000) -> dict[str, dict]:
     """Per label type, how many labels the revision's entries hold and how many of each category."""
     quantities: dict[str, int] = {}
@@ -687,8 +708,9 @@ def label_statistics(*, revision: Revision, page_size: int = 1000) -> dict[str, 
         offset = 0
         while True:
             page = entry_list(revision=revision, segment=segment, offset=offset, limit=page_size)
-            for entry in page.items:
-                for label_type, value in (entry.label or {}).items():
+            labels = (label for entry in page.items for label in _entry_labels(entry))
+            for label in labels:
+                for label_type, value in (label or {}).items():
                     items = value if isinstance(value, list) else [value]
                     quantities[label_type] = quantities.get(label_type, 0) + len(items)
                     counts = categories.setdefault(label_type, {})
@@ -723,11 +745,11 @@ def entries_get(*, revision: Revision, segment: str, remote_paths: Sequence[str]
         base_visible = not (row and row.clears_entries)
         for start in range(0, len(paths), STAGED_BATCH):
             batch = paths[start : start + STAGED_BATCH]
-            for path, action, object_key, sha1, size, label, timestamp in StagedEntry.objects.filter(
+            for path, action, object_key, sha1, size, label, timestamp, parts in StagedEntry.objects.filter(
                 draft=draft, path__in=batch
             ).values_list("path", *_CHANGE_FIELDS):
                 put = action == StagedEntry.Action.PUT
-                found[path] = Entry(path, object_key, sha1, size, label, timestamp) if put else None
+                found[path] = Entry(path, object_key, sha1, size, label, timestamp, parts) if put else None
     reader = TreeReader(base)
     entries: dict[str, Entry] = {}
     for path in paths:
@@ -851,3 +873,67 @@ def search_records(*, search: SearchHistory, offset: int, limit: int) -> Page[tu
         for entry in islice(_search_matches(search), offset, offset + limit)
     ]
     return Page(items=items, total=search_record_count(search=search))
+
+
+def _ancestry(commit: Commit) -> Iterator[str]:
+    """Ids of a commit and its ancestors, newest first, read a batch at a time."""
+    next_id: str | None = commit.id
+    while next_id is not None:
+        chain = _ancestor_ids(next_id, ANCESTOR_BATCH)
+        yield from (commit_id for commit_id, _ in chain)
+        next_id = chain[-1][1] if len(chain) == ANCESTOR_BATCH else None
+
+
+def commit_merge_base(*, first: Commit | None, second: Commit | None) -> Commit | None:
+    """The nearest common ancestor of two commits (None for ROOT), walking up from both no further than it.
+
+    History has one parent per commit, so the deeper side first climbs to the other's depth, then both
+    climb together until they meet.
+    """
+    if first is None or second is None:
+        return None
+    if first.dataset_id != second.dataset_id:
+        return None
+    ours, theirs = _ancestry(first), _ancestry(second)
+    mine, other = next(ours), next(theirs)
+    depth_mine, depth_other = first.depth, second.depth
+    while depth_mine > depth_other:
+        mine, depth_mine = next(ours), depth_mine - 1
+    while depth_other > depth_mine:
+        other, depth_other = next(theirs), depth_other - 1
+    while mine != other:
+        step_mine, step_other = next(ours, None), next(theirs, None)
+        if step_mine is None or step_other is None:
+            return None
+        mine, other = step_mine, step_other
+    return Commit.objects.select_related("committer").get(pk=mine)
+
+
+JOB_TYPES = ("squashAndMerge", "basicSearch")
+
+
+def _check_job_type(job_type: str | None) -> None:
+    if job_type is not None and job_type not in JOB_TYPES:
+        raise errors.Invalid("jobType", f"must be one of {', '.join(JOB_TYPES)}")
+
+
+def job_get(*, dataset: Dataset, job_id: str, job_type: str | None = None) -> Job:
+    """The dataset's job with this id (and of this type, when one is named)."""
+    _check_job_type(job_type)
+    job = Job.objects.select_related("result_draft").filter(dataset=dataset, pk=job_id).first()
+    if job is None or (job_type is not None and job.job_type != job_type):
+        raise errors.NotFound(f"job {job_id!r} does not exist", job=job_id)
+    return job
+
+
+def job_list(*, dataset: Dataset, job_type: str | None = None, status: str | None = None) -> QuerySet[Job]:
+    """The dataset's jobs, newest first (of one type and status when they are named)."""
+    _check_job_type(job_type)
+    jobs = Job.objects.filter(dataset=dataset).select_related("result_draft").order_by("-created_at", "-pk")
+    if job_type is not None:
+        jobs = jobs.filter(job_type=job_type)
+    if status is not None:
+        if status not in Job.Status.values:
+            raise errors.Invalid("status", f"must be one of {', '.join(Job.Status.values)}")
+        jobs = jobs.filter(status=status)
+    return jobs

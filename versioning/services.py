@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -50,6 +51,7 @@ from versioning.trees import (
     EMPTY_TREE,
     Change,
     Entry,
+    Part,
     TreeContent,
     TreeReader,
     entries_sorted,
@@ -62,6 +64,8 @@ from versioning.trees import (
 )
 
 SHA1_PATTERN = re.compile(r"[0-9a-f]{40}")
+# A ULID in its canonical form: 26 Crockford base32 digits, upper case, at most 2**128 - 1.
+FRAME_ID_PATTERN = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 # A conflict names at most this many paths; the count says how many there were.
 CONFLICT_PATHS_SHOWN = 100
 
@@ -87,9 +91,12 @@ def _check_entry(entry: Entry) -> None:
     _check_segment_name(segment)
     if len(entry.path) > MAX_PATH_LENGTH:
         raise errors.Invalid("remote_path", f"segment and path must be at most {MAX_PATH_LENGTH} characters")
-    # An entry without an object (a sheet row without files) has neither key nor checksum.
-    if (entry.object_key or entry.sha1) and not SHA1_PATTERN.fullmatch(entry.sha1):
-        raise errors.Invalid("checksum", "must be 40 lowercase hex digits", path=entry.path)
+    for object_key, sha1, size in entry.files():
+        # An entry without an object (a sheet row without files) has neither key nor checksum; a part always has.
+        if (entry.is_composite or object_key or sha1) and not SHA1_PATTERN.fullmatch(sha1):
+            raise errors.Invalid("checksum", "must be 40 lowercase hex digits", path=entry.path)
+        if not isinstance(size, int) or size < 0:
+            raise errors.Invalid("size", "must be a non-negative integer", path=entry.path)
     if not isinstance(entry.size, int) or entry.size < 0:
         raise errors.Invalid("size", "must be a non-negative integer", path=entry.path)
     if entry.label is not None and not isinstance(entry.label, dict):
@@ -322,7 +329,7 @@ def _cleared_segments(draft: Draft) -> set[str]:
     return set(StagedSegment.objects.filter(draft=draft, clears_entries=True).values_list("name", flat=True))
 
 
-_ENTRY_FIELDS = ["action", "segment", "object_key", "sha1", "size", "label", "timestamp", "in_base"]
+_ENTRY_FIELDS = ["action", "segment", "object_key", "sha1", "size", "label", "timestamp", "parts", "in_base"]
 
 
 def _staged_entries_upsert(rows: list[StagedEntry]) -> None:
@@ -359,6 +366,7 @@ def draft_stage_upserts(*, draft: Draft, entries: Sequence[Entry]) -> None:
             size=entry.size,
             label=entry.label,
             timestamp=entry.timestamp,
+            parts=entry.parts,
             in_base=entry.segment not in cleared and reader.get(path) is not None,
         )
         for path, entry in sorted(latest.items())
@@ -474,7 +482,13 @@ def _counts_after(tree: TreeContent, delta: Counter[str]) -> Counter[str]:
 
 
 def _commit_create(
-    *, branch: Branch, tree: TreeContent, title: str, description: str, committer: User | None
+    *,
+    branch: Branch,
+    tree: TreeContent,
+    title: str,
+    description: str,
+    committer: User | None,
+    file_counts: dict[str, int] | None = None,
 ) -> Commit:
     tree_id = tree_save(tree)
     head = branch.head
@@ -490,6 +504,7 @@ def _commit_create(
         committed_at=timezone.now(),
         entry_count=tree.entry_count,
         total_size=tree.total_size,
+        file_counts=file_counts,
     )
     branch.head = commit
     branch.save(update_fields=["head", "updated_at"])
@@ -510,6 +525,47 @@ def _objects_register(dataset_id: int, sha1s: Iterable[str]) -> None:
     with connection.cursor() as cursor:
         while batch := set(islice(remaining, OBJECT_BATCH)):
             cursor.executemany(statement, [(dataset_id, sha1) for sha1 in batch])
+
+
+def _file_counts_after(
+    draft: Draft, head: Commit | None, head_tree: TreeContent, cleared: Sequence[str], tree: TreeContent
+) -> dict[str, int] | None:
+    """Files per segment once the draft's changes land on the head, when any entry holds several files.
+
+    Only the staged paths are looked up in the head, so the cost follows the change, not the dataset.
+    """
+    known = head.file_counts if head is not None else None
+    if known is None and not StagedEntry.objects.filter(draft=draft, parts__isnull=False).exists():
+        return None
+    counts = Counter(known if known is not None else head_tree.counts)
+    for name in cleared:
+        counts.pop(name, None)
+    reader = TreeReader(head_tree)
+    for path, action, parts in selectors.staged_rows(draft=draft, fields=("action", "parts")):
+        segment = path.partition("/")[0]
+        if segment not in cleared:
+            old = reader.get(path)
+            if old is not None:
+                counts[segment] -= len(old.files())
+        if action == StagedEntry.Action.PUT:
+            counts[segment] += 1 if parts is None else len(parts)
+    return {name: counts[name] for name in sorted(tree.descriptions)}
+
+
+def _staged_sha1s(draft: Draft) -> Iterator[str]:
+    """The SHA-1 of every object the draft's staged upserts refer to, their parts' included."""
+    rows = (
+        StagedEntry.objects.filter(draft=draft, action=StagedEntry.Action.PUT)
+        .values_list("sha1", "parts")
+        .iterator(chunk_size=OBJECT_BATCH)
+    )
+    for sha1, parts in rows:
+        if parts is None:
+            # A sheet row without files refers to no object.
+            if sha1:
+                yield sha1
+        else:
+            yield from (part[3] for part in parts)
 
 
 def draft_commit(
@@ -552,14 +608,16 @@ def draft_commit(
             ranges=ranges,
             metadata=selectors.metadata_overlay(base=head_tree, staged=staged_by_name),
         )
-        commit = _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
-        _objects_register(
-            branch.dataset_id,
-            StagedEntry.objects.filter(draft=locked, action=StagedEntry.Action.PUT)
-            .exclude(sha1="")
-            .values_list("sha1", flat=True)
-            .iterator(chunk_size=OBJECT_BATCH),
+        file_counts = _file_counts_after(locked, branch.head, head_tree, cleared, tree)
+        commit = _commit_create(
+            branch=branch,
+            tree=tree,
+            title=title,
+            description=description,
+            committer=committer,
+            file_counts=file_counts,
         )
+        _objects_register(branch.dataset_id, _staged_sha1s(locked))
         locked.state = Draft.State.COMMITTED
         locked.committed_as = commit
         locked.save(update_fields=["state", "committed_as", "updated_at"])
@@ -628,13 +686,18 @@ def commit_import(
             if segment not in seen:
                 seen.add(segment)
                 segments.setdefault(segment, "")
-            if entry.sha1:
-                sha1s.append(entry.sha1)
+            sha1s.extend(sha1 for _, sha1, _ in entry.files() if sha1)
             if len(sha1s) >= OBJECT_BATCH:
                 _objects_register(dataset.pk, sha1s)
                 sha1s.clear()
+            if file_counts is not None:
+                replaced = reader.get(entry.path)
+                file_counts[segment] += len(entry.files()) - (len(replaced.files()) if replaced else 0)
             yield Change(entry.path, entry)
 
+    # Files are counted apart from entries only once some entry holds several (see Commit.file_counts).
+    file_counts = Counter(branch.head.file_counts) if branch.head and branch.head.file_counts is not None else None
+    reader = TreeReader(head_tree)
     ranges, delta = ranges_apply(head_tree.ranges, changes())
     _objects_register(dataset.pk, sha1s)
     tree = TreeContent.build(
@@ -643,7 +706,14 @@ def commit_import(
         ranges=ranges,
         metadata=head_tree.metadata_ids,
     )
-    return _commit_create(branch=branch, tree=tree, title=title, description=description, committer=committer)
+    return _commit_create(
+        branch=branch,
+        tree=tree,
+        title=title,
+        description=description,
+        committer=committer,
+        file_counts=None if file_counts is None else {name: file_counts[name] for name in sorted(segments)},
+    )
 
 
 @transaction.atomic
@@ -747,14 +817,7 @@ def draft_segment_copy(
             return
         draft_segment_delete(draft=draft, name=target_segment)
     entries = [
-        Entry(
-            f"{target_segment}/{entry.remote_path}",
-            entry.object_key,
-            entry.sha1,
-            entry.size,
-            entry.label,
-            entry.timestamp,
-        )
+        entry._replace(path=f"{target_segment}/{entry.remote_path}")
         for entry in _segment_entries(source, source_segment)
     ]
     draft_segment_put(draft=draft, name=target_segment, description=found.description)
@@ -816,7 +879,14 @@ def draft_entries_copy(
 
 @transaction.atomic
 def draft_labels_set(*, draft: Draft, segment: str, labels: dict[str, dict]) -> None:
-    """Replace the labels of entries the draft holds in a segment (an empty label removes it)."""
+    """Replace the labels of entries the draft holds in a segment (an empty label removes it).
+
+    In a fusion segment a remote path names a file of a frame; one that several sensors' files share there
+    is ambiguous and refused.
+    """
+    if draft.dataset.kind == Dataset.Kind.FUSION:
+        _draft_frame_labels_set(draft, segment, labels)
+        return
     revision = selectors.revision_resolve(dataset=draft.dataset, revision=draft.number)
     entries = [
         selectors.entry_get(revision=revision, segment=segment, remote_path=remote_path)._replace(label=label or None)
@@ -1017,3 +1087,170 @@ def search_create(
 def search_delete(*, search: SearchHistory) -> None:
     """Forget a search."""
     SearchHistory.objects.filter(pk=search.pk).delete()
+
+
+# Fusion frames: composite entries at ``segment/<frameId>`` with one part per sensor.
+
+
+def _check_fusion(dataset: Dataset) -> None:
+    if dataset.kind != Dataset.Kind.FUSION:
+        raise errors.NotAllowed("only fusion datasets have frames and sensors", dataset=dataset.name)
+
+
+def _check_frame_id(frame_id: str) -> None:
+    if not FRAME_ID_PATTERN.fullmatch(frame_id):
+        raise errors.Invalid("frameId", "must be a ULID (26 upper-case Crockford base32 digits)", frameId=frame_id)
+
+
+def _segment_frames(revision: selectors.Revision, segment: str) -> dict[str, dict[str, Part]]:
+    """Frame id to its parts by name, for every frame of a segment at a revision."""
+    try:
+        entries = list(_segment_entries(revision, segment))
+    except errors.NotFound:
+        return {}
+    return {entry.remote_path: {part.name: part for part in entry.part_list()} for entry in entries}
+
+
+@transaction.atomic
+def draft_frame_parts_put(*, draft: Draft, segment: str, parts: Sequence[tuple[str, Part]]) -> None:
+    """Put files into frames of a segment: each ``(frame id, part)`` fills the part's slot in that frame.
+
+    A slot holds one file, so putting it again replaces it. A part's remote path is unique among the parts
+    of its name (a sensor's files) in the segment, so one already held in another frame moves here, and a
+    frame left without parts is dropped. The draft is locked before the frames are read, so concurrent
+    callbacks into one frame each see the others' parts.
+    """
+    _check_fusion(draft.dataset)
+    _check_segment_name(segment)
+    for frame_id, part in parts:
+        _check_frame_id(frame_id)
+        if not part.remote_path:
+            raise errors.Invalid("remote_path", "must not be empty", frameId=frame_id)
+    locked = _lock_open_draft(draft)
+    revision = selectors.revision_resolve(dataset=locked.dataset, revision=locked.number)
+    sensors = {sensor["name"] for sensor in selectors.segment_sensors(revision=revision, segment=segment)}
+    for _, part in parts:
+        if part.name not in sensors:
+            raise errors.NotFound(f"sensor {part.name!r} does not exist in segment {segment!r}", sensor=part.name)
+    frames = _segment_frames(revision, segment)
+    owners = {(name, part.remote_path): frame_id for frame_id, held in frames.items() for name, part in held.items()}
+    touched: set[str] = set()
+    for frame_id, part in parts:
+        owner = owners.get((part.name, part.remote_path))
+        if owner is not None and owner != frame_id:
+            del frames[owner][part.name]
+            touched.add(owner)
+        slot = frames.setdefault(frame_id, {})
+        replaced = slot.get(part.name)
+        if replaced is not None:
+            owners.pop((part.name, replaced.remote_path), None)
+        slot[part.name] = part
+        owners[part.name, part.remote_path] = frame_id
+        touched.add(frame_id)
+    upserts = [
+        Entry.composite(segment=segment, name=frame_id, parts=frames[frame_id].values())
+        for frame_id in sorted(touched)
+        if frames[frame_id]
+    ]
+    if upserts:
+        draft_stage_upserts(draft=locked, entries=upserts)
+    emptied = sorted(frame_id for frame_id in touched if not frames[frame_id])
+    if emptied:
+        draft_stage_deletes(draft=locked, segment=segment, remote_paths=emptied)
+
+
+@transaction.atomic
+def draft_frame_delete(*, draft: Draft, segment: str, frame_id: str) -> None:
+    """Delete a frame with all its parts from a segment in the draft."""
+    _check_fusion(draft.dataset)
+    _check_frame_id(frame_id)
+    locked = _lock_open_draft(draft)
+    revision = selectors.revision_resolve(dataset=locked.dataset, revision=locked.number)
+    selectors.segment_get(revision=revision, name=segment)
+    if _entry_or_none(revision, segment, frame_id) is None:
+        raise errors.NotFound(f"frame {frame_id} does not exist in segment {segment!r}", frameId=frame_id)
+    draft_stage_deletes(draft=locked, segment=segment, remote_paths=[frame_id])
+
+
+@transaction.atomic
+def draft_frame_parts_drop(*, draft: Draft, segment: str, name: str) -> None:
+    """Remove the parts called ``name`` (a sensor's files) from every frame of a segment; empty frames go."""
+    _check_fusion(draft.dataset)
+    locked = _lock_open_draft(draft)
+    frames = _segment_frames(selectors.revision_resolve(dataset=locked.dataset, revision=locked.number), segment)
+    upserts, emptied = [], []
+    for frame_id, held in sorted(frames.items()):
+        if held.pop(name, None) is None:
+            continue
+        if held:
+            upserts.append(Entry.composite(segment=segment, name=frame_id, parts=held.values()))
+        else:
+            emptied.append(frame_id)
+    if upserts:
+        draft_stage_upserts(draft=locked, entries=upserts)
+    if emptied:
+        draft_stage_deletes(draft=locked, segment=segment, remote_paths=emptied)
+
+
+def _draft_frame_labels_set(draft: Draft, segment: str, labels: dict[str, dict]) -> None:
+    locked = _lock_open_draft(draft)
+    revision = selectors.revision_resolve(dataset=locked.dataset, revision=locked.number)
+    selectors.segment_get(revision=revision, name=segment)
+    frames = _segment_frames(revision, segment)
+    holders: dict[str, list[tuple[str, str]]] = {}
+    for frame_id, held in frames.items():
+        for name, part in held.items():
+            holders.setdefault(part.remote_path, []).append((frame_id, name))
+    touched: set[str] = set()
+    for remote_path, label in labels.items():
+        found = holders.get(remote_path, [])
+        if not found:
+            raise errors.NotFound(f"{segment}/{remote_path!r} does not exist", segment=segment, remote_path=remote_path)
+        if len(found) > 1:
+            sensors = sorted(name for _, name in found)
+            raise errors.Conflict(
+                f"{remote_path!r} names files of several sensors ({', '.join(sensors)})", remote_path=remote_path
+            )
+        frame_id, name = found[0]
+        frames[frame_id][name] = frames[frame_id][name]._replace(label=label or None)
+        touched.add(frame_id)
+    upserts = [
+        Entry.composite(segment=segment, name=frame_id, parts=frames[frame_id].values()) for frame_id in sorted(touched)
+    ]
+    if upserts:
+        draft_stage_upserts(draft=locked, entries=upserts)
+
+
+SENSOR_TYPES = ("LIDAR", "RADAR", "CAMERA", "FISHEYE_CAMERA")
+
+
+@transaction.atomic
+def draft_sensor_put(*, draft: Draft, segment: str, sensor: dict[str, Any]) -> None:
+    """Define a sensor of a fusion segment in the draft, replacing one of the same name (so posting it again
+    is harmless); the definition is kept as given."""
+    _check_fusion(draft.dataset)
+    name = sensor.get("name")
+    if not isinstance(name, str) or not name:
+        raise errors.Missing("name", "a sensor needs a name")
+    if sensor.get("type") not in SENSOR_TYPES:
+        raise errors.Invalid("type", f"must be one of {', '.join(SENSOR_TYPES)}", sensor=name)
+    locked = _lock_open_draft(draft)
+    revision = selectors.revision_resolve(dataset=locked.dataset, revision=locked.number)
+    sensors = selectors.segment_sensors(revision=revision, segment=segment)
+    updated = sorted([known for known in sensors if known["name"] != name] + [sensor], key=itemgetter("name"))
+    if updated != sensors:
+        draft_segment_metadata_set(draft=locked, name=segment, key=selectors.SENSORS_KEY, value=updated)
+
+
+@transaction.atomic
+def draft_sensor_delete(*, draft: Draft, segment: str, name: str) -> None:
+    """Remove a sensor of a fusion segment in the draft, with its files in every frame (empty frames go)."""
+    _check_fusion(draft.dataset)
+    locked = _lock_open_draft(draft)
+    revision = selectors.revision_resolve(dataset=locked.dataset, revision=locked.number)
+    sensors = selectors.segment_sensors(revision=revision, segment=segment)
+    remaining = [known for known in sensors if known["name"] != name]
+    if len(remaining) == len(sensors):
+        raise errors.NotFound(f"sensor {name!r} does not exist in segment {segment!r}", sensor=name)
+    draft_segment_metadata_set(draft=locked, name=segment, key=selectors.SENSORS_KEY, value=remaining or None)
+    draft_frame_parts_drop(draft=locked, segment=segment, name=name)

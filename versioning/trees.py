@@ -16,7 +16,7 @@ import threading
 import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from itertools import accumulate
@@ -39,8 +39,25 @@ SORT_RUN_SIZE = 100_000
 COMPRESSION_LEVEL = 1
 
 
+class Part(NamedTuple):
+    """One named file of a composite entry (a fusion frame holds one per sensor, named by the sensor)."""
+
+    name: str
+    remote_path: str
+    object_key: str
+    sha1: str
+    size: int
+    label: dict[str, Any] | None = None
+    timestamp: float | None = None
+
+
 class Entry(NamedTuple):
-    """One file of a dataset at a revision; ``path`` is ``segment/remotePath``."""
+    """One file of a dataset at a revision; ``path`` is ``segment/remotePath``.
+
+    A composite entry (a fusion frame at ``segment/<frameId>``) has no object of its own: empty
+    ``object_key`` and ``sha1``, ``size`` the sum of its parts', and ``parts`` its files as ``Part`` rows
+    sorted by name.
+    """
 
     path: str
     object_key: str
@@ -48,6 +65,7 @@ class Entry(NamedTuple):
     size: int
     label: dict[str, Any] | None = None
     timestamp: float | None = None
+    parts: list[list[Any]] | None = None
 
     @classmethod
     def create(
@@ -64,6 +82,28 @@ class Entry(NamedTuple):
         """Build an entry from its segment and remote path."""
         return cls(entry_path(segment, remote_path), object_key, sha1, size, label or None, timestamp)
 
+    @classmethod
+    def composite(cls, *, segment: str, name: str, parts: Iterable[Part]) -> "Entry":
+        """A composite entry holding ``parts`` (sorted here by name)."""
+        ordered = sorted(parts, key=itemgetter(0))
+        size = sum(part.size for part in ordered)
+        return cls(entry_path(segment, name), "", "", size, None, None, [list(part) for part in ordered])
+
+    @property
+    def is_composite(self) -> bool:
+        """Whether the entry holds parts rather than an object."""
+        return self.parts is not None
+
+    def part_list(self) -> list[Part]:
+        """The parts of a composite entry, by name (none for a plain entry)."""
+        return [Part._make(row) for row in self.parts or ()]
+
+    def files(self) -> list[tuple[str, str, int]]:
+        """(object key, SHA-1, size) of every object the entry refers to: itself, or each of its parts."""
+        if self.parts is None:
+            return [(self.object_key, self.sha1, self.size)]
+        return [(row[2], row[3], row[4]) for row in self.parts]
+
     @property
     def segment(self) -> str:
         """The segment name (the part of the path before the first slash)."""
@@ -73,6 +113,16 @@ class Entry(NamedTuple):
     def remote_path(self) -> str:
         """The path within the segment."""
         return self.path.partition("/")[2]
+
+
+# Fields of a plain entry's stored row: every field of ``Entry`` but ``parts``.
+PLAIN_ROW_LENGTH = 6
+_make_entry = Entry._make
+
+
+def entry_from_row(row: Sequence[Any]) -> Entry:
+    """An entry from its stored row (a plain entry's row leaves out ``parts``)."""
+    return _make_entry(row) if len(row) > PLAIN_ROW_LENGTH else Entry(*row)
 
 
 class Change(NamedTuple):
@@ -276,7 +326,7 @@ def range_rows(range_id: str) -> list[list[Any]]:
 
 def range_load(range_id: str) -> list[Entry]:
     """Read and decode one stored range."""
-    return list(map(Entry._make, range_rows(range_id)))
+    return list(map(entry_from_row, range_rows(range_id)))
 
 
 def range_slice(range_id: str, start: int, stop: int) -> list[Entry]:
@@ -286,7 +336,7 @@ def range_slice(range_id: str, start: int, stop: int) -> list[Entry]:
     count = unpacker.read_array_header()
     for _ in range(start):
         unpacker.skip()
-    return [Entry._make(unpacker.unpack()) for _ in range(start, min(stop, count))]
+    return [entry_from_row(unpacker.unpack()) for _ in range(start, min(stop, count))]
 
 
 class RangeWriter:
@@ -294,7 +344,7 @@ class RangeWriter:
 
     def __init__(self) -> None:
         self.refs: list[RangeRef] = []
-        self._pending: list[Entry | list[Any]] = []
+        self._pending: list[Sequence[Any]] = []
         self._unsaved: list[Range] = []
 
     @property
@@ -304,7 +354,9 @@ class RangeWriter:
 
     def add(self, entry: Entry | list[Any]) -> None:
         """Append the next entry or raw row (paths must arrive in increasing order)."""
-        self._pending.append(entry)
+        # A plain entry is stored without its empty ``parts``, so ranges of plain entries keep the encoding
+        # (and the ids) they had before entries could hold parts.
+        self._pending.append(entry[:PLAIN_ROW_LENGTH] if entry[-1] is None and len(entry) > PLAIN_ROW_LENGTH else entry)
         size = len(self._pending)
         if size >= MAX_RANGE_SIZE or (size >= MIN_RANGE_SIZE and is_cut_point(entry[0])):
             self.cut()
@@ -569,14 +621,14 @@ def trees_diff(old: TreeContent, new: TreeContent, low: str = "", high: str | No
         old_row = None if old_empty else old_buffer[old_at]
         new_row = None if new_empty else new_buffer[new_at]
         if new_row is None or (old_row is not None and old_row[0] < new_row[0]):
-            yield EntryChange(old_row[0], Entry._make(old_row), None)  # type: ignore[index,arg-type]
+            yield EntryChange(old_row[0], entry_from_row(old_row), None)  # type: ignore[index,arg-type]
             old_at += 1
         elif old_row is None or new_row[0] < old_row[0]:
-            yield EntryChange(new_row[0], None, Entry._make(new_row))
+            yield EntryChange(new_row[0], None, entry_from_row(new_row))
             new_at += 1
         else:
             if old_row != new_row:
-                yield EntryChange(old_row[0], Entry._make(old_row), Entry._make(new_row))
+                yield EntryChange(old_row[0], entry_from_row(old_row), entry_from_row(new_row))
             old_at += 1
             new_at += 1
 
@@ -610,7 +662,7 @@ def _spill(run: list[Entry]) -> IO[bytes]:
 def _read_spill(spool: IO[bytes]) -> Iterator[Entry]:
     with spool:
         for row in msgpack.Unpacker(spool, use_list=False):
-            yield Entry._make(row)
+            yield entry_from_row(row)
 
 
 def entries_sorted(entries: Iterable[Entry]) -> Iterator[Entry]:

@@ -45,7 +45,7 @@ class InstitutionDatasetSerializer(serializers.Serializer):
         return self.summary(dataset).total_size
 
     def get_dataCount(self, dataset: Dataset) -> int:  # noqa: N802
-        return self.summary(dataset).entry_count
+        return self.summary(dataset).file_count
 
     def get_batchCount(self, dataset: Dataset) -> int:  # noqa: N802
         return len(self.summary(dataset).segments)

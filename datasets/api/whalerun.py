@@ -14,7 +14,13 @@ from datasets import selectors, services
 from datasets.models import Dataset
 from project import errors
 from project.api.base import list_response_cached, parse_body
-from project.api.fields import LARGEST_INTEGER, StrictBooleanField, StrictCharField, StrictIntegerField
+from project.api.fields import (
+    LARGEST_INTEGER,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    datetime_text,
+)
 from project.api.whalerun import WhaleRunView, envelope, success
 
 ORDER_FIELDS = ("id", "created_at", "updated_at", "title", *services.COUNTERS)
@@ -120,6 +126,38 @@ def render(serializer_class: type[serializers.Serializer], instance: Any, fields
     return {name: data[name] for name in fields}
 
 
+# The columns a list page reads; ``dataset_items`` turns them into exactly what ``DatasetSerializer`` writes.
+DATASET_COLUMNS = (
+    "id", "uuid", "creator_id", "title", "description", "licence__name", "hidden", "featured", *services.COUNTERS,
+    "created_at", "updated_at",
+)  # fmt: skip
+
+
+def dataset_items(rows: list[dict[str, Any]], fields: list[str] | None) -> list[dict[str, Any]]:
+    """A page of ``DatasetSerializer`` items built from ``values(*DATASET_COLUMNS)`` rows, files in one query."""
+    file_ids = selectors.dataset_file_ids(dataset_ids=[row["id"] for row in rows]) if rows else {}
+    items = [
+        {
+            "id": row["id"],
+            "uuid": row["uuid"].hex,
+            "user_id": row["creator_id"],
+            "title": row["title"],
+            "description": row["description"],
+            "license": row["licence__name"] or "",
+            "hidden": row["hidden"],
+            "featured": row["featured"],
+            **{counter: row[counter] for counter in services.COUNTERS},
+            "file_ids": file_ids.get(row["id"], []),
+            "created_at": datetime_text(row["created_at"]),
+            "updated_at": datetime_text(row["updated_at"]),
+        }
+        for row in rows
+    ]
+    if fields is None:
+        return items
+    return [{name: item[name] for name in fields} for item in items]
+
+
 def parse_list(raw: str | None, field: str, convert: Callable[[str], Any]) -> list | None:
     """A comma-separated URL parameter converted item by item (``int``, ``uuid.UUID``)."""
     if raw is None:
@@ -218,8 +256,8 @@ class DatasetCollectionView(WhaleRunView):
             featured=parse_flag(params.get("featured"), "featured"),
             order_by=parse_order(params.get("order_by")),
         )
-        page = self.paginator.paginate_queryset(datasets, request, self)
-        return self.paginator.get_paginated_response(render(DatasetSerializer, page, fields))
+        rows = self.paginator.paginate_rows(datasets, request, self, DATASET_COLUMNS)
+        return self.paginator.get_paginated_response(dataset_items(rows, fields))
 
     @extend_schema(parameters=[FIELDS_PARAMETER], request=DatasetWriteSerializer, responses=DATASET_RESPONSE)
     def post(self, request: Request) -> Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +24,7 @@ from datasets.services import LAST_USED_RESOLUTION
 from project import errors
 from project.api.errors import ErrorRecord, normalise
 from project.api.fields import LARGEST_INTEGER
+from project.api.renderers import json_bytes
 from project.cache import CACHE_UNREACHABLE, optional_get, optional_set
 
 logger = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ class Dialect:
     def render_error(self, record: ErrorRecord, request: HttpRequest) -> HttpResponse:
         """Render the record as this dialect's error response."""
         status, body = self.error_body(record, request)
-        response = HttpResponse(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json")
+        response = HttpResponse(json_bytes(body), status=status, content_type="application/json")
         if record.retry_after is not None:
             response["Retry-After"] = str(record.retry_after)
         return response
@@ -125,7 +124,7 @@ def list_response_cached(
     body = list_cache.list_page_cached(
         namespace=namespace,
         parts=(request.get_full_path(), *vary),
-        build=lambda: JSONRenderer().render(build().data),
+        build=lambda: json_bytes(build().data),
     )
     return HttpResponse(body, content_type="application/json")
 
@@ -143,12 +142,12 @@ def signed_page_cached(request: Request, *, parts: Sequence[str], build: Callabl
     (``signed_page_key``), so ``CallerMemoView`` can send the page again."""
     seconds = signed_page_seconds()
     if seconds <= 0:
-        return HttpResponse(JSONRenderer().render(build().data), content_type="application/json")
+        return HttpResponse(json_bytes(build().data), content_type="application/json")
     digest = hashlib.sha256("\n".join((request.get_full_path(), *parts)).encode()).hexdigest()
     key = f"signed-page:{digest}"
     body = optional_get(key)
     if body is None:
-        body = JSONRenderer().render(build().data)
+        body = json_bytes(build().data)
         optional_set(key, body, seconds)
     response = HttpResponse(body, content_type="application/json")
     response.signed_page_key = key  # type: ignore[attr-defined]
@@ -287,6 +286,9 @@ class DialectPagination(BasePagination):
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list:
         raise NotImplementedError
 
+    def paginate_rows(self, queryset: QuerySet, request: Any, view: Any, columns: Sequence[str]) -> list[dict]:
+        raise NotImplementedError
+
     def get_paginated_response(self, data: Any) -> Response:
         raise NotImplementedError
 
@@ -319,6 +321,13 @@ class OffsetLimitPagination(DialectPagination):
         self.total = count(queryset)
         self.list_key = getattr(view, "list_key", "results")
         return list(queryset[self.offset : self.offset + self.limit])
+
+    def paginate_rows(self, queryset: QuerySet, request: Any, view: Any, columns: Sequence[str]) -> list[dict]:
+        """The same page as ``paginate_queryset``, as ``values(*columns)`` rows instead of model instances."""
+        self.offset, self.limit = self.parse(self.params(request))
+        self.total = queryset.count()
+        self.list_key = getattr(view, "list_key", "results")
+        return list(queryset.prefetch_related(None).values(*columns)[self.offset : self.offset + self.limit])
 
     def paginate_page(self, fetch: Callable[[int, int], PageOfItems], request: Any, view: Any) -> list:
         """Page a list the domain pages itself: ``fetch(offset, limit)`` returns the items and the total."""
@@ -367,6 +376,14 @@ class PageNumberPagination(DialectPagination):
         self.list_key = getattr(view, "list_key", "results")
         start = (page - 1) * size
         return list(queryset[start : start + size])
+
+    def paginate_rows(self, queryset: QuerySet, request: Any, view: Any, columns: Sequence[str]) -> list[dict]:
+        """The same page as ``paginate_queryset``, as ``values(*columns)`` rows instead of model instances."""
+        page, size = self.parse(self.params(request))
+        self.total = queryset.count()
+        self.list_key = getattr(view, "list_key", "results")
+        start = (page - 1) * size
+        return list(queryset.prefetch_related(None).values(*columns)[start : start + size])
 
     def get_paginated_response(self, data: list) -> Response:
         """Wrap one page in the envelope."""

@@ -39,3 +39,13 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+# DRF's own representation of a datetime (ISO 8601 in the current time zone, ``Z`` for UTC), for read pages
+# that build their items from ``values()`` rows instead of serializing model instances.
+_DATETIME = serializers.DateTimeField()
+
+
+def datetime_text(value: Any) -> Any:
+    """A datetime as a ``DateTimeField`` of the page's serializer writes it (``None`` stays ``None``)."""
+    return _DATETIME.to_representation(value)

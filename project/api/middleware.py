@@ -1,11 +1,18 @@
-"""Make every error under a dialect's prefix speak that dialect, whatever raised it."""
+"""Middleware of the dialect prefixes: every error there speaks the dialect, and browser-only layers skip them."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from project.api.dialects import dialect_for_path
+from project.api.dialects import DIALECTS, dialect_for_path
 from project.api.errors import normalise, record_for_status
+
+# What Django's middleware answers: a response, or an awaitable one when it runs under ASGI.
+MiddlewareAnswer = HttpResponseBase | Awaitable[HttpResponseBase]
+API_PREFIXES = tuple(prefix for dialect in DIALECTS for prefix in dialect.prefixes)
 
 
 class DialectErrorMiddleware:
@@ -29,3 +36,36 @@ class DialectErrorMiddleware:
         if dialect is None:
             return None
         return dialect.render_error(normalise(exception), request)
+
+
+def under_api_prefix(request: HttpRequest) -> bool:
+    """Whether the request goes to a dialect: token-authenticated DRF views that use no session, no Django
+    login and no messages (and, being DRF views, are exempt from CSRF checks, so that middleware costs nothing)."""
+    return request.path.startswith(API_PREFIXES)
+
+
+class BrowserSessionMiddleware(SessionMiddleware):
+    """Django's sessions, for the admin and the pages; dialect requests skip them."""
+
+    def __call__(self, request: HttpRequest) -> MiddlewareAnswer:
+        if under_api_prefix(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class BrowserAuthenticationMiddleware(AuthenticationMiddleware):
+    """Django's login user, for the admin and the pages; dialects authenticate with their own keys."""
+
+    def __call__(self, request: HttpRequest) -> MiddlewareAnswer:
+        if under_api_prefix(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class BrowserMessageMiddleware(MessageMiddleware):
+    """Django's messages, for the admin; dialect requests skip them."""
+
+    def __call__(self, request: HttpRequest) -> MiddlewareAnswer:
+        if under_api_prefix(request):
+            return self.get_response(request)
+        return super().__call__(request)

@@ -9,6 +9,7 @@ pointed at it here, before any test module imports ``graviti``.
 
 import atexit
 import datetime
+import importlib
 import ipaddress
 import os
 import shutil
@@ -30,12 +31,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.apps import apps
 from django.db import connection
 
+from datasets.models import User
 from tests.acceptance import portex_package
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 90
+CURATOR_PASSWORD = "curator-password-8d1f"
 
 assert "graviti" not in sys.modules, "graviti reads the git redirect of its portex types when first imported"
 PORTEX_DIRECTORY = Path(tempfile.mkdtemp(prefix="hub-portex-"))
@@ -58,10 +62,10 @@ class HubServer:
         return self.log_path.read_text(errors="replace")
 
 
-def tls_certificate(directory: Path) -> tuple[Path, Path]:
-    """Write a self-signed certificate for localhost and 127.0.0.1 and its key; return their paths."""
+def tls_certificate(directory: Path, hosts: tuple[str, ...] = ("localhost",)) -> tuple[Path, Path]:
+    """Write a self-signed certificate for these host names and 127.0.0.1 and its key; return their paths."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
@@ -72,7 +76,7 @@ def tls_certificate(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName([*map(x509.DNSName, hosts), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -192,6 +196,49 @@ def start_hub(django_db_setup: None, tmp_path: Path) -> Iterator[Callable[..., H
             return stack.enter_context(running_hub(tmp_path / f"hub-{next(started)}", **options))
 
         yield start
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Keep each phase's report on the test, so the browser fixture can tell a failed test at teardown."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def browser(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Headless Chromium (tests/acceptance/browser.py); a failing test leaves a screenshot of its last page."""
+    pytest.importorskip("selenium.webdriver", reason="selenium is not installed: see requirements/test.txt")
+    from tests.acceptance.browser import save_screenshot, start_chromium
+
+    # Never let selenium-manager look for (or fetch) a browser or driver.
+    monkeypatch.setenv("SE_OFFLINE", "true")
+    driver = start_chromium(tmp_path / "chromium-profile")
+    try:
+        yield driver
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            try:
+                path = save_screenshot(driver, request.node.name)
+                print(f"screenshot of the page at failure ({driver.current_url}): {path}")
+            except Exception as error:  # the browser itself may be what failed
+                print(f"no screenshot: {error!r}")
+        driver.quit()
+
+
+@pytest.fixture
+def curator(transactional_db: None) -> User:
+    """A staff user in the curator group.
+
+    Transactional tests flush the database afterwards, data migrations' rows included, so the group is
+    made again by the very function of the migration that creates it.
+    """
+    importlib.import_module("datasets.migrations.0007_curator_group").create_curator_group(apps, None)
+    curator = User.objects.create_user(username="carol", password=CURATOR_PASSWORD, is_staff=True)
+    curator.groups.add(apps.get_model("auth", "Group").objects.get(name="curator"))
+    return curator
 
 
 def answers_ping(port: int) -> bool:

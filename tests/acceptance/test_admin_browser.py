@@ -5,78 +5,23 @@ selenium (requirements/test.txt); nothing is downloaded at test time. Without th
 reason, which CI turns into a failure.
 """
 
-import importlib
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import requests
-from django.apps import apps
 
 from datasets import services
 from datasets.models import Dataset, ModerationEvent, User, Workspace
 from tests.acceptance.conftest import HubServer
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: see requirements/test.txt")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
-from selenium.webdriver.support.select import Select  # noqa: E402
-from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
+pytest.importorskip("selenium.webdriver", reason="selenium is not installed: see requirements/test.txt")
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.wait import WebDriverWait
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # The hub serves a throwaway self-signed certificate.
-    "--ignore-certificate-errors",
-    "--window-size=1600,1000",
-]
-PASSWORD = "curator-password-8d1f"
+from tests.acceptance.browser import WAIT_SECONDS, log_in, texts, wait_for
+
 AIDMP_LIST = "aids/aidmp/data/v1/datasets"
-WAIT_SECONDS = 30
-
-
-@pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebDriver]:
-    """Headless Chromium from the system packages with a fresh profile."""
-    for program in (CHROMIUM, CHROMEDRIVER):
-        if not program.exists() and shutil.which(program.name) is None:
-            pytest.skip(f"{program} is missing: apt-get install -y chromium chromium-driver")
-    # Never let selenium-manager look for (or fetch) a browser or driver.
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-@pytest.fixture
-def curator(transactional_db: None) -> User:
-    """A staff user in the curator group.
-
-    Transactional tests flush the database afterwards, data migrations' rows included, so the group is
-    made again by the very function of the migration that creates it.
-    """
-    importlib.import_module("datasets.migrations.0007_curator_group").create_curator_group(apps, None)
-    curator = User.objects.create_user(username="carol", password=PASSWORD, is_staff=True)
-    curator.groups.add(apps.get_model("auth", "Group").objects.get(name="curator"))
-    return curator
 
 
 @pytest.fixture
@@ -104,21 +49,10 @@ def public_names(hub_server: HubServer) -> set[str]:
     return {item["repo"]["name"] for item in answer.json()["datasets"]}
 
 
-def wait_for(driver: WebDriver, css: str) -> None:
-    WebDriverWait(driver, WAIT_SECONDS).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
-
-
-def log_in(driver: WebDriver, hub_server: HubServer, username: str) -> None:
-    driver.get(f"{hub_server.url}admin/login/?next=/admin/datasets/dataset/")
-    driver.find_element(By.ID, "id_username").send_keys(username)
-    driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    wait_for(driver, "#changelist-form")
-
-
 def listed(driver: WebDriver) -> list[str]:
-    """The dataset names in the changelist's rows."""
-    return [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "#result_list tbody th.field-name a")]
+    """The dataset names in the changelist's rows, read at once: a page being replaced never leaves a stale
+    element behind."""
+    return texts(driver, "#result_list tbody th.field-name a")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -126,7 +60,7 @@ def test_a_curator_hides_a_dataset_with_the_bulk_action(
     hub_server: HubServer, browser: WebDriver, curator: User, catalog: dict[str, Dataset]
 ) -> None:
     assert public_names(hub_server) == {"street-cats", "street-dogs", "street-sounds"}
-    log_in(browser, hub_server, "carol")
+    log_in(browser, hub_server.url, "carol")
     assert set(listed(browser)) == {"street-cats", "street-dogs", "street-sounds"}
 
     browser.find_element(By.ID, "changelist-filter").find_element(By.LINK_TEXT, "vision-team").click()
@@ -165,7 +99,7 @@ def test_a_curator_hides_a_dataset_with_the_bulk_action(
 def test_a_curator_features_a_dataset_in_one_click(
     hub_server: HubServer, browser: WebDriver, curator: User, catalog: dict[str, Dataset]
 ) -> None:
-    log_in(browser, hub_server, "carol")
+    log_in(browser, hub_server.url, "carol")
 
     browser.find_element(
         By.CSS_SELECTOR, "button.moderate-toggle[data-dataset='street-dogs'][formaction$='/feature/']"

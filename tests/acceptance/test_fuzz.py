@@ -39,7 +39,7 @@ from versioning import selectors as versioning_selectors
 from versioning import services as versioning
 from versioning import sheets
 from versioning.models import Draft
-from versioning.trees import Entry
+from versioning.trees import Entry, Part
 
 DIALECTS = ["whalerun", "aidmp", "institution", "tensorbay", "graviti"]
 FUZZ_CASES = int(os.environ.get("FUZZ_CASES", "100"))
@@ -149,6 +149,26 @@ def seed_dataset(*, owner: User, workspace: Workspace, name: str, is_public: boo
     return dataset, commits, draft.number
 
 
+FRAME_ID = "01GZ6T7Y3C0000000000000000"
+
+
+def seed_fusion_dataset(*, owner: User, workspace: Workspace) -> tuple[Dataset, list[str], int]:
+    """A fusion dataset with a committed frame of two sensors and an open draft."""
+    dataset = services.dataset_create(
+        workspace=workspace, creator=owner, name="fuzz-fusion", is_public=True, kind=Dataset.Kind.FUSION
+    )
+    draft = versioning.draft_create(dataset=dataset, title="frames", creator=owner)
+    versioning.draft_segment_put(draft=draft, name="train")
+    parts = []
+    for sensor, kind in (("CAM", "CAMERA"), ("LIDAR", "LIDAR")):
+        versioning.draft_sensor_put(draft=draft, segment="train", sensor={"name": sensor, "type": kind})
+        entry = seeded_entries(sensor, 1)[0]
+        parts.append((FRAME_ID, Part(sensor, "0.bin", entry.object_key, entry.sha1, entry.size, entry.label)))
+    versioning.draft_frame_parts_put(draft=draft, segment="train", parts=parts)
+    commit = versioning.draft_commit(draft=draft, title="frames", committer=owner).id
+    return dataset, [commit], versioning.draft_create(dataset=dataset, title="open", creator=owner).number
+
+
 @pytest.fixture
 def fuzz_world(db: None) -> FuzzWorld:
     """A team workspace with a public and a private dataset, an owner, a reader and a stranger with keys."""
@@ -162,6 +182,7 @@ def fuzz_world(db: None) -> FuzzWorld:
         seed_dataset(owner=owner, workspace=team, name=name, is_public=is_public)
         for name, is_public in (("fuzz-public", True), ("fuzz-private", False))
     ]
+    seeded.append(seed_fusion_dataset(owner=owner, workspace=team))
     _, secret = signing_key = services.signing_key_create(user=owner, workspace=team)
     commits = [commit for _, dataset_commits, _ in seeded for commit in dataset_commits]
     drafts = [number for _, _, number in seeded]
@@ -191,7 +212,8 @@ def fuzz_world(db: None) -> FuzzWorld:
                 "tag": ["v1"],
                 "storage_config": ["fuzz-local"],
                 "sheet": ["table", "train"],
-                "search_id": [seed_search(dataset, dataset_commits[-1]) for dataset, dataset_commits, _ in seeded],
+                # The fusion dataset has no sheet to search.
+                "search_id": [seed_search(dataset, dataset_commits[-1]) for dataset, dataset_commits, _ in seeded[:2]],
             },
         },
     )

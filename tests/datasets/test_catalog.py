@@ -1,13 +1,20 @@
 """The catalog model: personal workspaces, unique names, cascades, counters, the demo catalog."""
 
+import hashlib
+from pathlib import Path
+
 import pytest
+from django.conf import LazySettings
 from django.core.management import call_command
 from django.db import DataError, IntegrityError
 
 from datasets import services
 from datasets.models import Dataset, DatasetFile, Membership, User, Workspace
 from project import errors
+from storage_configs.backends import hub_backend
 from tests.factories import DatasetFactory, UserFactory
+from versioning import selectors as versioning_selectors
+from versioning.models import Commit
 
 
 @pytest.mark.django_db
@@ -86,10 +93,47 @@ def test_deleting_a_dataset_deletes_its_files_and_a_parent_its_children(user: Us
 
 
 @pytest.mark.django_db
-def test_seed_demo_can_run_twice_without_duplicates() -> None:
+def test_seed_demo_can_run_twice_without_duplicates(settings: LazySettings, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path
     call_command("seed_demo")
     first = list(Dataset.objects.values_list("name", flat=True).order_by("name"))
+    commits = Commit.objects.count()
     call_command("seed_demo")
     assert list(Dataset.objects.values_list("name", flat=True).order_by("name")) == first
-    assert len(first) == 3
-    assert Dataset.objects.filter(is_public=True).count() == 3
+    assert Commit.objects.count() == commits
+    assert len(first) == 5
+    assert Dataset.objects.filter(is_public=True, hidden=False).count() == 4
+
+
+@pytest.mark.django_db
+def test_seed_demo_makes_labelled_images_over_two_commits_and_a_branch(settings: LazySettings, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo")
+    streets = Dataset.objects.get(name="street-scenes-demo")
+    main = versioning_selectors.revision_resolve(dataset=streets, revision="main")
+    assert [c.title for c in versioning_selectors.commit_list(revision=main).items] == [
+        "Add night photos, redraw street-001",
+        "First street photos",
+    ]
+    experiments = versioning_selectors.revision_resolve(dataset=streets, revision="experiments")
+    assert experiments.commit is not None and experiments.commit.parent_id == main.commit_id
+    entry = versioning_selectors.entry_get(revision=main, segment="day", remote_path="street-000.png")
+    assert entry.label is not None and entry.label["BOX2D"] and entry.label["POLYGON"]
+    stored = hub_backend().open(entry.object_key).read()
+    assert stored.startswith(b"\x89PNG") and hashlib.sha1(stored).hexdigest() == entry.sha1
+    changes = versioning_selectors.diff_entries(base=versioning_selectors.diff_base(revision=main), head=main)
+    assert {(change.path, change.action) for change in changes.items} >= {
+        ("day/street-001.png", "modify"),
+        ("day/street-005.png", "delete"),
+        ("night/night-000.png", "add"),
+    }
+
+
+@pytest.mark.django_db
+def test_seed_demo_leaves_a_hidden_dataset_for_the_curator(settings: LazySettings, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo")
+    faces = Dataset.objects.get(name="street-faces-demo")
+    assert faces.hidden and faces.is_public
+    assert faces.moderation_events.get().reason
+    assert Commit.objects.filter(dataset=faces).exists()

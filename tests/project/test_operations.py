@@ -70,6 +70,19 @@ def test_healthz_reports_an_unreachable_database(client: Client, monkeypatch: py
 
 
 @pytest.mark.django_db
+def test_healthz_names_an_unreachable_broker(client: Client) -> None:
+    with override_settings(CELERY_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{closed_port()}//"):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["broker"].startswith("unavailable")
+
+
+@pytest.mark.django_db
+def test_healthz_checks_no_broker_when_none_is_configured(client: Client) -> None:
+    assert "broker" not in client.get("/healthz").json()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("dialect", "prefix", "path"),
     [

@@ -53,10 +53,10 @@ from datasets.models import Dataset, Membership, User, Workspace
 from project.urls import DIALECT_MOUNTS
 from storage_configs import services as storage_services
 from storage_configs.backends import backend_for
+from versioning import jobs, sheets
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning
-from versioning import sheets
-from versioning.trees import Entry
+from versioning.trees import Entry, Part
 
 SERVICE_TOKEN = "matrix-service-token"
 CALLERS = ("anonymous", "outsider", "reader", "writer", "stray_key", "former_member")
@@ -66,6 +66,7 @@ WHALERUN_SEEN_AS = {"stray_key": "writer", "former_member": "outsider"}
 METHODS = ("get", "post", "put", "patch", "delete")
 CONTENT = b"permission matrix"
 SHA1 = hashlib.sha1(CONTENT, usedforsecurity=False).hexdigest()
+FRAME_ID = "01GZ6T7Y3C0000000000000000"
 
 
 # Enumerating the URL configuration
@@ -216,6 +217,8 @@ class World:
     drafts: dict[str, int]
     heads: dict[str, str]
     searches: dict[str, str]
+    # Per dataset: a queued job and an aborted one (to retry).
+    jobs: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,8 @@ class Row:
     rule: Rule
     call: Call = field(default_factory=Call)
     per_dataset: bool = True
+    # Called on the fusion datasets of the world (sensors and frames exist only there).
+    fusion: bool = False
 
 
 def body(**fields: Any) -> Callable[[World, Dataset, str], dict[str, Any]]:
@@ -266,6 +271,14 @@ SHEET_PORTEX = "type: record\nfields:\n- name: id\n  type: int64\n"
 SHEET_AVRO = '{"type": "record", "name": "root", "fields": [{"name": "id", "type": ["null", "long"]}]}'
 FIRST_RECORD_KEY = "100000000000000001"
 TB_DATASET = "datasets/<str:dataset_id>"
+MERGE_ARGUMENTS = {"title": "merged", "sourceBranchName": "dev", "targetBranchName": "main", "strategy": "skip"}
+
+
+def job_param(which: str) -> Callable[[World, Dataset], dict[str, Any]]:
+    """The id of the dataset's queued or aborted job."""
+    return lambda world, dataset: {"job_id": world.jobs[dataset.name][which]}
+
+
 GV_DATASET = "datasets/<str:workspace>/<str:dataset>"
 STORAGE_CONFIG_BODIES = {
     "oss": {"endpoint": "oss.example.com", "bucketName": "b", "accesskeyId": "id", "accesskeySecret": "s"},
@@ -358,12 +371,38 @@ TENSORBAY: dict[tuple[str, str], Row] = {
     (f"{TB_DATASET}/notes", "GET"): Row(dataset_read, Call(query=status_query)),
     (f"{TB_DATASET}/notes", "PATCH"): Row(dataset_write, Call(body=with_draft(isContinuous=True))),
     (f"{TB_DATASET}/total-size", "GET"): Row(dataset_read, Call(query=status_query)),
+    (f"{TB_DATASET}/jobs", "GET"): Row(dataset_read, Call(query=fixed(jobType="squashAndMerge"))),
+    (f"{TB_DATASET}/jobs", "POST"): Row(
+        dataset_write, Call(body=body(title="m", jobType="squashAndMerge", arguments=MERGE_ARGUMENTS))
+    ),
+    (f"{TB_DATASET}/jobs/<str:job_id>", "GET"): Row(
+        dataset_read, Call(params=job_param("queued"), query=fixed(jobType="squashAndMerge"))
+    ),
+    (f"{TB_DATASET}/jobs/<str:job_id>", "DELETE"): Row(
+        dataset_write, Call(params=job_param("queued"), query=fixed(jobType="squashAndMerge"))
+    ),
+    (f"{TB_DATASET}/jobs/<str:job_id>/abort", "POST"): Row(
+        dataset_write, Call(params=job_param("queued"), query=fixed(jobType="squashAndMerge"))
+    ),
+    (f"{TB_DATASET}/jobs/<str:job_id>/retry", "POST"): Row(
+        dataset_write, Call(params=job_param("aborted"), query=fixed(jobType="squashAndMerge"))
+    ),
     (f"{TB_DATASET}/diffs/<str:basehead>/segments", "GET"): Row(
         dataset_read, Call(params=lambda world, dataset: {"basehead": f"commit-{world.heads[dataset.name]}"})
     ),
     (f"{TB_DATASET}/diffs/<str:basehead>/segments/<path:segment>/data", "GET"): Row(
         dataset_read,
         Call(params=lambda world, dataset: {"basehead": f"commit-{world.heads[dataset.name]}", "segment": "seg"}),
+    ),
+    (f"{TB_DATASET}/sensors", "GET"): Row(dataset_read, Call(query=entry_query), fusion=True),
+    (f"{TB_DATASET}/sensors", "POST"): Row(
+        dataset_write, Call(body=with_draft(segmentName="seg", name="RADAR", type="RADAR")), fusion=True
+    ),
+    (f"{TB_DATASET}/sensors", "DELETE"): Row(
+        dataset_write, Call(body=with_draft(segmentName="seg", sensorName="CAM")), fusion=True
+    ),
+    (f"{TB_DATASET}/frames", "DELETE"): Row(
+        dataset_write, Call(body=with_draft(segmentName="seg", frameId=FRAME_ID)), fusion=True
     ),
 }
 
@@ -517,6 +556,11 @@ NON_DIALECT: list[tuple[str, int | str]] = [
     (r"healthz", 200),
     (r"openapi/\w+\.json", 200),
     (r"docs/", 200),
+    # The front page and public catalog; pages of datasets that do not exist, and forged previews, are 404s.
+    (r"", 200),
+    (r"datasets/<str:workspace>/<str:name>/", 404),
+    (r"datasets/<str:workspace>/<str:name>/diff/", 404),
+    (r"previews/<str:token>", 404),
     # The hub's storage answers only signed tokens.
     (r"storage/files/<str:token>", 403),
     (r"storage/uploads", 405),
@@ -605,6 +649,7 @@ def build_world(local_root: Path) -> World:
     (local_root / "lab" / "c.txt").write_bytes(CONTENT)
     default_storage.save("uploads/f.txt", ContentFile(CONTENT))
     datasets, drafts, heads, searches = {}, {}, {}, {}
+    job_ids: dict[str, dict[str, str]] = {}
     for name, is_public in (("private", False), ("public", True)):
         dataset = services.dataset_create(
             workspace=lab, creator=users["writer"], name=name, is_public=is_public, storage_config=store
@@ -629,9 +674,36 @@ def build_world(local_root: Path) -> World:
         versioning.tag_create(dataset=dataset, name="v1", revision="main")
         drafts[name] = versioning.draft_create(dataset=dataset, title="open", creator=users["writer"]).number
         datasets[name], heads[name] = dataset, head.id
-    return World(
+        made = [
+            jobs.job_create(dataset=dataset, job_type="squashAndMerge", title="m", arguments=MERGE_ARGUMENTS)
+            for _ in range(2)
+        ]
+        jobs.job_abort(job=made[1])
+        job_ids[name] = {"queued": made[0].pk, "aborted": made[1].pk}
+    for visibility, is_public in (("private", False), ("public", True)):
+        name = f"fusion-{visibility}"
+        dataset = services.dataset_create(
+            workspace=lab,
+            creator=users["writer"],
+            name=name,
+            is_public=is_public,
+            storage_config=store,
+            kind=Dataset.Kind.FUSION,
+        )
+        backend_for(store).save(f"{dataset.hex_id}/{SHA1}", ContentFile(CONTENT))
+        setup = versioning.draft_create(dataset=dataset, title="frames")
+        versioning.draft_segment_put(draft=setup, name="seg")
+        versioning.draft_sensor_put(draft=setup, segment="seg", sensor={"name": "CAM", "type": "CAMERA"})
+        part = Part("CAM", "a.txt", f"{dataset.hex_id}/{SHA1}", SHA1, len(CONTENT))
+        versioning.draft_frame_parts_put(draft=setup, segment="seg", parts=[(FRAME_ID, part)])
+        head = versioning.draft_commit(draft=setup, title="first")
+        drafts[name] = versioning.draft_create(dataset=dataset, title="open", creator=users["writer"]).number
+        datasets[name], heads[name] = dataset, head.id
+    world = World(
         lab, outsider_workspace, {"owner": owner, **users}, access_keys, signing_keys, datasets, drafts, heads, searches
     )
+    world.jobs = job_ids
+    return world
 
 
 @pytest.fixture(scope="module")
@@ -668,7 +740,7 @@ def path_values(world: World, dataset: Dataset | None, dialect: str) -> dict[str
             "commit_id": world.heads[dataset.name],
             "revision": "v1",
             "sheet": "table",
-            "search_id": world.searches[dataset.name],
+            "search_id": world.searches.get(dataset.name, "none"),
         }
     return values
 
@@ -747,7 +819,7 @@ def test_route_allows_exactly_its_callers(
     located = dialect_of(route)
     assert located is not None
     dialect = located[0]
-    dataset = world.datasets.get(visibility)
+    dataset = world.datasets.get(f"fusion-{visibility}" if row.fusion else visibility)
     seen = (WHALERUN_SEEN_AS if dialect == "whalerun" else SEEN_AS).get(caller, caller)
     expected = UNAUTHENTICATED if seen == "revoked" else row.rule(seen, visibility)
     response = call(client, world, dialect, route, method, row, caller, dataset)
@@ -813,8 +885,8 @@ def test_aidmp_acl_list_says_what_the_caller_may_do_with_a_public_dataset(
     client: APIClient, world: World, caller: str, acl_list: list[int]
 ) -> None:
     response = client.get("/aids/aidmp/data/v1/datasets", **credentials(world, "aidmp", caller))
-    [item] = response.json()["datasets"]
-    assert (item["repo"]["name"], item["repo"]["acl_list"]) == ("public", acl_list)
+    [item] = [item for item in response.json()["datasets"] if item["repo"]["name"] == "public"]
+    assert item["repo"]["acl_list"] == acl_list
 
 
 @pytest.mark.parametrize("route", ["segments?copy", "data?multipleCopy"])
@@ -857,7 +929,7 @@ def test_a_hidden_public_dataset_is_read_by_members_only(
     client: APIClient, world: World, route: str, method: str, row: Row, caller: str
 ) -> None:
     dialect = dialect_of(route)[0]  # type: ignore[index]
-    dataset = world.datasets["public"]
+    dataset = world.datasets["fusion-public" if row.fusion else "public"]
     services.dataset_moderate(
         dataset=Dataset.objects.get(pk=dataset.pk),
         actor=world.users["owner"],

@@ -15,10 +15,12 @@ A server that cannot start makes its tests skip with the reason; CI treats skips
 
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -48,9 +50,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen | None = None, attempts: int = 200) -> bool:
-    """Whether something accepts connections on the port before the attempts run out."""
-    for _ in range(attempts):
+def wait_for_port(port: int, process: subprocess.Popen | None = None, seconds: float = 60) -> bool:
+    """Whether something accepts connections on the port within ``seconds`` (a loaded machine starts a Node or
+    Python server slowly)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             return False
         try:
@@ -80,6 +84,10 @@ class NamespaceStrippingProxy(BaseHTTPRequestHandler):
     upstream = ""
     protocol_version = "HTTP/1.1"
 
+    def upstream_url(self) -> str:
+        """Where on moto this request goes: the same path (OSS path-style, as on a loopback endpoint)."""
+        return self.upstream + self.path
+
     def forward(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
@@ -91,7 +99,7 @@ class NamespaceStrippingProxy(BaseHTTPRequestHandler):
             if name.lower() != "host"
         }
         answer = requests.request(
-            self.command, self.upstream + self.path, data=body, headers=headers, allow_redirects=False, timeout=30
+            self.command, self.upstream_url(), data=body, headers=headers, allow_redirects=False, timeout=30
         )
         content = answer.content
         if answer.headers.get("Content-Type", "").endswith("xml"):
@@ -128,6 +136,66 @@ def oss_endpoint(moto_endpoint: str) -> Iterator[str]:
     server.server_close()
 
 
+class VirtualHostedProxy(NamespaceStrippingProxy):
+    """The same forwarding for OSS's virtual-hosted requests (``<bucket>.oss-<region>.aliyuncs.com``)."""
+
+    def upstream_url(self) -> str:
+        return f"{self.upstream}/{self.headers['Host'].split('.', 1)[0]}{self.path}"
+
+
+class TlsInterceptingProxy(BaseHTTPRequestHandler):
+    """An HTTPS proxy that answers CONNECT itself: it terminates TLS with ``context`` and hands the requests
+    inside to ``inner``, so a client configured with a public endpoint (and ``HTTPS_PROXY`` plus a CA bundle
+    trusting the certificate) talks to the moto server without knowing it."""
+
+    context: ssl.SSLContext
+    inner: type[BaseHTTPRequestHandler]
+
+    def do_CONNECT(self) -> None:
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        with self.context.wrap_socket(self.connection, server_side=True) as tls:
+            self.inner(tls, self.client_address, self.server)  # type: ignore[arg-type]
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@dataclass(frozen=True)
+class PublicOssEndpoint:
+    """Alibaba OSS's public endpoint for ``region``, answered by moto through ``proxy`` (see ``oss_public``)."""
+
+    region: str
+    proxy: str
+    ca_bundle: Path
+
+    def client_environment(self) -> dict[str, str]:
+        """What a process needs to reach moto through the public endpoint: the proxy and the CA bundle."""
+        proxies = {name: self.proxy for name in ("HTTPS_PROXY", "https_proxy")}
+        return {**proxies, "NO_PROXY": "", "no_proxy": "", "REQUESTS_CA_BUNDLE": str(self.ca_bundle)}
+
+
+@pytest.fixture(scope="session")
+def oss_public(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicOssEndpoint]:
+    """``https://oss-cn-hangzhou.aliyuncs.com`` served by moto: a CONNECT proxy with a throwaway certificate."""
+    from tests.acceptance.conftest import tls_certificate
+
+    region = "cn-hangzhou"
+    host = f"oss-{region}.aliyuncs.com"
+    cert_path, key_path = tls_certificate(tmp_path_factory.mktemp("oss-public"), hosts=(host, f"*.{host}"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    inner = type("Inner", (VirtualHostedProxy,), {"upstream": moto_endpoint})
+    handler = type("Connect", (TlsInterceptingProxy,), {"context": context, "inner": inner})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield PublicOssEndpoint(region=region, proxy=f"http://127.0.0.1:{server.server_address[1]}", ca_bundle=cert_path)
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture(scope="session")
 def azurite_endpoint() -> Iterator[str]:
     """Azurite's blob service on loopback, in memory."""
@@ -150,7 +218,7 @@ def azurite_endpoint() -> Iterator[str]:
         stderr=subprocess.PIPE,
     )
     # Node takes a while to start on a busy machine (15 s seen with two cores shared by several suites).
-    if not wait_for_port(port, process, attempts=1200):
+    if not wait_for_port(port, process):
         process.kill()
         stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
         pytest.skip(f"Azurite did not start on 127.0.0.1:{port}: {stderr.strip()[:300]}")

@@ -5,14 +5,16 @@ import io
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import oss2
 import pytest
 import requests
 from django.conf import LazySettings
 
 from project import errors
 from project.settings import default_storage_from_environment
-from storage_configs.backends import StorageBackend, backend_for
+from storage_configs.backends import StorageBackend, backend_for, backend_for_storage
 from storage_configs.models import StorageConfig
+from storage_configs.oss import OssStorage
 from storage_configs.selectors import storage_object_check
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -211,3 +213,19 @@ def test_hub_storage_chosen_by_environment_stores_in_that_backend(
 
     assert backend_for(config).storage.exists("hub/object.bin")
     assert requests.get(backend_for(None).url("hub/object.bin", expires_in=60), timeout=30).content == PAYLOAD
+
+
+def test_sts_session_token_signs_requests_and_rides_in_upload_policies() -> None:
+    storage = OssStorage(
+        endpoint="oss-cn-hangzhou.aliyuncs.com",
+        bucket_name="whale-data",
+        access_key_id="STS.id",
+        access_key_secret="sts-secret",
+        security_token="sts-token",
+    )
+
+    policy = backend_for_storage(storage).upload_policy(object_prefix="uploads/", expires_in=60)
+
+    assert isinstance(storage.bucket.auth, oss2.StsAuth)
+    assert "security-token=sts-token" in storage.url("uploads/cat.jpg")
+    assert policy.fields["x-oss-security-token"] == "sts-token"

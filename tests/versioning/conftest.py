@@ -25,3 +25,22 @@ def make_entry(segment: str, remote_path: str, content: str = "", label: dict | 
     return Entry.create(
         segment=segment, remote_path=remote_path, object_key=f"objects/{sha1}", sha1=sha1, size=len(body), label=label
     )
+
+
+def commit_frames(dataset: Dataset, segment: str, frames: int, sensors: tuple[str, ...] = ("CAM", "LIDAR")) -> None:
+    """Commit ``frames`` frames of a fusion dataset, each with one file per sensor, all named alike."""
+    from versioning import services
+    from versioning.trees import Part
+
+    draft = services.draft_create(dataset=dataset, title="frames")
+    services.draft_segment_ensure(draft=draft, name=segment)
+    for sensor in sensors:
+        services.draft_sensor_put(draft=draft, segment=segment, sensor={"name": sensor, "type": "LIDAR"})
+    parts = []
+    for index in range(frames):
+        frame_id = f"01GZ6T7Y3C{index:016d}"
+        for sensor in sensors:
+            entry = make_entry(segment, f"{index:03d}.bin", f"{sensor}-{index}")
+            parts.append((frame_id, Part(sensor, f"{index:03d}.bin", entry.object_key, entry.sha1, entry.size)))
+    services.draft_frame_parts_put(draft=draft, segment=segment, parts=parts)
+    services.draft_commit(draft=draft, title="frames")

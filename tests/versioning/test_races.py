@@ -12,6 +12,7 @@ from project import errors
 from tests.versioning.conftest import make_entry
 from versioning import selectors, services
 from versioning.models import Commit, Draft
+from versioning.trees import Part
 
 # mysql_only: the shared conftest leaves these out (rather than skipping them) on other databases.
 pytestmark = [
@@ -122,3 +123,30 @@ def test_staging_racing_a_commit_is_either_committed_or_refused(dataset: Dataset
         )
         committed = late.path in main_paths(dataset)
         assert committed or isinstance(results[1], errors.NotAllowed)
+
+
+FRAME_ID = "01GZ6T7Y3C0000000000000000"
+CONCURRENT_CALLBACKS = 20
+
+
+def test_concurrent_callbacks_into_one_frame_lose_no_file(user: User) -> None:
+    fusion = Dataset.objects.create(
+        workspace=user.owned_workspaces.get(), name="drive", creator=user, kind=Dataset.Kind.FUSION
+    )
+    draft = services.draft_create(dataset=fusion, title="t")
+    services.draft_segment_put(draft=draft, name="seq1")
+    for index in range(CONCURRENT_CALLBACKS):
+        services.draft_sensor_put(draft=draft, segment="seq1", sensor={"name": f"SENSOR_{index:02}", "type": "LIDAR"})
+
+    def put(index: int) -> None:
+        entry = make_entry("seq1", f"{index:03}.bin", f"sensor {index}")
+        part = Part(f"SENSOR_{index:02}", "000.bin", entry.object_key, entry.sha1, entry.size)
+        services.draft_frame_parts_put(draft=draft, segment="seq1", parts=[(FRAME_ID, part)])
+
+    results = race(*(lambda index=index: put(index) for index in range(CONCURRENT_CALLBACKS)))
+
+    assert results == [None] * CONCURRENT_CALLBACKS
+    revision = selectors.revision_resolve(dataset=fusion, revision=draft.number)
+    frames = selectors.entry_list(revision=revision, segment="seq1").items
+    assert [frame.remote_path for frame in frames] == [FRAME_ID]
+    assert [part.name for part in frames[0].part_list()] == [f"SENSOR_{i:02}" for i in range(CONCURRENT_CALLBACKS)]

@@ -1,14 +1,27 @@
-"""``manage.py seed_demo``: a small demo catalog, safe to run again."""
+"""``manage.py seed_demo``: a small demo catalog with real content, made on the fly; safe to run again."""
 
 from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from datasets import services
-from datasets.models import Dataset
+from datasets import demo_content, services
+from datasets.models import Dataset, User, Workspace
+from datasets.services import FileContent
+from versioning import selectors as versioning_selectors
+from versioning import services as versioning_services
 
+IMAGE_TAGS = {"数据类型": ["图片"], "应用场景": ["目标检测"]}
 DEMO_DATASETS: list[dict[str, Any]] = [
+    {
+        "name": "street-scenes-demo",
+        "title": "Street scenes (demo)",
+        "description": "Drawn street scenes with cars labelled as 2D boxes and road signs as polygons, by day "
+        "and by night. Two commits on main, a tag and an experiments branch.",
+        "licence": "CC BY 4.0",
+        "data_type": Dataset.DataType.IMAGE,
+        "tags": IMAGE_TAGS,
+    },
     {
         "name": "mnist-demo",
         "title": "MNIST (demo)",
@@ -33,20 +46,128 @@ DEMO_DATASETS: list[dict[str, Any]] = [
         "data_type": Dataset.DataType.POINT_CLOUD,
         "tags": {"数据类型": ["点云", "图片"], "应用场景": ["自动驾驶"]},
     },
+    {
+        "name": "street-faces-demo",
+        "title": "Street faces (demo)",
+        "description": "Close-ups of passers-by; hidden by a curator, so only the admin shows it.",
+        "licence": "CC BY 4.0",
+        "data_type": Dataset.DataType.IMAGE,
+        "tags": IMAGE_TAGS,
+    },
+]
+HIDDEN_REASON = "Passers-by can be recognised; waiting for consent."
+REVIEWS = [
+    ("A warm, funny film that earns every one of its tears.", "positive"),
+    ("Two hours I will never get back.", "negative"),
+    ("The cast is superb and the score lingers for days.", "positive"),
+    ("Flat characters, and a plot that goes nowhere.", "negative"),
 ]
 
 
-class Command(BaseCommand):
-    help = "Load a small demo catalog (user 'demo', public datasets); running it again changes nothing."
+def _street_scenes(dataset: Dataset, user: User) -> None:
+    day = demo_content.street_files(range(6))
+    first = [FileContent("day", file.remote_path, file.content, file.label) for file in day] + [
+        FileContent("docs", file.remote_path, file.content)
+        for file in (
+            demo_content.annotations_csv(day),
+            demo_content.readme("Street scenes drawn for the Dataset Hub demo.\nCars are BOX2D, signs POLYGON.\n"),
+            demo_content.catalog_json(["car", "sign"]),
+        )
+    ]
+    services.dataset_contents_commit(dataset=dataset, committer=user, title="First street photos", files=first)
+    versioning_services.tag_create(dataset=dataset, name="v1.0", revision=dataset.default_branch, creator=user)
+    night = demo_content.street_files(range(3), night=True, prefix="night")
+    redrawn_content, redrawn_label = demo_content.street_scene(101, cars=3)
+    kept = [file for file in day if file.remote_path != "street-005.png"]
+    second = [
+        *(FileContent("night", file.remote_path, file.content, file.label) for file in night),
+        FileContent("day", "street-001.png", redrawn_content, redrawn_label),
+        FileContent("docs", "boxes.csv", demo_content.annotations_csv(kept + night).content),
+    ]
+    services.dataset_contents_commit(
+        dataset=dataset,
+        committer=user,
+        title="Add night photos, redraw street-001",
+        files=second,
+        deletes=[("day", "street-005.png")],
+    )
+    versioning_services.branch_create(dataset=dataset, name="experiments", revision=dataset.default_branch)
+    crowded_content, crowded_label = demo_content.street_scene(7, cars=4)
+    services.dataset_contents_commit(
+        dataset=dataset,
+        committer=user,
+        title="Try a crowded street",
+        files=[FileContent("day", "street-crowded.png", crowded_content, crowded_label)],
+        branch_name="experiments",
+    )
+    services.dataset_moderate(dataset=dataset, actor=None, flag="featured", value=True, via="seed_demo")
 
-    @transaction.atomic
+
+def _digits(dataset: Dataset, user: User) -> None:
+    files = [
+        FileContent("train", file.remote_path, file.content, file.label) for file in demo_content.digit_files(range(10))
+    ]
+    services.dataset_contents_commit(dataset=dataset, committer=user, title="Ten digits", files=files)
+
+
+def _reviews(dataset: Dataset, user: User) -> None:
+    rows = "text,sentiment\n" + "".join(f'"{text}",{sentiment}\n' for text, sentiment in REVIEWS)
+    files = [FileContent("train", "reviews.csv", rows.encode())] + [
+        FileContent("train", f"review-{index}.txt", text.encode(), {"CLASSIFICATION": {"category": sentiment}})
+        for index, (text, sentiment) in enumerate(REVIEWS)
+    ]
+    services.dataset_contents_commit(dataset=dataset, committer=user, title="Four reviews", files=files)
+
+
+def _faces(dataset: Dataset, user: User) -> None:
+    files = [
+        FileContent("all", file.remote_path, file.content, file.label)
+        for file in demo_content.street_files(range(20, 22), prefix="faces")
+    ]
+    services.dataset_contents_commit(dataset=dataset, committer=user, title="Close-ups", files=files)
+    services.dataset_moderate(
+        dataset=dataset, actor=None, flag="hidden", value=True, reason=HIDDEN_REASON, via="seed_demo"
+    )
+
+
+CONTENT = {
+    "street-scenes-demo": _street_scenes,
+    "mnist-demo": _digits,
+    "imdb-reviews-demo": _reviews,
+    "street-faces-demo": _faces,
+}
+
+
+def _has_commits(dataset: Dataset) -> bool:
+    head = versioning_selectors.revision_resolve(dataset=dataset, revision=dataset.default_branch)
+    return head.commit is not None
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a small demo catalog (user 'demo'): labelled images over two commits and a branch, digits, reviews, "
+        "and a dataset a curator hid; running it again changes nothing."
+    )
+
     def handle(self, *args: Any, **options: Any) -> None:
         user = services.user_get_or_create(username="demo")
         workspace = services.personal_workspace(user=user)
-        created = 0
+        created = filled = 0
         for spec in DEMO_DATASETS:
-            if Dataset.objects.filter(workspace=workspace, name=spec["name"]).exists():
-                continue
-            services.dataset_create(workspace=workspace, creator=user, is_public=True, **spec)
-            created += 1
-        self.stdout.write(f"demo catalog ready: {created} datasets created, {len(DEMO_DATASETS) - created} present")
+            with transaction.atomic():
+                dataset, is_new = self._dataset(workspace, user, spec)
+                created += is_new
+                build = CONTENT.get(spec["name"])
+                if build is not None and not _has_commits(dataset):
+                    build(dataset, user)
+                    filled += 1
+        self.stdout.write(
+            f"demo catalog ready: {created} datasets created, {len(DEMO_DATASETS) - created} present, "
+            f"{filled} filled with content"
+        )
+
+    def _dataset(self, workspace: Workspace, user: User, spec: dict[str, Any]) -> tuple[Dataset, bool]:
+        existing = Dataset.objects.filter(workspace=workspace, name=spec["name"]).first()
+        if existing is not None:
+            return existing, False
+        return services.dataset_create(workspace=workspace, creator=user, is_public=True, **spec), True

@@ -14,10 +14,11 @@ from django.urls import reverse
 from datasets import services
 from datasets.models import Dataset, Licence, Tag, TagCategory, User
 from tests.datasets.admin.conftest import make_entries
+from tests.versioning.test_merges import two_branches
+from versioning import jobs, sheets
 from versioning import services as versioning_services
-from versioning import sheets
 from versioning.models import Range
-from versioning.trees import Entry
+from versioning.trees import Entry, Part
 
 
 def change_url(dataset: Dataset) -> str:
@@ -110,7 +111,7 @@ def test_the_files_are_paged(admin_client: Client, dataset: Dataset) -> None:
     third = admin_client.get(change_url(dataset), {"file_page": "3", "commit_page": "1"}).context
 
     assert third["file_total"] == 120
-    assert [entry.path for entry, _ in third["files"]][:1] == ["more/000097.jpg"]  # after the three images/ files
+    assert [path for path, _, _, _ in third["files"]][:1] == ["more/000097.jpg"]  # after the three images/ files
     assert len(third["files"]) == 20
     assert third["file_pages"]["previous"] == "?file_page=2&commit_page=1"
 
@@ -147,7 +148,7 @@ def test_a_file_link_downloads_through_a_signed_url(
     admin_client: Client, dataset: Dataset, hub_storage: LazySettings
 ) -> None:
     stored_entry(dataset, b"meow")
-    links = dict((entry.path, url) for entry, url in admin_client.get(change_url(dataset)).context["files"])
+    links = {path: url for path, _, _, url in admin_client.get(change_url(dataset)).context["files"]}
 
     redirect = admin_client.get(links["images/cat.jpg"])
     download = Client().get(redirect["Location"])
@@ -203,3 +204,62 @@ def test_it_shows_sheets_with_a_page_of_rows(admin_client: Client, dataset: Data
     assert "&quot;cat 24&quot;" in second and "100000000000000025" in second
     first = admin_client.get(change_url(dataset)).content.decode()
     assert "empty</strong>" in first and "No rows." in first
+
+
+def test_a_fusion_datasets_files_are_each_sensors_files_of_its_frames(
+    admin_client: Client, user: User, hub_storage: LazySettings
+) -> None:
+    fusion = services.dataset_create(
+        workspace=services.personal_workspace(user=user), creator=user, name="drive", kind=Dataset.Kind.FUSION
+    )
+    draft = versioning_services.draft_create(dataset=fusion, title="frames")
+    versioning_services.draft_segment_put(draft=draft, name="seq1")
+    parts = []
+    for sensor in ("CAM", "LIDAR"):
+        versioning_services.draft_sensor_put(draft=draft, segment="seq1", sensor={"name": sensor, "type": "LIDAR"})
+        key = default_storage.save(f"objects/{sensor}", ContentFile(sensor.encode()))
+        parts.append(("01GZ6T7Y3C0000000000000000", Part(sensor, "000.bin", key, "c" * 40, len(sensor))))
+    versioning_services.draft_frame_parts_put(draft=draft, segment="seq1", parts=parts)
+    versioning_services.draft_commit(draft=draft, title="frames")
+
+    context = admin_client.get(change_url(fusion)).context
+    links = [url for _, _, _, url in context["files"]]
+    contents = [b"".join(Client().get(admin_client.get(link)["Location"]).streaming_content) for link in links]
+
+    assert context["file_total"] == 2
+    assert contents == [b"CAM", b"LIDAR"]
+
+
+def test_it_lists_the_jobs_with_status_conflicts_and_result_draft(admin_client: Client, dataset: Dataset) -> None:
+    two_branches(dataset)
+    job = jobs.job_create(
+        dataset=dataset,
+        job_type="squashAndMerge",
+        title="dev->main(abort)",
+        arguments={"title": "merged", "sourceBranchName": "dev", "targetBranchName": "main", "strategy": "abort"},
+    )
+    jobs.jobs_run_queued(jobs=[job])
+
+    page = admin_client.get(change_url(dataset)).content.decode()
+
+    assert "Jobs (1)" in page
+    for text in ("dev-&gt;main(abort)", "SUCCESS", "<code>s/a</code>", f"draft {job.result_draft.number} on main"):
+        assert text in page
+    assert reverse("admin:versioning_job_change", args=[job.pk]) in page
+
+
+def test_the_job_page_shows_both_sides_of_each_conflict(admin_client: Client, dataset: Dataset) -> None:
+    two_branches(dataset)
+    job = jobs.job_create(
+        dataset=dataset,
+        job_type="squashAndMerge",
+        title="m",
+        arguments={"title": "merged", "sourceBranchName": "dev", "targetBranchName": "main", "strategy": "skip"},
+    )
+    jobs.jobs_run_queued(jobs=[job])
+
+    page = admin_client.get(reverse("admin:versioning_job_change", args=[job.pk])).content.decode()
+
+    source, target = job.conflicts[0]["source"], job.conflicts[0]["target"]
+    assert f"sha1 {source['sha1']}, 3 bytes, no label" in page
+    assert f"sha1 {target['sha1']}, 4 bytes, no label" in page

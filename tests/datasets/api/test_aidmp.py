@@ -4,12 +4,16 @@ import json
 import re
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
-from datasets import services
+from datasets import selectors, services
+from datasets.api.aidmp import PublicDatasetSerializer
 from datasets.models import AccessKey, Dataset, User
 from tests.factories import DatasetFactory
+from tests.versioning.conftest import commit_frames
 from versioning import services as versioning
+from versioning.selectors import dataset_summaries
 from versioning.trees import Entry
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +122,31 @@ def test_queries_do_not_grow_with_the_page(
         assert len(api_client.get(URL, {"page_size": 2}, HTTP_X_TOKEN=access_key).json()["datasets"]) == 2
     with django_assert_max_num_queries(11):  # type: ignore[operator]
         assert len(api_client.get(URL, {"page_size": 12}, HTTP_X_TOKEN=access_key).json()["datasets"]) == 12
+
+
+def test_a_fusion_dataset_counts_every_file_of_its_frames(api_client: APIClient, user: User) -> None:
+    dataset = public(user, "drive", kind=Dataset.Kind.FUSION)
+    commit_frames(dataset, "seq1", frames=3)
+
+    repo = api_client.get(URL).json()["datasets"][0]["repo"]
+
+    assert (repo["file_num"], repo["is_empty"]) == ("6", False)
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_list_items_are_byte_for_byte_what_the_serializer_writes(
+    api_client: APIClient, user: User, other_user: User, access_key: str, keyed: bool
+) -> None:
+    shown = public(user, "IMDB", alias="影评\u2028", description="reviews", tags={"数据类型": ["文本", "图片"]})
+    commit_files(shown, "a.txt", "b.txt")
+    public(other_user, "theirs")
+    headers = {"HTTP_X_TOKEN": access_key} if keyed else {}
+
+    response = api_client.get(f"{URL}?page_size=5", **headers)
+
+    page = list(selectors.dataset_list_public())
+    key = AccessKey.objects.get(user=user) if keyed else None
+    roles = {key.workspace_id: selectors.key_role(key=key)} if key else {}
+    context = {"summaries": dataset_summaries(datasets=page), "roles": roles, "anonymous": not keyed}
+    items = PublicDatasetSerializer(page, many=True, context=context).data
+    assert response.content == JSONRenderer().render({"datasets": items, "total": 2})

@@ -3,10 +3,13 @@
 import re
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from datasets import services
+from datasets.api.graviti import DatasetSerializer
 from datasets.models import Dataset, Membership, User, Workspace
+from datasets.selectors import dataset_list_with_head
 from storage_configs.models import StorageConfig
 from tests.factories import DatasetFactory
 from versioning import selectors as versioning_selectors
@@ -487,3 +490,26 @@ def test_a_dataset_created_here_is_the_catalogs_row_with_its_branch(client: APIC
     created = create(client)
     dataset = Dataset.objects.get(uuid=created["id"])
     assert versioning_selectors.branch_get(dataset=dataset, name="main").head is None
+
+
+def test_list_items_are_byte_for_byte_what_the_dataset_serializer_writes(
+    client: APIClient, user: User, workspace: Workspace
+) -> None:
+    create(client, "plain")
+    config = storage_config(workspace, "bucket-config")
+    create(client, "stored", alias="数据\u2028集", storage_config="bucket-config")
+    user.nickname = "Ada"
+    user.save()
+    Dataset.objects.filter(name="plain").update(cover="covers/plain.png", creator=None)
+
+    response = client.get("/v2/datasets?limit=5")
+
+    datasets = list(dataset_list_with_head(workspace=workspace))
+    assert [dataset.storage_config for dataset in datasets] == [None, config]
+    expected = {
+        "datasets": DatasetSerializer(datasets, many=True).data,
+        "offset": 0,
+        "record_size": 2,
+        "total_count": 2,
+    }
+    assert response.content == JSONRenderer().render(expected)

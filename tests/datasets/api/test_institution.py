@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from datasets import services
 from datasets.models import Dataset, User, Workspace
 from project.api.institution import MESSAGES
+from tests.versioning.conftest import commit_frames
 from versioning import services as versioning
 from versioning.trees import Entry
 
@@ -130,3 +131,16 @@ def test_queries_do_not_grow_with_the_page(
         assert len(signed(api_client, signer, limit=2).json()["datasets"]) == 2  # type: ignore[attr-defined]
     with django_assert_max_num_queries(14):  # type: ignore[operator]
         assert len(signed(api_client, signer, limit=10).json()["datasets"]) == 10  # type: ignore[attr-defined]
+
+
+def test_a_fusion_datasets_batches_count_every_file_of_their_frames(
+    api_client: APIClient, user: User, institution: Workspace, signer: tuple[str, str]
+) -> None:
+    dataset = make(user, institution, "drive", kind=Dataset.Kind.FUSION)
+    commit_frames(dataset, "seq1", frames=3)
+    commit_frames(dataset, "seq2", frames=2, sensors=("CAM", "LIDAR", "RADAR"))
+
+    [item] = signed(api_client, signer).json()["datasets"]  # type: ignore[attr-defined]
+
+    assert item["dataCount"] == 12
+    assert [(batch["batchId"], batch["dataCount"]) for batch in item["batchList"]] == [("seq1", 6), ("seq2", 6)]

@@ -74,14 +74,6 @@ def test_the_seed_prefix_serves_the_same_routes(client: APIClient) -> None:
 @pytest.mark.parametrize(
     ("method", "section"),
     [
-        ("post", "sensors"),
-        ("get", "sensors"),
-        ("delete", "sensors"),
-        ("delete", "frames"),
-        ("post", "jobs"),
-        ("get", "jobs"),
-        ("get", "jobs/abc?jobType=squashAndMerge"),
-        ("post", "jobs/abc/abort?jobType=squashAndMerge"),
         ("get", "masks/urls"),
     ],
 )

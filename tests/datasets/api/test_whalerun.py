@@ -7,9 +7,12 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
-from datasets.models import Dataset, DatasetFile, ModerationEvent, User
+from datasets import selectors
+from datasets.api.whalerun import DatasetSerializer, render
+from datasets.models import Dataset, DatasetFile, Licence, ModerationEvent, User
 from tests.factories import DatasetFactory
 from versioning import selectors as versioning
 from versioning.models import Commit
@@ -328,3 +331,22 @@ def test_two_files_with_one_name_are_1431(api_client: APIClient, user: User, sto
     files = [register(api_client, user, "same.jpg", stored_object)["id"] for _ in range(2)]
     body = {"user_id": user.pk, "title": "T", "description": "", "license": "", "file_ids": files}
     error(api_client.post("/api/datasets/", body, format="json"), 1431)
+
+
+@pytest.mark.parametrize("fields", ["", "&fields=file_ids,license,created_at"])
+def test_list_items_are_byte_for_byte_what_the_dataset_serializer_writes(
+    api_client: APIClient, user: User, stored_object: str, fields: str
+) -> None:
+    licensed = DatasetFactory(creator=user, description="数据 \u2028 line", total_votes=3, featured=True)
+    licensed.licence = Licence.objects.create(name="CC-BY-4.0")
+    licensed.save()
+    Dataset.objects.filter(pk=DatasetFactory(creator=user, hidden=True).pk).update(creator=None)
+    for n in range(2):
+        DatasetFile.objects.create(user=user, name=f"f{n}", oss_object=stored_object, size=10, dataset=licensed)
+
+    response = api_client.get(f"/api/datasets/?per_page=5{fields}")
+
+    names = fields.removeprefix("&fields=").split(",") if fields else None
+    expected = render(DatasetSerializer, list(selectors.dataset_list()), names)
+    body = {"code": 0, "message": "Success", "data": {"datasets": expected, "total": 2}}
+    assert response.content == JSONRenderer().render(body)

@@ -6,6 +6,7 @@ Reads take the client's status selector (``draftNumber`` or ``commit``) in the q
 
 from versioning.api.tensorbay.data import DataDetailsView, DataUrlsView, DataView
 from versioning.api.tensorbay.diffs import DataDiffView, SegmentDiffView
+from versioning.api.tensorbay.fusion import FrameView, SensorView
 from versioning.api.tensorbay.history import (
     BranchCollectionView,
     CommitCollectionView,
@@ -13,6 +14,7 @@ from versioning.api.tensorbay.history import (
     DraftView,
     TagCollectionView,
 )
+from versioning.api.tensorbay.jobs import JobAbortView, JobCollectionView, JobRetryView, JobView
 from versioning.api.tensorbay.labels import CatalogView, LabelStatisticsView, LabelsView, NotesView, TotalSizeView
 from versioning.api.tensorbay.segments import SegmentCollectionView
 from versioning.api.tensorbay.uploads import CallbackView, CloudCallbackView, PolicyView
@@ -29,12 +31,18 @@ __all__ = [
     "DataView",
     "DraftCollectionView",
     "DraftView",
+    "FrameView",
+    "JobAbortView",
+    "JobCollectionView",
+    "JobRetryView",
+    "JobView",
     "LabelStatisticsView",
     "LabelsView",
     "NotesView",
     "PolicyView",
     "SegmentCollectionView",
     "SegmentDiffView",
+    "SensorView",
     "TagCollectionView",
     "TotalSizeView",
 ]

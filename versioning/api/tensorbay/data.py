@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.http import HttpResponseBase
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,13 @@ from versioning.api.tensorbay.common import (
     copy_source,
     required_param,
     status_revision,
+)
+from versioning.api.tensorbay.fusion import (
+    FrameDetailsSerializer,
+    FrameUrlsSerializer,
+    frame_details,
+    frame_url_list,
+    refuse_fusion,
 )
 from versioning.trees import Entry
 
@@ -70,6 +77,21 @@ class UrlSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
+def items_page(list_key: str, name: str, items: list[type[serializers.Serializer]]) -> serializers.Serializer:
+    """A list response whose items take one of several shapes (a normal segment's files or a fusion one's frames)."""
+    return inline_serializer(
+        name=f"{name}Page",
+        fields={
+            list_key: PolymorphicProxySerializer(
+                component_name=name, serializers=items, resource_type_field_name=None, many=True
+            ),
+            "offset": serializers.IntegerField(),
+            "recordSize": serializers.IntegerField(),
+            "totalCount": serializers.IntegerField(),
+        },
+    )
+
+
 class EntryPageView(DatasetScopedView):
     """A list of one segment's entries at the status selector's revision, or of one entry with ``remotePath``."""
 
@@ -111,15 +133,19 @@ class DataView(EntryPageView):
     )
     def get(self, request: Request, dataset_id: str) -> Response:
         """List the segment's remote paths, in path order."""
-        _, entries = self.entries(request, dataset_id)
+        dataset = self.dataset(request, dataset_id)
+        refuse_fusion(dataset)
+        entries = self.page(request, status_revision(dataset, request.query_params))
         return self.paginator.get_paginated_response(DataPathSerializer(entries, many=True).data)
 
     @extend_schema(operation_id="delete_data", request=DataDeleteSerializer, responses={200: EMPTY})
     def delete(self, request: Request, dataset_id: str) -> Response:
         """Delete one entry in a draft."""
         body = parse_body(DataDeleteSerializer, request)
+        draft = self.draft(request, dataset_id, body["draftNumber"])
+        refuse_fusion(draft.dataset)
         services.draft_stage_deletes(
-            draft=self.draft(request, dataset_id, body["draftNumber"]),
+            draft=draft,
             segment=body["segmentName"],
             remote_paths=[body["remotePath"]],
         )
@@ -138,6 +164,7 @@ class DataView(EntryPageView):
             raise errors.Missing("multipleCopy", "POST data needs ?multipleCopy or ?multipleMove")
         body = parse_body(DataCopySerializer, request)
         draft = self.draft(request, dataset_id, body["draftNumber"])
+        refuse_fusion(draft.dataset)
         services.draft_entries_copy(
             draft=draft,
             source=copy_source(request, draft, body["source"], move=move),
@@ -159,10 +186,12 @@ class DataDetailsView(EntryPageView, CallerMemoView):
     @extend_schema(
         operation_id="list_data_details",
         parameters=[*SEGMENT_PARAMETERS, OpenApiParameter("remotePath", str), *PAGE_PARAMETERS],
-        responses=envelope("dataDetails", DataDetailsSerializer),
+        responses=items_page(
+            "dataDetails", "TensorBayDataDetailsOrFrame", [DataDetailsSerializer, FrameDetailsSerializer]
+        ),
     )
     def get(self, request: Request, dataset_id: str) -> HttpResponseBase:
-        """The segment's entries with signed URLs and labels, in path order.
+        """The segment's entries with signed URLs and labels, in path order (a fusion segment's frames by id).
 
         What a commit holds never changes, so its pages are kept for a while, URLs and all (see
         ``signed_page_cached``); a draft's pages are built each time.
@@ -184,6 +213,8 @@ class DataDetailsView(EntryPageView, CallerMemoView):
 
     def details(self, request: Request, dataset: Dataset, revision: selectors.Revision) -> Response:
         entries = self.page(request, revision)
+        if dataset.kind == Dataset.Kind.FUSION:
+            return self.paginator.get_paginated_response(frame_details(dataset, entries, self.base_url(request)))
         details = []
         for entry, url in zip(entries, self.urls(request, dataset, entries), strict=True):
             item: dict[str, Any] = {"remotePath": entry.remote_path, "url": url, "label": entry.label or {}}
@@ -201,11 +232,13 @@ class DataUrlsView(EntryPageView):
     @extend_schema(
         operation_id="list_data_urls",
         parameters=[*SEGMENT_PARAMETERS, OpenApiParameter("remotePath", str), *PAGE_PARAMETERS],
-        responses=envelope("urls", UrlSerializer),
+        responses=items_page("urls", "TensorBayUrlOrFrameUrls", [UrlSerializer, FrameUrlsSerializer]),
     )
     def get(self, request: Request, dataset_id: str) -> Response:
-        """Fresh signed URLs of the segment's entries, in path order."""
+        """Fresh signed URLs of the segment's entries, in path order (a fusion segment's by frame and sensor)."""
         dataset, entries = self.entries(request, dataset_id)
+        if dataset.kind == Dataset.Kind.FUSION:
+            return self.paginator.get_paginated_response(frame_url_list(dataset, entries, self.base_url(request)))
         urls = self.urls(request, dataset, entries)
         return self.paginator.get_paginated_response(
             [{"remotePath": entry.remote_path, "url": url} for entry, url in zip(entries, urls, strict=True)]

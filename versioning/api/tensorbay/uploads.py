@@ -23,6 +23,8 @@ class CallbackObjectSerializer(serializers.Serializer):
     fileSize = StrictIntegerField(min_value=0)  # noqa: N815
     remotePath = StrictCharField()  # noqa: N815
     timestamp = serializers.FloatField(required=False)
+    frameId = StrictCharField(required=False, max_length=64)  # noqa: N815
+    sensorName = StrictCharField(required=False, max_length=255)  # noqa: N815
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # ``label`` is also a Field attribute, so the field is added here rather than declared.
@@ -37,6 +39,8 @@ class CallbackSerializer(DraftBodySerializer):
 class CloudObjectSerializer(serializers.Serializer):
     cloudPath = StrictCharField()  # noqa: N815
     remotePath = StrictCharField()  # noqa: N815
+    frameId = StrictCharField(required=False, max_length=64)  # noqa: N815
+    sensorName = StrictCharField(required=False, max_length=255)  # noqa: N815
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {**super().get_fields(), "label": serializers.DictField(required=False)}
@@ -116,6 +120,8 @@ class CallbackView(DatasetScopedView):
                     size=item["fileSize"],
                     label=item.get("label"),
                     timestamp=item.get("timestamp"),
+                    frame_id=item.get("frameId"),
+                    sensor_name=item.get("sensorName"),
                 )
                 for item in body["objects"]
             ],
@@ -138,5 +144,7 @@ class CloudCallbackView(DatasetScopedView):
                 cloud_path=item["cloudPath"],
                 remote_path=item["remotePath"],
                 label=item.get("label"),
+                frame_id=item.get("frameId"),
+                sensor_name=item.get("sensorName"),
             )
         return Response({})
