@@ -1,11 +1,12 @@
-"""Throughput of four list endpoints against a bare WSGI app running the same SQL (issue #10).
+"""Throughput of five list pages against a bare WSGI app running the same SQL (issue #10, issue #18).
 
     python bench/api.py [--datasets 10000] [--rounds 3] [--duration 4] [--connections 8]
 
 It drops and recreates the MariaDB database ``BENCH_DATABASE_URL`` names (default
 ``mysql://root@127.0.0.1:3306/datasethub_bench_api``), migrates it and loads ``--datasets`` datasets with bulk
 inserts (public and private, hidden and featured, tags, licences, whale.run files, branches; some with
-commits, and one with a page of entries for TensorBay's ``data/details``). It captures the SQL the hub runs
+commits, one with a page of entries for TensorBay's ``data/details``, and a Graviti sheet of 100,000 rows whose
+128-row page in the middle is ``graviti_sheet_data``). It captures the SQL the hub runs
 for each measured page (list cache off), then starts on loopback, over plain HTTP, with the same gunicorn
 settings: the hub with the list cache on (Redis ``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/15``),
 the hub with the list cache off, and ``bench/bare.py`` replaying that SQL. ``wrk`` drives each page on each
@@ -61,6 +62,14 @@ SERVER_ENV = {
     "REDIS_URL": REDIS_URL,
 }
 ENTRIES = 1000
+SHEET_ROWS = 100_000
+SHEET_AVRO = json.dumps(
+    {
+        "type": "record",
+        "name": "root",
+        "fields": [{"name": "id", "type": ["null", "long"]}, {"name": "name", "type": ["null", "string"]}],
+    }
+)
 
 sys.path.insert(0, str(ROOT))
 os.environ.update({"DJANGO_SETTINGS_MODULE": "project.settings", **SERVER_ENV, "LIST_CACHE_SECONDS": "0"})
@@ -101,8 +110,9 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from datasets import services  # noqa: E402
-from datasets.models import Dataset, DatasetFile, Licence, Tag, TagCategory  # noqa: E402
+from datasets.models import Dataset, DatasetFile, Licence, Tag, TagCategory, User, Workspace  # noqa: E402
 from versioning import services as versioning  # noqa: E402
+from versioning import sheets  # noqa: E402
 from versioning.models import Branch  # noqa: E402
 from versioning.trees import Entry  # noqa: E402
 
@@ -222,6 +232,7 @@ def load(count: int) -> tuple[list[Page], str]:
         versioning.commit_import(dataset=dataset, entries=entries(3, "train"), title="import", committer=owner)
     details = services.dataset_create(workspace=team, creator=owner, name="details", is_public=True)
     versioning.commit_import(dataset=details, entries=entries(ENTRIES, "images"), title="import", committer=owner)
+    sheet_commit = load_sheet(team, owner)
     key = services.access_key_create(user=owner, workspace=team)[1]
     cold_pages = cold_load(owner=owner, team=team, details=details, datasets=datasets)
     pages = [
@@ -233,6 +244,11 @@ def load(count: int) -> tuple[list[Page], str]:
             keyed=True,
         ),
         Page("graviti_dataset_list", "/v2/datasets?offset=0&limit=128", keyed=True),
+        Page(
+            "graviti_sheet_data",
+            f"/v2/datasets/bench-team/sheet/commits/{sheet_commit}/sheets/train/data?offset=50048&limit=128",
+            keyed=True,
+        ),
     ]
     return pages, key, cold_pages
 
@@ -275,6 +291,20 @@ def cold_load(*, owner: Any, team: Any, details: Dataset, datasets: list[Dataset
         ColdPage("tensorbay_commits", keyed(commits)),
         ColdPage("graviti_dataset_list", keyed(graviti)),
     ]
+
+
+def load_sheet(team: Workspace, owner: User) -> str:
+    """A Graviti dataset whose sheet ``train`` holds ``SHEET_ROWS`` rows; return the commit that has them."""
+    dataset = services.dataset_create(workspace=team, creator=owner, name="sheet", is_public=True)
+    draft = versioning.draft_create(dataset=dataset, title="sheet", creator=owner)
+    schema = sheets.schema_texts(portex="type: record\nfields: []\n", avro=SHEET_AVRO)
+    versioning.sheet_create(draft=draft, name="train", schema=schema)
+    versioning.draft_commit(draft=draft, title="sheet", committer=owner)
+    rows = (
+        Entry(f"train/{sheets.record_key(n)}", "", "", 0, {"id": n, "name": f"row {n}"}, None)
+        for n in range(1, SHEET_ROWS + 1)
+    )
+    return versioning.commit_import(dataset=dataset, entries=rows, title="rows", presorted=True, checked=True).id
 
 
 def capture(pages: list[Page], key: str) -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ Keys are shown as prefixes only; a new key's secret is shown once, on the page t
 Every hide/unhide/feature/unfeature goes through ``services.dataset_moderate``, as the APIs' do.
 """
 
+import json
 from typing import Any
 
 from django import forms
@@ -44,6 +45,7 @@ from project import errors
 from storage_configs.backends import backend_for
 from versioning import selectors as versioning_selectors
 from versioning.labels import label_summary
+from versioning.sheets import schema_parse
 from versioning.trees import Entry
 
 # action name: (flag, value, past tense)
@@ -59,6 +61,9 @@ admin.site.site_title = "Dataset Hub"
 admin.site.enable_nav_sidebar = False
 COMMITS_PER_PAGE = 20
 FILES_PER_PAGE = 50
+ROWS_PER_PAGE = 20
+# A cell of the sheet panel shows at most this many characters of the value's JSON.
+CELL_CHARACTERS = 80
 BRANCHES_SHOWN = 100
 EVENTS_SHOWN = 20
 # The dataset page lists this many of its newest jobs, each with this many of its conflicts.
@@ -577,6 +582,7 @@ class DatasetAdmin(admin.ModelAdmin):
             "files": _file_rows(files.items, download, head.commit_id),
             "file_total": head.commit.file_count if head.commit is not None else 0,
             "file_pages": _pager(request, "file_page", file_page, files.total, FILES_PER_PAGE),
+            **self._sheet_context(request, head),
             "moderation_events": events[:EVENTS_SHOWN],
             "moderation_event_count": events.count(),
             "moderation_log_url": reverse("admin:datasets_moderationevent_changelist")
@@ -588,6 +594,38 @@ class DatasetAdmin(admin.ModelAdmin):
             ]
             if self.has_moderate_permission(request)
             else [],
+        }
+
+    def _sheet_context(self, request: HttpRequest, head: versioning_selectors.Revision) -> dict[str, Any]:
+        """The Graviti sheets at the head, and one page of the chosen sheet's rows (the first sheet by default)."""
+        names = versioning_selectors.sheet_list(revision=head)
+        if not names:
+            return {"sheets": []}
+        chosen = request.GET.get("sheet", "")
+        chosen = chosen if chosen in names else names[0]
+        row_page = _page_number(request, "row_page")
+        sheet = versioning_selectors.sheet_get(revision=head, name=chosen)
+        columns = list(schema_parse(sheet.schema.get("avro", "")).fields)
+        rows = versioning_selectors.sheet_row_page(
+            revision=head, name=chosen, offset=(row_page - 1) * ROWS_PER_PAGE, limit=ROWS_PER_PAGE
+        )
+
+        def link(name: str) -> str:
+            query = request.GET.copy()
+            query["sheet"], query["row_page"] = name, "1"
+            return "?" + query.urlencode()
+
+        return {
+            "sheets": [
+                (name, versioning_selectors.segment_entry_count(revision=head, name=name), link(name)) for name in names
+            ],
+            "sheet": chosen,
+            "sheet_columns": columns,
+            "sheet_rows": [
+                (key, [json.dumps(row.get(column), ensure_ascii=False)[:CELL_CHARACTERS] for column in columns])
+                for key, row in rows.items
+            ],
+            "row_pages": _pager(request, "row_page", row_page, rows.total, ROWS_PER_PAGE),
         }
 
 

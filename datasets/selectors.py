@@ -8,7 +8,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from datasets.models import AccessKey, Dataset, DatasetFile, Membership, ModerationEvent, Tag, User, Workspace
 from project import errors
-from storage_configs.backends import ListPage, UploadPolicy, backend_for
+from storage_configs.backends import ListPage, ObjectAccess, UploadPolicy, backend_for
 from storage_configs.models import StorageConfig
 from versioning.models import Branch, Draft
 
@@ -242,9 +242,13 @@ def dataset_upload_policy(*, draft: Draft, expires_in: int, base_url: str) -> Up
 
 
 def dataset_object_urls(*, dataset: Dataset, object_keys: list[str], base_url: str) -> list[str]:
-    """Signed, expiring URLs that read the dataset's objects without credentials."""
+    """Signed, expiring URLs that read the dataset's objects without credentials (empty for an entry without one,
+    such as a sheet row without files)."""
     backend = backend_for(dataset.storage_config)
-    return backend.urls(object_keys, expires_in=settings.STORAGE_URL_EXPIRES, base_url=base_url)
+    signed = iter(
+        backend.urls([key for key in object_keys if key], expires_in=settings.STORAGE_URL_EXPIRES, base_url=base_url)
+    )
+    return [next(signed) if key else "" for key in object_keys]
 
 
 def storage_config_files(*, storage_config: StorageConfig, prefix: str, marker: str, limit: int) -> ListPage:
@@ -255,6 +259,18 @@ def storage_config_files(*, storage_config: StorageConfig, prefix: str, marker: 
 def storage_config_file_url(*, storage_config: StorageConfig, key: str, base_url: str) -> str:
     """A signed, expiring URL of one object of an authorised storage config."""
     return backend_for(storage_config).url(key, expires_in=settings.STORAGE_URL_EXPIRES, base_url=base_url)
+
+
+def dataset_object_access(*, dataset: Dataset, action: str, expires_in: int, base_url: str) -> ObjectAccess:
+    """Let a client ``GET`` or ``PUT`` the dataset's objects (keys ``<dataset id>/<sha1>``) until it expires."""
+    if not 0 < expires_in <= MAX_POLICY_SECONDS:
+        raise errors.Invalid("expired", f"must be between 1 and {MAX_POLICY_SECONDS} seconds")
+    return backend_for(dataset.storage_config).object_access(
+        action=action,
+        object_prefix=dataset_object_key(dataset=dataset, sha1=""),
+        expires_in=expires_in,
+        base_url=base_url,
+    )
 
 
 @dataclass(frozen=True)

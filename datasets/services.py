@@ -5,6 +5,7 @@ import hmac
 import io
 import secrets
 import string
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -14,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.files import File
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
@@ -978,6 +980,36 @@ def dataset_labels_set(*, draft: Draft, segment: str, labels: dict[str, dict]) -
     versioning_services.draft_labels_set(
         draft=draft, segment=segment, labels=labels, mask_object=_mask_object(draft.dataset)
     )
+
+
+def dataset_objects_copy(*, target: Dataset, source: Dataset, keys: Sequence[str]) -> list[str]:
+    """Copy objects of ``source`` (keys ``<source id>/<sha1>``) into ``target``'s keys, one key per key, in order.
+
+    Both datasets must be in the same workspace and storage config; an object already in the target is kept.
+    """
+    if source.workspace_id != target.workspace_id or source.storage_config_id != target.storage_config_id:
+        raise errors.NotAllowed("objects are copied only between datasets of one workspace and storage config")
+    source_prefix = selectors.dataset_object_key(dataset=source, sha1="")
+    backend = backend_for(target.storage_config)
+    copied: dict[str, str] = {}
+    for key in keys:
+        sha1 = key[len(source_prefix) :] if isinstance(key, str) and key.startswith(source_prefix) else ""
+        if not SHA1_HEX.fullmatch(sha1):
+            raise errors.Invalid("keys", f"{key!r} is not an object of dataset {source.name}")
+        if key in copied:
+            continue
+        if not backend.exists(key):
+            raise errors.StorageObjectMissing(f"storage object {key} does not exist", key=key)
+        target_key = selectors.dataset_object_key(dataset=target, sha1=sha1)
+        if target_key != key and not (backend.exists(target_key) and backend.size(target_key) == backend.size(key)):
+            # Spooled to disk first: not every store's reader can be handed to another store's writer.
+            with tempfile.TemporaryFile() as spool:
+                for chunk in backend.iter_chunks(key):
+                    spool.write(chunk)
+                spool.seek(0)
+                backend.save(target_key, File(spool))
+        copied[key] = target_key
+    return [copied[key] for key in keys]
 
 
 def dataset_object_store(*, dataset: Dataset, content: bytes) -> UploadedObject:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import IO, Any, ClassVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import oss2
 from azure.core.exceptions import ResourceNotFoundError
@@ -91,6 +91,20 @@ class UploadPolicy:
     object_prefix: str
     fields: dict[str, str]
     expires_at: int
+
+
+@dataclass(frozen=True)
+class ObjectAccess:
+    """Where a client reads or writes objects by key, Azure style: ``{endpoint_prefix}/{key}?{sas_param}``."""
+
+    endpoint_prefix: str
+    sas_param: str
+    account_name: str
+    container_name: str
+    expires_at: int
+
+
+OBJECT_ACTIONS = ("GET", "PUT")
 
 
 class StorageBackend(ABC):
@@ -211,6 +225,30 @@ class StorageBackend(ABC):
         self, *, object_prefix: str, expires_in: int, max_size: int, base_url: str
     ) -> UploadPolicy:
         """Build the policy in this backend's own way."""
+
+    def object_access(self, *, action: str, object_prefix: str, expires_in: int, base_url: str) -> ObjectAccess:
+        """Let a client ``GET`` or ``PUT`` objects under ``object_prefix`` by key until the grant expires.
+
+        By default through the hub's own object route (``storage/graviti/<key>``) with a signed grant in the
+        query: it takes raw PUTs and streams reads (or redirects them to a signed URL of an object store).
+        """
+        if action not in OBJECT_ACTIONS:
+            raise errors.Invalid("actions", "must be GET or PUT")
+        expires_at = _expires_at(expires_in)
+        grant = tokens.ObjectGrant(
+            storage=self.reference,
+            prefix=clean_prefix(object_prefix, field="object_prefix"),
+            action=action,
+            max_size=settings.STORAGE_UPLOAD_MAX_SIZE,
+            expires_at=expires_at,
+        )
+        return ObjectAccess(
+            endpoint_prefix=_absolute(base_url, _object_root(get_script_prefix())),
+            sas_param=urlencode({"sig": tokens.object_token(grant)}),
+            account_name="hub",
+            container_name=self.reference,
+            expires_at=expires_at,
+        )
 
     def probe(self) -> None:
         """Make one cheap authenticated request to the storage."""
@@ -346,6 +384,32 @@ class AzureBackend(StorageBackend):
             host=self.storage.client.url.rstrip("/") + "/",
             object_prefix=full_prefix,
             fields=fields,
+            expires_at=_expires_at(expires_in),
+        )
+
+    def object_access(self, *, action: str, object_prefix: str, expires_in: int, base_url: str) -> ObjectAccess:
+        """A native container SAS (read for GET; create and write for PUT): bytes never pass through the hub.
+
+        Azure cannot scope a container SAS to a key prefix, so the hub checks every key a client then names.
+        """
+        if action not in OBJECT_ACTIONS:
+            raise errors.Invalid("actions", "must be GET or PUT")
+        permission = (
+            ContainerSasPermissions(read=True) if action == "GET" else ContainerSasPermissions(create=True, write=True)
+        )
+        sas = generate_container_sas(
+            self.storage.account_name,
+            self.storage.azure_container,
+            account_key=self.storage.account_key,
+            permission=permission,
+            expiry=datetime.now(UTC) + timedelta(seconds=expires_in),
+        )
+        endpoint = self.storage.client.url.rstrip("/")
+        return ObjectAccess(
+            endpoint_prefix=f"{endpoint}/{self.prefix}" if self.prefix else endpoint,
+            sas_param=sas,
+            account_name=self.storage.account_name,
+            container_name=self.storage.azure_container,
             expires_at=_expires_at(expires_in),
         )
 
@@ -546,6 +610,16 @@ TOKEN_PLACEHOLDER = "0token0"
 def _download_path(script_prefix: str) -> str:
     """The download route with a placeholder token, under the given script prefix (``reverse`` reads it)."""
     return reverse("storage_configs:download", kwargs={"token": TOKEN_PLACEHOLDER})
+
+
+OBJECT_KEY_PLACEHOLDER = "0key0"
+
+
+@lru_cache(maxsize=16)
+def _object_root(script_prefix: str) -> str:
+    """The path of the hub's object route without the key (and without a trailing slash)."""
+    path = reverse("storage_configs:object", kwargs={"key": OBJECT_KEY_PLACEHOLDER})
+    return path[: -len(OBJECT_KEY_PLACEHOLDER) - 1]
 
 
 def _absolute(base_url: str, path: str) -> str:

@@ -2,17 +2,26 @@
 
 import base64
 import binascii
+import hashlib
 import logging
 import re
-from typing import IO
+import tempfile
+from typing import IO, Protocol
 
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from datasets.models import Workspace
 from project import crypto, errors
 from storage_configs import tokens
-from storage_configs.backends import StorageBackend, clean_key, clean_prefix, hub_served_backend
+from storage_configs.backends import (
+    StorageBackend,
+    backend_for_reference,
+    clean_key,
+    clean_prefix,
+    hub_served_backend,
+)
 from storage_configs.models import StorageConfig
 
 logger = logging.getLogger(__name__)
@@ -183,3 +192,39 @@ def storage_upload_accept(*, token: str, key: str, content: IO[bytes], size: int
         raise errors.Invalid("file", "content does not match the sha1 in the key")
     storage_object_put(backend=hub_served_backend(grant.storage), key=key, content=content)
     return key
+
+
+OBJECT_CHUNK_SIZE = 1024 * 1024
+
+
+class Readable(Protocol):
+    """A stream of bytes read a chunk at a time (an upload's body)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def storage_object_accept(*, token: str, key: str, body: Readable, size: int | None) -> None:
+    """Store one raw object PUT under a signed ``PUT`` grant, if its key is the grant's prefix plus the body's sha1.
+
+    The body is streamed to a temporary file and hashed on the way; a body over the grant's size or whose
+    hash is not the key's stores nothing.
+    """
+    key = clean_key(key)
+    grant = tokens.object_grant(token, action="PUT", key=key)
+    if not SHA1_HEX.fullmatch(key[len(grant.prefix) :]):
+        raise errors.Invalid("key", "must be the signed prefix followed by the file's sha1 in lowercase hex")
+    if size is not None and size > grant.max_size:
+        raise errors.TooLarge(f"objects are limited to {grant.max_size} bytes")
+    digest = hashlib.sha1(usedforsecurity=False)
+    received = 0
+    with tempfile.TemporaryFile() as spool:
+        while chunk := body.read(OBJECT_CHUNK_SIZE):
+            received += len(chunk)
+            if received > grant.max_size:
+                raise errors.TooLarge(f"objects are limited to {grant.max_size} bytes")
+            digest.update(chunk)
+            spool.write(chunk)
+        if digest.hexdigest() != key[len(grant.prefix) :]:
+            raise errors.Invalid("body", "content does not match the sha1 in the key")
+        spool.seek(0)
+        storage_object_put(backend=backend_for_reference(grant.storage), key=key, content=File(spool))

@@ -99,3 +99,38 @@ def upload_grant(token: str) -> UploadGrant:
     storage, prefix, max_size, expires_at = _load(token, UPLOAD_SALT)
     _check_expiry(expires_at)
     return UploadGrant(storage=storage, prefix=prefix, max_size=max_size, expires_at=expires_at)
+
+
+OBJECT_SALT = "storage_configs.objects"
+
+
+@dataclass(frozen=True)
+class ObjectGrant:
+    """Permission to read (``GET``) or write (``PUT``) objects under ``prefix`` of one storage until ``expires_at``;
+    a written object is at most ``max_size`` bytes."""
+
+    storage: str
+    prefix: str
+    action: str
+    max_size: int
+    expires_at: int
+
+
+def object_token(grant: ObjectGrant) -> str:
+    """Sign an object grant into a URL-safe token."""
+    payload = [grant.storage, grant.prefix, grant.action, grant.max_size, grant.expires_at]
+    return signing.dumps(payload, salt=OBJECT_SALT, compress=True)
+
+
+def object_grant(token: str, *, action: str, key: str) -> ObjectGrant:
+    """Verify an object token for one action on one key; a grant for another action or prefix is forbidden."""
+    payload = _load(token, OBJECT_SALT)
+    if len(payload) != 5:
+        raise errors.Forbidden("the signature is not valid")
+    storage, prefix, granted, max_size, expires_at = payload
+    _check_expiry(expires_at)
+    if granted != action:
+        raise errors.Forbidden(f"the signature does not grant {action}")
+    if not key.startswith(prefix):
+        raise errors.Forbidden("the key is outside the signed prefix")
+    return ObjectGrant(storage=storage, prefix=prefix, action=granted, max_size=max_size, expires_at=expires_at)

@@ -9,5 +9,6 @@ app_name = "storage_configs"
 urlpatterns = [
     path("files/<str:token>", views.download, name="download"),
     path("uploads", views.upload, name="upload"),
+    path("graviti/<path:key>", views.graviti_object, name="object"),
     re_path(r"^(?P<path>.*)$", views.unknown),
 ]

@@ -1,4 +1,4 @@
-"""The hub's own signed download and ``fps`` upload endpoints for filesystem storage.
+"""The hub's own signed download and ``fps`` upload endpoints for filesystem storage, and the graviti object route.
 
 No token header: the signed token in the URL (download) or in the form (upload) is the authorisation. Both
 answer JSON errors, and success is 200 or 201 only, because the TensorBay SDK treats anything else as failure.
@@ -9,10 +9,11 @@ import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, TemporaryFileUploadHandler
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -133,3 +134,66 @@ def upload(request: HttpRequest) -> HttpResponse:
 def unknown(request: HttpRequest, path: str) -> HttpResponse:
     """Answer unknown storage routes in JSON too, so a client never has to parse an HTML page."""
     raise errors.NotFound("no such route")
+
+
+# The graviti SDK reads an object error as XML (``<Error><Code>``, Azure style) and, on AuthenticationFailed,
+# asks for a fresh grant and tries once more.
+XML_ERRORS = {
+    "malformed": (400, "InvalidInput"),
+    "missing": (400, "InvalidInput"),
+    "invalid": (400, "InvalidInput"),
+    "unauthorized": (403, "AuthenticationFailed"),
+    "forbidden": (403, "AuthenticationFailed"),
+    "not_found": (404, "BlobNotFound"),
+    "storage_object_missing": (404, "BlobNotFound"),
+    "method_not_allowed": (405, "UnsupportedHttpVerb"),
+    "too_large": (413, "RequestBodyTooLarge"),
+    "unavailable": (503, "ServerBusy"),
+}
+
+
+def xml_error(status: int, code: str, message: str) -> HttpResponse:
+    """An Azure-style XML error body."""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+    )
+    return HttpResponse(body, status=status, content_type="application/xml")
+
+
+def xml_errors(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Render any exception the view raises as an XML error with a matching status."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return view(request, *args, **kwargs)
+        except Exception as error:
+            record = normalise(error)
+            status, code = XML_ERRORS.get(record.kind, (500, "InternalError"))
+            return xml_error(status, code, record.message)
+
+    return wrapper
+
+
+@xml_errors
+@csrf_exempt
+def graviti_object(request: HttpRequest, key: str) -> HttpResponseBase:
+    """``PUT`` (raw body, streamed) or ``GET`` one object under a signed grant's prefix (``sig`` in the query)."""
+    token = request.GET.get("sig", "")
+    if request.method == "PUT":
+        services.storage_object_accept(token=token, key=key, body=request, size=_content_length(request))
+        return HttpResponse(status=201)
+    if request.method in ("GET", "HEAD"):
+        found = selectors.storage_object_read(token=token, key=key)
+        if found.redirect is not None:
+            return HttpResponseRedirect(found.redirect)
+        response = FileResponse(found.stream, content_type="application/octet-stream")
+        response["Content-Length"] = str(found.size)
+        return response
+    raise errors.MethodNotAllowed()
+
+
+def _content_length(request: HttpRequest) -> int | None:
+    raw = request.META.get("CONTENT_LENGTH", "")
+    return int(raw) if raw.isdigit() else None

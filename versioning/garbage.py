@@ -507,13 +507,34 @@ class Collector:
         _garbage_record(self.report.reclaimable, measured_at=self.report.marked_at)
 
 
+# A key the hub addresses itself: ``<dataset hex id>/<sha1>``.
+HUB_KEY = re.compile(r"[0-9a-f]{32}/([0-9a-f]{40})")
+
+
+def _file_references(value: Any, found: list[tuple[str, str]]) -> None:
+    """Collect the hub keys a sheet row's file values (``{"key": ..., "size": ...}``, at any depth) refer to."""
+    if isinstance(value, dict):
+        key = value.get("key")
+        if isinstance(key, str) and (match := HUB_KEY.fullmatch(key)):
+            found.append((key, match.group(1)))
+        for item in value.values():
+            _file_references(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _file_references(item, found)
+
+
 def _mask_objects(labels: Iterable[dict | None]) -> list[tuple[str, str]]:
-    """(object key, SHA-1) of every mask the labels refer to."""
-    return [
-        (reference.get("objectKey", ""), reference.get("checksum", ""))
-        for label in labels
-        for _, reference in label_rules.mask_references(label)
-    ]
+    """(object key, SHA-1) of every object the labels refer to: masks, and the files of a sheet's rows (a row
+    is an entry whose label is the row; only its first file is the entry's own object)."""
+    found = []
+    for label in labels:
+        found.extend(
+            (reference.get("objectKey", ""), reference.get("checksum", ""))
+            for _, reference in label_rules.mask_references(label)
+        )
+        _file_references(label, found)
+    return found
 
 
 def _row_objects(row: list[Any]) -> list[tuple[str, str]]:

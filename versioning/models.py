@@ -319,6 +319,47 @@ class DatasetGarbage(models.Model):
         return f"garbage of {self.dataset_id}"
 
 
+class KeyCounter(models.Model):
+    """The last number a dataset handed out for new entry keys (sheet record keys); numbers are never reused."""
+
+    dataset = models.OneToOneField("datasets.Dataset", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"key counter at {self.value}"
+
+
+class SearchHistory(models.Model):
+    """A search of one sheet at a commit or a draft: its criteria, and its result count once known (commits only,
+    whose content never changes)."""
+
+    id = models.CharField(max_length=32, primary_key=True)
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="+")
+    commit = models.ForeignKey(Commit, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    sheet = models.CharField(max_length=255)
+    criteria = models.JSONField()
+    record_count = models.PositiveBigIntegerField(null=True, blank=True)
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(commit__isnull=False) & Q(draft__isnull=True))
+                | (Q(commit__isnull=True) & Q(draft__isnull=False)),
+                name="search_at_a_commit_or_a_draft",
+            )
+        ]
+        indexes = [models.Index(fields=["dataset", "created_at"], name="search_dataset_time")]
+        verbose_name_plural = "search histories"
+
+    def __str__(self) -> str:
+        return f"search {self.id} of {self.sheet}"
+
+
 class Job(models.Model):
     """Long work on a dataset (a merge), run by a Celery task; the row is the source of truth for its state.
 

@@ -17,7 +17,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from datasets.models import Dataset
 from project import errors
-from versioning import labels
+from versioning import labels, sheet_search, sheets
 from versioning.models import (
     ROOT_COMMIT_ID,
     Branch,
@@ -26,6 +26,7 @@ from versioning.models import (
     Draft,
     DraftMetadata,
     Job,
+    SearchHistory,
     StagedEntry,
     StagedSegment,
     Tag,
@@ -769,6 +770,151 @@ def label_statistics(*, revision: Revision) -> dict[str, dict]:
     for name in segments:
         total.update(segment_label_counts(tree=base, segment=name, enumerable=enumerable))
     return labels.statistics_render(total, catalog)
+
+
+def entries_get(*, revision: Revision, segment: str, remote_paths: Sequence[str]) -> dict[str, Entry]:
+    """The entries at ``segment/<remote path>`` for each remote path that holds one, by remote path.
+
+    One query for the staged rows and one pass over the base's ranges in path order, however many paths.
+    """
+    paths = sorted({f"{segment}/{remote_path}" for remote_path in remote_paths})
+    base = _tree(revision.commit)
+    found: dict[str, Entry | None] = {}
+    base_visible = True
+    if revision.has_staged_changes:
+        draft: Draft = revision.draft  # type: ignore[assignment]
+        row = StagedSegment.objects.filter(draft=draft, name=segment).first()
+        base_visible = not (row and row.clears_entries)
+        for start in range(0, len(paths), STAGED_BATCH):
+            batch = paths[start : start + STAGED_BATCH]
+            for path, action, object_key, sha1, size, label, timestamp, parts in StagedEntry.objects.filter(
+                draft=draft, path__in=batch
+            ).values_list("path", *_CHANGE_FIELDS):
+                put = action == StagedEntry.Action.PUT
+                found[path] = Entry(path, object_key, sha1, size, label, timestamp, parts) if put else None
+    reader = TreeReader(base)
+    entries: dict[str, Entry] = {}
+    for path in paths:
+        entry = found[path] if path in found else (reader.get(path) if base_visible else None)
+        if entry is not None:
+            entries[entry.remote_path] = entry
+    return entries
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A sheet at a revision: its schema texts as they were sent and, when asked for, its row count."""
+
+    name: str
+    schema: dict[str, str]
+    record_count: int | None = None
+
+
+def _sheet_schema(revision: Revision, name: str) -> dict[str, str]:
+    schema = segment_metadata(revision=revision, name=name).get(sheets.SCHEMA_KEY)
+    if not isinstance(schema, dict):
+        raise errors.NotFound(f"sheet {name!r} does not exist", sheet=name)
+    return schema
+
+
+def sheet_list(*, revision: Revision) -> list[str]:
+    """The names of the revision's sheets (segments with a schema), by name."""
+    metadata_ids = _metadata_at(revision)
+    return [
+        name
+        for name in sorted(_segments_at(revision))
+        if sheets.SCHEMA_KEY in metadata_load(metadata_ids.get(name, ""))
+    ]
+
+
+def sheet_get(*, revision: Revision, name: str, with_record_count: bool = False) -> Sheet:
+    """The named sheet at the revision, with its row count when ``with_record_count``."""
+    schema = _sheet_schema(revision, name)
+    count = segment_entry_count(revision=revision, name=name) if with_record_count else None
+    return Sheet(name=name, schema=schema, record_count=count)
+
+
+def sheet_row_page(*, revision: Revision, name: str, offset: int, limit: int) -> Page[tuple[str, dict[str, Any]]]:
+    """A page of the sheet's rows as (record key, row), in record-key order."""
+    _sheet_schema(revision, name)
+    page = entry_list(revision=revision, segment=name, offset=offset, limit=limit)
+    return Page(items=[(entry.remote_path, entry.label or {}) for entry in page.items], total=page.total)
+
+
+def segment_entries(*, revision: Revision, segment: str) -> Iterator[Entry]:
+    """Every entry of a segment at the revision in path order, streamed range by range."""
+    segment_get(revision=revision, name=segment)
+    base = _tree(revision.commit)
+    low, high = segment_bounds(segment)
+    reader = TreeReader(base)
+    if not revision.has_staged_changes:
+        return reader.interval(low, high)
+    draft: Draft = revision.draft  # type: ignore[assignment]
+    row = StagedSegment.objects.filter(draft=draft, name=segment).first()
+    base_entries = iter(()) if row is not None and row.clears_entries else reader.interval(low, high)
+    return entries_apply(base_entries, staged_changes(draft=draft, low=low, high=high))
+
+
+def search_revision(*, search: SearchHistory) -> Revision:
+    """The commit or draft a search reads."""
+    if search.draft_id is not None:
+        return revision_resolve(dataset=search.dataset, revision=search.draft.number)  # type: ignore[union-attr]
+    return _commit_revision(search.dataset, search.commit)
+
+
+def search_get(*, dataset: Dataset, search_id: str) -> SearchHistory:
+    """The dataset's search with this id."""
+    search = (
+        SearchHistory.objects.select_related("dataset", "commit", "draft", "creator")
+        .filter(dataset=dataset, pk=search_id)
+        .first()
+    )
+    if search is None:
+        raise errors.NotFound(f"search {search_id!r} does not exist", search=search_id)
+    return search
+
+
+def search_list(
+    *, dataset: Dataset, commit_id: str | None = None, draft_number: int | None = None, sheet: str | None = None
+) -> QuerySet[SearchHistory]:
+    """The dataset's searches, newest first, optionally of one commit, draft or sheet."""
+    searches = SearchHistory.objects.filter(dataset=dataset).select_related("commit", "draft", "creator")
+    if commit_id is not None:
+        searches = searches.filter(commit_id=commit_id)
+    if draft_number is not None:
+        searches = searches.filter(draft__number=draft_number)
+    if sheet is not None:
+        searches = searches.filter(sheet=sheet)
+    return searches.order_by("-created_at", "-pk")
+
+
+def _search_matches(search: SearchHistory) -> Iterator[Entry]:
+    revision = search_revision(search=search)
+    _sheet_schema(revision, search.sheet)
+    for entry in segment_entries(revision=revision, segment=search.sheet):
+        if sheet_search.row_matches(search.criteria, entry.label or {}):
+            yield entry
+
+
+def search_record_count(*, search: SearchHistory) -> int:
+    """How many rows the search finds (counted once for a commit, whose rows never change)."""
+    if search.record_count is not None and search.commit_id is not None:
+        return search.record_count
+    count = sum(1 for _ in _search_matches(search))
+    if search.commit_id is not None:
+        SearchHistory.objects.filter(pk=search.pk).update(record_count=count)
+        search.record_count = count
+    return count
+
+
+def search_records(*, search: SearchHistory, offset: int, limit: int) -> Page[tuple[str, dict[str, Any]]]:
+    """A page of the search's results as (record key, result row), in record-key order."""
+    _check_page(offset, limit)
+    items = [
+        (entry.remote_path, sheet_search.row_selected(search.criteria, entry.label or {}))
+        for entry in islice(_search_matches(search), offset, offset + limit)
+    ]
+    return Page(items=items, total=search_record_count(search=search))
 
 
 def _ancestry(commit: Commit) -> Iterator[str]:

@@ -17,11 +17,12 @@ from operator import itemgetter
 from typing import Any, TextIO
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from datasets.models import Dataset, User
 from project import errors
+from storage_configs import selectors as storage_selectors
 from versioning import garbage, selectors
 from versioning import labels as label_rules
 from versioning.fence import fence_share
@@ -33,9 +34,22 @@ from versioning.models import (
     DeletedDataset,
     Draft,
     DraftMetadata,
+    KeyCounter,
+    SearchHistory,
     StagedEntry,
     StagedSegment,
     Tag,
+)
+from versioning.sheet_search import criteria_check
+from versioning.sheets import (
+    RECORD_KEY,
+    SCHEMA_KEY,
+    FieldType,
+    FileRef,
+    record_key,
+    row_check,
+    row_files,
+    schema_parse,
 )
 from versioning.trees import (
     EMPTY_TREE,
@@ -81,8 +95,9 @@ def _check_entry(entry: Entry) -> None:
     _check_segment_name(segment)
     if len(entry.path) > MAX_PATH_LENGTH:
         raise errors.Invalid("remote_path", f"segment and path must be at most {MAX_PATH_LENGTH} characters")
-    for _, sha1, size in entry.files():
-        if not SHA1_PATTERN.fullmatch(sha1):
+    for object_key, sha1, size in entry.files():
+        # An entry without an object (a sheet row without files) has neither key nor checksum; a part always has.
+        if (entry.is_composite or object_key or sha1) and not SHA1_PATTERN.fullmatch(sha1):
             raise errors.Invalid("checksum", "must be 40 lowercase hex digits", path=entry.path)
         if not isinstance(size, int) or size < 0:
             raise errors.Invalid("size", "must be a non-negative integer", path=entry.path)
@@ -611,7 +626,9 @@ def _staged_sha1s(draft: Draft) -> Iterator[str]:
     )
     for sha1, label, parts in rows:
         if parts is None:
-            yield sha1
+            # A sheet row without files refers to no object.
+            if sha1:
+                yield sha1
         else:
             yield from (Part._make(part).sha1 for part in parts)
         yield from label_rules.mask_sha1s([label, *(Part._make(part).label for part in parts or ())])
@@ -752,7 +769,7 @@ def commit_import(
                 if replaced:
                     counts.subtract(replaced)
             files = entry.files()
-            sha1s.extend(sha1 for _, sha1, _ in files)
+            sha1s.extend(sha1 for _, sha1, _ in files if sha1)
             sha1s.extend(label_rules.mask_sha1s([entry.label, *(part.label for part in entry.part_list())]))
             if len(sha1s) >= OBJECT_BATCH:
                 _objects_register(dataset.pk, sha1s)
@@ -984,6 +1001,190 @@ def draft_segment_ensure(*, draft: Draft, name: str, description: str | None = N
         if _has_segment(revision, name):
             return
     draft_segment_put(draft=draft, name=name, description=description or "")
+
+
+# Sheets: segments whose entries are rows checked against the segment's schema (see versioning.sheets).
+
+# The graviti SDK sends at most 2,048 rows per POST or PATCH; a DELETE names all its keys at once.
+SHEET_ROWS_PER_WRITE = 2048
+
+
+def _sheet_schema(revision: selectors.Revision, name: str) -> FieldType:
+    schema = selectors.sheet_get(revision=revision, name=name).schema
+    return schema_parse(schema.get("avro", ""))
+
+
+def _draft_revision(draft: Draft) -> selectors.Revision:
+    return selectors.revision_resolve(dataset=draft.dataset, revision=draft.number)
+
+
+def _record_numbers(dataset_id: int, count: int) -> int:
+    """Hand out ``count`` consecutive counter values of the dataset and return the first."""
+    KeyCounter.objects.bulk_create([KeyCounter(dataset_id=dataset_id)], ignore_conflicts=True)
+    KeyCounter.objects.filter(pk=dataset_id).update(value=F("value") + count)
+    return KeyCounter.objects.values_list("value", flat=True).get(pk=dataset_id) - count + 1
+
+
+def _files_check(draft: Draft, files: Iterable[FileRef]) -> None:
+    dataset = draft.dataset
+    prefix = f"{dataset.hex_id}/"
+    for ref in {ref.key: ref for ref in files}.values():
+        if not ref.key.startswith(prefix):
+            raise errors.Invalid("data", f"file {ref.key!r} is not an object of this dataset")
+        storage_selectors.storage_object_verify(
+            storage_config=dataset.storage_config, key=ref.key, sha1=ref.sha1, size=ref.size
+        )
+
+
+def _row_entry(sheet: str, key: str, row: dict[str, Any], files: list[FileRef]) -> Entry:
+    """A row as an entry: its first file is the entry's object, and all its files count in its size."""
+    first = files[0] if files else None
+    return Entry(
+        f"{sheet}/{key}",
+        first.key if first else "",
+        first.sha1 if first else "",
+        sum({ref.key: ref.size for ref in files}.values()),
+        row,
+        None,
+    )
+
+
+def _rows_stage(draft: Draft, entries: list[Entry], files: list[FileRef]) -> None:
+    draft_stage_upserts(draft=draft, entries=entries)
+    # The tree holds only a row's first file as the entry's object, so the catalog learns of all of a row's
+    # files (counted as the dataset's objects) when they are staged.
+    _objects_register(draft.dataset_id, (ref.sha1 for ref in files))
+
+
+def _check_rows(rows: Any, field: str = "data") -> list[Any]:
+    if not isinstance(rows, list):
+        raise errors.Invalid(field, "must be a list")
+    if len(rows) > SHEET_ROWS_PER_WRITE:
+        raise errors.Invalid(field, f"at most {SHEET_ROWS_PER_WRITE} rows per request")
+    return rows
+
+
+@transaction.atomic
+def sheet_create(*, draft: Draft, name: str, schema: dict[str, str]) -> None:
+    """Create an empty sheet in an open draft with its schema texts (see ``sheets.schema_texts``)."""
+    _check_segment_name(name)
+    if not name:
+        raise errors.Invalid("name", "must not be empty")
+    locked = _lock_open_draft(draft)
+    if _has_segment(_draft_revision(locked), name):
+        raise errors.Conflict(f"sheet {name!r} already exists", sheet=name)
+    draft_segment_put(draft=locked, name=name)
+    draft_segment_metadata_set(draft=locked, name=name, key=SCHEMA_KEY, value=schema)
+
+
+@transaction.atomic
+def sheet_delete(*, draft: Draft, name: str) -> None:
+    """Delete a sheet with its rows from an open draft."""
+    locked = _lock_open_draft(draft)
+    selectors.sheet_get(revision=_draft_revision(locked), name=name)
+    draft_segment_delete(draft=locked, name=name)
+
+
+@transaction.atomic
+def sheet_schema_set(*, draft: Draft, name: str, schema: dict[str, str]) -> None:
+    """Replace a sheet's schema; stored rows stay as they are (a new field reads as null)."""
+    locked = _lock_open_draft(draft)
+    selectors.sheet_get(revision=_draft_revision(locked), name=name)
+    draft_segment_metadata_set(draft=locked, name=name, key=SCHEMA_KEY, value=schema)
+
+
+@transaction.atomic
+def sheet_rows_add(*, draft: Draft, name: str, rows: Any) -> list[str]:
+    """Append rows to a sheet of an open draft under new record keys, which sort after every earlier key."""
+    rows = _check_rows(rows)
+    locked = _lock_open_draft(draft)
+    schema = _sheet_schema(_draft_revision(locked), name)
+    checked = [row_check(schema, row) for row in rows]
+    files = [ref for _, row_refs in checked for ref in row_refs]
+    _files_check(locked, files)
+    if not checked:
+        return []
+    first = _record_numbers(locked.dataset_id, len(checked))
+    keys = [record_key(first + index) for index in range(len(checked))]
+    entries = [_row_entry(name, key, row, refs) for key, (row, refs) in zip(keys, checked, strict=True)]
+    _rows_stage(locked, entries, files)
+    return keys
+
+
+def _record_key_of(row: Any) -> str:
+    key = row.get(RECORD_KEY) if isinstance(row, dict) else None
+    if not isinstance(key, str) or not key:
+        raise errors.Invalid("data", f"every row needs its {RECORD_KEY} as a string")
+    return key
+
+
+@transaction.atomic
+def sheet_rows_update(*, draft: Draft, name: str, rows: Any) -> None:
+    """Merge each row's top-level fields into the row its record key names, in order.
+
+    Names the schema does not know are ignored at the top level (the graviti SDK sends nested leaf names there).
+    """
+    rows = _check_rows(rows)
+    locked = _lock_open_draft(draft)
+    revision = _draft_revision(locked)
+    schema = _sheet_schema(revision, name)
+    keys = [_record_key_of(row) for row in rows]
+    current = {
+        key: entry.label or {}
+        for key, entry in selectors.entries_get(revision=revision, segment=name, remote_paths=keys).items()
+    }
+    new_files: list[FileRef] = []
+    for key, row in zip(keys, rows, strict=True):
+        if key not in current:
+            raise errors.Invalid("data", f"no row has the {RECORD_KEY} {key!r}", record_key=key)
+        patch, refs = row_check(schema, row, partial=True)
+        new_files.extend(refs)
+        current[key] = {**current[key], **patch}
+    _files_check(locked, new_files)
+    changed = dict.fromkeys(keys)
+    entries = [_row_entry(name, key, current[key], row_files(schema, current[key])) for key in changed]
+    if entries:
+        _rows_stage(locked, entries, new_files)
+
+
+@transaction.atomic
+def sheet_rows_delete(*, draft: Draft, name: str, record_keys: Any) -> None:
+    """Delete the rows the record keys name from a sheet of an open draft."""
+    if not isinstance(record_keys, list) or not all(isinstance(key, str) and key for key in record_keys):
+        raise errors.Invalid("record_keys", "must be a list of record keys")
+    locked = _lock_open_draft(draft)
+    revision = _draft_revision(locked)
+    selectors.sheet_get(revision=revision, name=name)
+    found = selectors.entries_get(revision=revision, segment=name, remote_paths=record_keys)
+    missing = [key for key in record_keys if key not in found]
+    if missing:
+        raise errors.Invalid("record_keys", f"no row has the {RECORD_KEY} {missing[0]!r}", record_key=missing[0])
+    if record_keys:
+        draft_stage_deletes(draft=locked, segment=name, remote_paths=record_keys)
+
+
+@transaction.atomic
+def search_create(
+    *, revision: selectors.Revision, sheet: str, criteria: Any, creator: User | None = None
+) -> SearchHistory:
+    """Record a search of a sheet at a commit or a draft, after checking its criteria against the sheet's schema."""
+    at: dict[str, Draft | Commit | None]
+    if revision.has_staged_changes:
+        at = {"draft": revision.draft}
+    elif revision.commit is not None:
+        at = {"commit": revision.commit}
+    else:
+        raise errors.NotFound(f"sheet {sheet!r} does not exist", sheet=sheet)
+    criteria_check(_sheet_schema(revision, sheet), criteria)
+    return SearchHistory.objects.create(
+        id=uuid.uuid4().hex, dataset=revision.dataset, sheet=sheet, criteria=criteria, creator=creator, **at
+    )
+
+
+@transaction.atomic
+def search_delete(*, search: SearchHistory) -> None:
+    """Forget a search."""
+    SearchHistory.objects.filter(pk=search.pk).delete()
 
 
 # Fusion frames: composite entries at ``segment/<frameId>`` with one part per sensor.

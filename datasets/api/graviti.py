@@ -1,9 +1,10 @@
 """Graviti v2 views of the catalog: the current user, workspaces, datasets and workspace storage configs."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,7 +13,7 @@ from datasets import selectors, services
 from datasets.models import Dataset, Workspace
 from project import errors
 from project.api.authentication import caller_key
-from project.api.base import list_response_cached, parse_body
+from project.api.base import list_response_cached, parse_body, parse_int
 from project.api.fields import StrictBooleanField, StrictCharField
 from project.api.graviti import EMPTY, GravitiView, Timestamp, envelope
 from storage_configs import selectors as storage_config_selectors
@@ -116,13 +117,15 @@ class DatasetSerializer(serializers.Serializer):
         return dataset.storage_config.name if dataset.storage_config else ""
 
     def get_backend_type(self, dataset: Dataset) -> str:
-        return backend_type(dataset.storage_config)
+        # Objects of every dataset are read and written the Azure way (data-plane spec §5.5): through the hub's
+        # object route, or with a native container SAS for Azure storage.
+        return "AZURE"
 
 
 # The columns a list page reads; ``dataset_items`` turns them into exactly what ``DatasetSerializer`` writes.
 DATASET_COLUMNS = (
     "uuid", "name", "alias", "workspace__name", "default_branch", "head_commit_id", "cover", "creator__nickname",
-    "creator__username", "created_at", "updated_at", "is_public", "storage_config__name", "storage_config__kind",
+    "creator__username", "created_at", "updated_at", "is_public", "storage_config__name",
 )  # fmt: skip
 
 
@@ -145,11 +148,8 @@ def dataset_items(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "updated_at": TIMESTAMP.to_representation(row["updated_at"]),
             "is_public": row["is_public"],
             "storage_config": row["storage_config__name"] or "",
-            "backend_type": (
-                HUB_BACKEND_TYPE
-                if row["storage_config__kind"] is None
-                else BACKEND_TYPES[StorageConfig.Kind(row["storage_config__kind"])]
-            ),
+            # As ``DatasetSerializer.get_backend_type``: every dataset's objects are read the Azure way.
+            "backend_type": "AZURE",
         }
         for row in rows
     ]
@@ -312,3 +312,87 @@ class StorageConfigView(GravitiView):
         found = selectors.workspace_get_for_key(name=workspace, key=caller_key(request))
         config = storage_config_selectors.storage_config_get(workspace=found, name=storage_config)
         return Response(StorageConfigSerializer(config).data)
+
+
+class ObjectPermissionSerializer(serializers.Serializer):
+    """Object permission (data-plane spec §5.1), always AZURE-shaped: the SDK builds
+    ``{endpoint_prefix}/{key}?{sas_param}``; ``prefix`` is where PUT keys start."""
+
+    backend_type = serializers.CharField()
+    expire_at = serializers.CharField()
+    permission = inline_serializer(
+        "GravitiObjectPermissionFields",
+        {
+            "container_name": serializers.CharField(),
+            "account_name": serializers.CharField(),
+            "endpoint_prefix": serializers.CharField(),
+            "sas_param": serializers.CharField(),
+            "prefix": serializers.CharField(required=False),
+        },
+    )
+
+
+class ObjectCopySerializer(serializers.Serializer):
+    source_dataset = StrictCharField(max_length=255)
+    keys = serializers.ListField(child=StrictCharField(), max_length=2048)
+
+
+class ObjectPermissionView(GravitiView):
+    """``GET /v2/datasets/{workspace}/{dataset}/objects/permissions``."""
+
+    @extend_schema(
+        operation_id="get_object_permission",
+        parameters=[
+            OpenApiParameter("actions", str, enum=["GET", "PUT"], required=True),
+            OpenApiParameter("is_internal", str),
+            OpenApiParameter("expired", int),
+        ],
+        responses=ObjectPermissionSerializer,
+    )
+    def get(self, request: Request, workspace: str, dataset: str) -> Response:
+        """Where and how to read (GET) or write (PUT) the dataset's objects; writing needs write access."""
+        action = request.query_params.get("actions")
+        if not action:
+            raise errors.Missing("actions")
+        if action not in ("GET", "PUT"):
+            raise errors.Invalid("actions", "must be GET or PUT")
+        found = selectors.dataset_get_for_key(
+            workspace=workspace, name=dataset, key=caller_key(request), write=action == "PUT"
+        )
+        access = selectors.dataset_object_access(
+            dataset=found,
+            action=action,
+            expires_in=parse_int(request.query_params.get("expired"), field="expired", default=600),
+            base_url=request.build_absolute_uri("/"),
+        )
+        permission = {
+            "container_name": access.container_name,
+            "account_name": access.account_name,
+            "endpoint_prefix": access.endpoint_prefix,
+            "sas_param": access.sas_param,
+        }
+        if action == "PUT":
+            permission["prefix"] = selectors.dataset_object_key(dataset=found, sha1="")
+        expire_at = Timestamp().to_representation(datetime.fromtimestamp(access.expires_at, UTC))
+        return Response({"backend_type": "AZURE", "expire_at": expire_at, "permission": permission})
+
+
+class ObjectCopyView(GravitiView):
+    """``POST /v2/datasets/{workspace}/{dataset}/objects/copy``: the path names the target dataset."""
+
+    @extend_schema(
+        operation_id="copy_objects",
+        request=ObjectCopySerializer,
+        responses={
+            201: inline_serializer("GravitiCopiedKeys", {"keys": serializers.ListField(child=serializers.CharField())})
+        },
+    )
+    def post(self, request: Request, workspace: str, dataset: str) -> Response:
+        """Copy objects of another dataset of the workspace; the answer has one target key per key, in order."""
+        body = parse_body(ObjectCopySerializer, request)
+        key = caller_key(request)
+        target = selectors.dataset_get_for_key(workspace=workspace, name=dataset, key=key, write=True)
+        source = selectors.dataset_get_for_key(workspace=workspace, name=body["source_dataset"], key=key)
+        return Response(
+            {"keys": services.dataset_objects_copy(target=target, source=source, keys=body["keys"])}, status=201
+        )

@@ -72,6 +72,8 @@ tensorbay = [
     ),
 ]
 GRAVITI_DATASET = "datasets/<str:workspace>/<str:dataset>"
+GRAVITI_DRAFT = f"{GRAVITI_DATASET}/drafts/<int:draft_number>"
+GRAVITI_COMMIT = f"{GRAVITI_DATASET}/commits/<str:commit_id>"
 graviti = [
     path("current-user", graviti_catalog.CurrentUserView.as_view()),
     path("current-workspace", graviti_catalog.CurrentWorkspaceView.as_view()),
@@ -83,6 +85,8 @@ graviti = [
     ),
     path("datasets", graviti_catalog.DatasetCollectionView.as_view()),
     path(GRAVITI_DATASET, graviti_catalog.DatasetView.as_view()),
+    path(f"{GRAVITI_DATASET}/objects/permissions", graviti_catalog.ObjectPermissionView.as_view()),
+    path(f"{GRAVITI_DATASET}/objects/copy", graviti_catalog.ObjectCopyView.as_view()),
     path(f"{GRAVITI_DATASET}/branches", graviti_versioning.BranchCollectionView.as_view()),
     path(f"{GRAVITI_DATASET}/branches/<str:branch>", graviti_versioning.BranchView.as_view()),
     path(f"{GRAVITI_DATASET}/commits", graviti_versioning.CommitCollectionView.as_view()),
@@ -92,4 +96,17 @@ graviti = [
     path(f"{GRAVITI_DATASET}/drafts/<int:draft_number>", graviti_versioning.DraftView.as_view()),
     path(f"{GRAVITI_DATASET}/tags", graviti_versioning.TagCollectionView.as_view()),
     path(f"{GRAVITI_DATASET}/tags/<str:tag>", graviti_versioning.TagView.as_view()),
+    path(f"{GRAVITI_DRAFT}/sheets", graviti_versioning.DraftSheetCollectionView.as_view()),
+    path(f"{GRAVITI_DRAFT}/sheets/<str:sheet>", graviti_versioning.DraftSheetView.as_view()),
+    path(f"{GRAVITI_DRAFT}/sheets/<str:sheet>/data", graviti_versioning.DraftSheetDataView.as_view()),
+    path(f"{GRAVITI_DRAFT}/sheets/<str:sheet>/schema", graviti_versioning.SheetSchemaView.as_view()),
+    path(f"{GRAVITI_COMMIT}/sheets", graviti_versioning.SheetCollectionView.as_view()),
+    path(f"{GRAVITI_COMMIT}/sheets/<str:sheet>", graviti_versioning.SheetView.as_view()),
+    path(f"{GRAVITI_COMMIT}/sheets/<str:sheet>/data", graviti_versioning.SheetDataView.as_view()),
+    path(f"{GRAVITI_DATASET}/searches", graviti_versioning.SearchCollectionView.as_view()),
+    path(f"{GRAVITI_DATASET}/searches/<str:search_id>", graviti_versioning.SearchView.as_view()),
+    path(
+        f"{GRAVITI_DATASET}/searches/<str:search_id>/record-count", graviti_versioning.SearchRecordCountView.as_view()
+    ),
+    path(f"{GRAVITI_DATASET}/searches/<str:search_id>/records", graviti_versioning.SearchRecordsView.as_view()),
 ]

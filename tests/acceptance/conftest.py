@@ -2,8 +2,12 @@
 
 Tests that use ``hub_server`` must be ``@pytest.mark.django_db(transaction=True)`` so the rows they create
 are committed and visible to the server process (and flushed afterwards).
+
+The graviti SDK's portex types come from a git repository the tests build (``portex_package``); git is
+pointed at it here, before any test module imports ``graviti``.
 """
 
+import atexit
 import datetime
 import importlib
 import ipaddress
@@ -12,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -30,10 +35,16 @@ from django.apps import apps
 from django.db import connection
 
 from datasets.models import User
+from tests.acceptance import portex_package
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 90
 CURATOR_PASSWORD = "curator-password-8d1f"
+
+assert "graviti" not in sys.modules, "graviti reads the git redirect of its portex types when first imported"
+PORTEX_DIRECTORY = Path(tempfile.mkdtemp(prefix="hub-portex-"))
+atexit.register(shutil.rmtree, PORTEX_DIRECTORY, ignore_errors=True)
+os.environ.update(portex_package.redirect_environment(PORTEX_DIRECTORY / "repository"))
 
 
 @dataclass(frozen=True)
@@ -267,3 +278,23 @@ def private_redis(tmp_path: Path) -> Iterator[tuple[str, Any]]:
     yield f"redis://127.0.0.1:{port}/0", switch
     while running:
         switch(False)
+
+
+@pytest.fixture(scope="session")
+def portex_repository() -> Path:
+    """The tests' own portex type package, as a local git repository."""
+    return portex_package.build_repository(PORTEX_DIRECTORY / "repository")
+
+
+@pytest.fixture
+def portex_standard(portex_repository: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The standard package built by the graviti SDK from the tests' repository.
+
+    The SDK caches checkouts under ``$TMPDIR/portex`` and reuses any clean one, so the cache is this run's own.
+    """
+    import graviti.portex as pt
+
+    cache = PORTEX_DIRECTORY / "cache"
+    cache.mkdir(exist_ok=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(cache))
+    return pt.build_package(pt.STANDARD_URL, "main")

@@ -35,7 +35,10 @@ from datasets.models import Dataset, Membership, User, Workspace
 from storage_configs.services import storage_config_create
 from tests.acceptance.conftest import HubServer
 from tests.factories import UserFactory
+from versioning import selectors as versioning_selectors
 from versioning import services as versioning
+from versioning import sheets
+from versioning.models import Draft
 from versioning.trees import Entry, Part
 
 DIALECTS = ["whalerun", "aidmp", "institution", "tensorbay", "graviti"]
@@ -106,6 +109,26 @@ def seeded_entries(segment: str, count: int) -> list[Entry]:
     return entries
 
 
+SHEET_AVRO = (
+    '{"type": "record", "name": "root", "fields": [{"name": "id", "type": ["null", "long"]},'
+    ' {"name": "tags", "type": ["null", {"type": "array", "items": "string"}]}]}'
+)
+
+
+def seed_sheet(draft: Draft) -> None:
+    """A Graviti sheet ``table`` with a few rows."""
+    versioning.draft_segment_put(draft=draft, name="table")
+    schema = sheets.schema_texts(portex="type: record\nfields: []\n", avro=SHEET_AVRO)
+    versioning.draft_segment_metadata_set(draft=draft, name="table", key=sheets.SCHEMA_KEY, value=schema)
+    versioning.sheet_rows_add(draft=draft, name="table", rows=[{"id": number, "tags": ["a"]} for number in range(3)])
+
+
+def seed_search(dataset: Dataset, commit_id: str) -> str:
+    """A search of the sheet ``table``; return its id."""
+    revision = versioning_selectors.revision_resolve(dataset=dataset, revision=commit_id)
+    return versioning.search_create(revision=revision, sheet="table", criteria={"where": {"$gt": ["$.id", 0]}}).id
+
+
 def seed_dataset(*, owner: User, workspace: Workspace, name: str, is_public: bool) -> tuple[Dataset, list[str], int]:
     """A dataset with two commits on main, a ``dev`` branch, a ``v1`` tag and an open draft."""
     dataset = services.dataset_create(
@@ -116,6 +139,8 @@ def seed_dataset(*, owner: User, workspace: Workspace, name: str, is_public: boo
         draft = versioning.draft_create(dataset=dataset, title=title, creator=owner)
         for segment in segments:
             versioning.draft_stage_upserts(draft=draft, entries=seeded_entries(segment, 3))
+        if title == "second":
+            seed_sheet(draft)
         commits.append(versioning.draft_commit(draft=draft, title=title, committer=owner).id)
     versioning.branch_create(dataset=dataset, name="dev", revision=commits[0])
     versioning.tag_create(dataset=dataset, name="v1", revision=commits[0], creator=owner)
@@ -186,6 +211,9 @@ def fuzz_world(db: None) -> FuzzWorld:
                 "draft_number": drafts,
                 "tag": ["v1"],
                 "storage_config": ["fuzz-local"],
+                "sheet": ["table", "train"],
+                # The fusion dataset has no sheet to search.
+                "search_id": [seed_search(dataset, dataset_commits[-1]) for dataset, dataset_commits, _ in seeded[:2]],
             },
         },
     )

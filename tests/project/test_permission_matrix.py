@@ -53,7 +53,8 @@ from datasets.models import Dataset, Membership, User, Workspace
 from project.urls import DIALECT_MOUNTS
 from storage_configs import services as storage_services
 from storage_configs.backends import backend_for
-from versioning import jobs
+from versioning import jobs, sheets
+from versioning import selectors as versioning_selectors
 from versioning import services as versioning
 from versioning.trees import Entry, Part
 
@@ -215,6 +216,7 @@ class World:
     datasets: dict[str, Dataset]
     drafts: dict[str, int]
     heads: dict[str, str]
+    searches: dict[str, str]
     # Per dataset: a queued job and an aborted one (to retry).
     jobs: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -268,6 +270,9 @@ def entry_query(world: World, dataset: Dataset) -> dict[str, Any]:
     return {"commit": world.heads[dataset.name], "segmentName": "seg"}
 
 
+SHEET_PORTEX = "type: record\nfields:\n- name: id\n  type: int64\n"
+SHEET_AVRO = '{"type": "record", "name": "root", "fields": [{"name": "id", "type": ["null", "long"]}]}'
+FIRST_RECORD_KEY = "100000000000000001"
 TB_DATASET = "datasets/<str:dataset_id>"
 MERGE_ARGUMENTS = {"title": "merged", "sourceBranchName": "dev", "targetBranchName": "main", "strategy": "skip"}
 
@@ -453,6 +458,58 @@ GRAVITI: dict[tuple[str, str], Row] = {
     (f"{GV_DATASET}/tags", "POST"): Row(dataset_write, Call(body=body(name="v2", revision="main"))),
     (f"{GV_DATASET}/tags/<str:tag>", "GET"): Row(dataset_read),
     (f"{GV_DATASET}/tags/<str:tag>", "DELETE"): Row(dataset_write),
+    **{
+        (f"{GV_DATASET}/{revision}/sheets", "GET"): Row(dataset_read)
+        for revision in ("drafts/<int:draft_number>", "commits/<str:commit_id>")
+    },
+    **{
+        (f"{GV_DATASET}/{revision}/sheets/<str:sheet>", "GET"): Row(dataset_read)
+        for revision in ("drafts/<int:draft_number>", "commits/<str:commit_id>")
+    },
+    **{
+        (f"{GV_DATASET}/{revision}/sheets/<str:sheet>/data", "GET"): Row(dataset_read)
+        for revision in ("drafts/<int:draft_number>", "commits/<str:commit_id>")
+    },
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets", "POST"): Row(
+        dataset_write, Call(body=body(name="new-sheet", schema=SHEET_PORTEX, _avro_schema=SHEET_AVRO))
+    ),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>", "DELETE"): Row(dataset_write),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/data", "POST"): Row(
+        dataset_write, Call(body=body(data=[{"id": 2}]))
+    ),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/data", "PATCH"): Row(
+        dataset_write, Call(body=body(data=[{"id": 3, "__record_key": FIRST_RECORD_KEY}]))
+    ),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/data", "DELETE"): Row(
+        dataset_write, Call(body=body(record_keys=[FIRST_RECORD_KEY]))
+    ),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/schema", "PATCH"): Row(
+        dataset_write, Call(body=body(_schema=SHEET_PORTEX, _avro_schema=SHEET_AVRO))
+    ),
+    (f"{GV_DATASET}/searches", "GET"): Row(dataset_read),
+    # A search reads: readers, and anyone who may read a public dataset, search it.
+    (f"{GV_DATASET}/searches", "POST"): Row(
+        dataset_read,
+        Call(
+            body=lambda world, dataset, caller: {
+                "sheet": "table",
+                "criteria": {},
+                "commit_id": world.heads[dataset.name],
+            }
+        ),
+    ),
+    (f"{GV_DATASET}/searches/<str:search_id>", "GET"): Row(dataset_read),
+    (f"{GV_DATASET}/searches/<str:search_id>", "DELETE"): Row(dataset_write),
+    (f"{GV_DATASET}/searches/<str:search_id>/record-count", "GET"): Row(dataset_read),
+    (f"{GV_DATASET}/searches/<str:search_id>/records", "GET"): Row(dataset_read),
+    # A PUT permission lets its holder write to the dataset's storage: a write, though a GET.
+    (f"{GV_DATASET}/objects/permissions", "GET"): Row(dataset_write, Call(query=fixed(actions="PUT"))),
+    (f"{GV_DATASET}/objects/copy", "POST"): Row(
+        dataset_write,
+        Call(
+            body=lambda world, dataset, caller: {"source_dataset": dataset.name, "keys": [f"{dataset.hex_id}/{SHA1}"]}
+        ),
+    ),
 }
 
 
@@ -518,6 +575,7 @@ NON_DIALECT: list[tuple[str, int | str]] = [
     # The hub's storage answers only signed tokens.
     (r"storage/files/<str:token>", 403),
     (r"storage/uploads", 405),
+    (r"storage/graviti/<path:key>", 403),
     (r"storage/\^\(\?P<path>\.\*\)\$", 404),
 ]
 
@@ -601,7 +659,7 @@ def build_world(local_root: Path) -> World:
     (local_root / "lab").mkdir(parents=True)
     (local_root / "lab" / "c.txt").write_bytes(CONTENT)
     default_storage.save("uploads/f.txt", ContentFile(CONTENT))
-    datasets, drafts, heads = {}, {}, {}
+    datasets, drafts, heads, searches = {}, {}, {}, {}
     job_ids: dict[str, dict[str, str]] = {}
     for name, is_public in (("private", False), ("public", True)):
         dataset = services.dataset_create(
@@ -611,7 +669,18 @@ def build_world(local_root: Path) -> World:
         entry = Entry.create(
             segment="seg", remote_path="a.txt", object_key=f"{dataset.hex_id}/{SHA1}", sha1=SHA1, size=len(CONTENT)
         )
-        head = versioning.commit_import(dataset=dataset, entries=[entry], title="first")
+        versioning.commit_import(dataset=dataset, entries=[entry], title="first")
+        with_sheet = versioning.draft_create(dataset=dataset, title="sheet", creator=users["writer"])
+        versioning.draft_segment_put(draft=with_sheet, name="table")
+        schema = sheets.schema_texts(portex=SHEET_PORTEX, avro=SHEET_AVRO)
+        versioning.draft_segment_metadata_set(draft=with_sheet, name="table", key=sheets.SCHEMA_KEY, value=schema)
+        versioning.sheet_rows_add(draft=with_sheet, name="table", rows=[{"id": 1}])
+        head = versioning.draft_commit(draft=with_sheet, title="sheet")
+        searches[name] = versioning.search_create(
+            revision=versioning_selectors.revision_resolve(dataset=dataset, revision=head.id),
+            sheet="table",
+            criteria={},
+        ).id
         versioning.branch_create(dataset=dataset, name="dev", revision="main")
         versioning.tag_create(dataset=dataset, name="v1", revision="main")
         open_draft = versioning.draft_create(dataset=dataset, title="open", creator=users["writer"])
@@ -644,7 +713,7 @@ def build_world(local_root: Path) -> World:
         drafts[name] = versioning.draft_create(dataset=dataset, title="open", creator=users["writer"]).number
         datasets[name], heads[name] = dataset, head.id
     world = World(
-        lab, outsider_workspace, {"owner": owner, **users}, access_keys, signing_keys, datasets, drafts, heads
+        lab, outsider_workspace, {"owner": owner, **users}, access_keys, signing_keys, datasets, drafts, heads, searches
     )
     world.jobs = job_ids
     return world
@@ -683,6 +752,8 @@ def path_values(world: World, dataset: Dataset | None, dialect: str) -> dict[str
             "tag": "v1",
             "commit_id": world.heads[dataset.name],
             "revision": "v1",
+            "sheet": "table",
+            "search_id": world.searches.get(dataset.name, "none"),
         }
     return values
 

@@ -217,6 +217,7 @@ def azurite_endpoint() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    # Node takes a while to start on a busy machine (15 s seen with two cores shared by several suites).
     if not wait_for_port(port, process):
         process.kill()
         stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""

@@ -596,3 +596,26 @@ def test_a_mask_staged_during_a_pass_is_kept(dataset: Dataset, media: Path) -> N
     services.garbage_collect(grace=NOW, after_mark=stage)
 
     assert key in stored_keys()
+
+
+def test_every_file_a_sheet_row_refers_to_is_kept(dataset: Dataset) -> None:
+    # A row is an entry whose label is the row: only its first file is the entry's own object.
+    first, sha1, size = upload(dataset, b"first file")
+    second, _, second_size = upload(dataset, b"second file")
+    staged, _, staged_size = upload(dataset, b"file of a staged row")
+    row = {"image": {"key": first, "size": size}, "more": [{"key": second, "size": second_size}]}
+    draft = services.draft_create(dataset=dataset, title="rows")
+    entry = Entry.create(segment="train", remote_path="1", object_key=first, sha1=sha1, size=size, label=row)
+    services.draft_stage_upserts(draft=draft, entries=[entry])
+    services.draft_commit(draft=draft, title="rows")
+    closed = services.draft_create(dataset=dataset, title="closed")
+    staged_row = {"nested": {"record": {"key": staged, "size": staged_size}}}
+    row_entry = Entry.create(segment="train", remote_path="2", object_key="", sha1="", size=0, label=staged_row)
+    services.draft_stage_upserts(draft=closed, entries=[row_entry])
+    services.draft_close(draft=closed)
+    orphan, _, _ = upload(dataset, b"no row refers to it")
+
+    services.garbage_collect(grace=NOW)
+
+    assert {first, second, staged} <= stored_keys()
+    assert orphan not in stored_keys()

@@ -15,7 +15,7 @@ from datasets import services
 from datasets.models import Dataset, Licence, Tag, TagCategory, User
 from tests.datasets.admin.conftest import make_entries
 from tests.versioning.test_merges import two_branches
-from versioning import jobs
+from versioning import jobs, sheets
 from versioning import services as versioning_services
 from versioning.models import Range
 from versioning.trees import Entry, Part
@@ -191,6 +191,36 @@ def test_each_file_shows_its_label_types_and_categories(admin_client: Client, da
     shown = {path: labels for path, _, _, _, labels in response.context["files"]}
     assert shown["labelled/a.jpg"] == [("BOX2D", ["cat", "dog"]), ("SEMANTIC_MASK", [])]
     assert "BOX2D</span>: cat, dog; <span" in response.content.decode()
+
+
+def sheet_dataset(dataset: Dataset, rows: int) -> None:
+    """Give the dataset a Graviti sheet ``train`` of ``rows`` rows and a sheet ``empty``, committed on main."""
+    avro = (
+        '{"type": "record", "name": "root", "fields": [{"name": "id", "type": ["null", "long"]},'
+        ' {"name": "Label", "type": ["null", "string"]}]}'
+    )
+    draft = versioning_services.draft_create(dataset=dataset, title="sheets")
+    for name in ("train", "empty"):
+        schema = sheets.schema_texts(portex="type: record\nfields: []\n", avro=avro)
+        versioning_services.sheet_create(draft=draft, name=name, schema=schema)
+    versioning_services.sheet_rows_add(
+        draft=draft, name="train", rows=[{"id": n, "Label": f"cat {n}"} for n in range(rows)]
+    )
+    versioning_services.draft_commit(draft=draft, title="sheets")
+
+
+def test_it_shows_sheets_with_a_page_of_rows(admin_client: Client, dataset: Dataset) -> None:
+    sheet_dataset(dataset, 25)
+
+    page = admin_client.get(change_url(dataset) + "?sheet=train").content.decode()
+
+    assert "train</strong>" in page and "(25 rows)" in page and "(0 rows)" in page
+    assert "<th>label</th>" in page and "&quot;cat 19&quot;" in page and "cat 20" not in page
+    assert "page 1 of 2" in page
+    second = admin_client.get(change_url(dataset) + "?sheet=train&row_page=2").content.decode()
+    assert "&quot;cat 24&quot;" in second and "100000000000000025" in second
+    first = admin_client.get(change_url(dataset)).content.decode()
+    assert "empty</strong>" in first and "No rows." in first
 
 
 def test_a_fusion_datasets_files_are_each_sensors_files_of_its_frames(

@@ -1,0 +1,51 @@
+"""Graviti v2 views of versioned content, one module per resource; ``project.api.routes`` mounts them."""
+
+from versioning.api.graviti.history import (
+    BranchCollectionView,
+    BranchView,
+    CommitCollectionView,
+    CommitView,
+    DraftCollectionView,
+    DraftView,
+    RevisionView,
+    TagCollectionView,
+    TagView,
+)
+from versioning.api.graviti.searches import (
+    SearchCollectionView,
+    SearchRecordCountView,
+    SearchRecordsView,
+    SearchView,
+)
+from versioning.api.graviti.sheets import (
+    DraftSheetCollectionView,
+    DraftSheetDataView,
+    DraftSheetView,
+    SheetCollectionView,
+    SheetDataView,
+    SheetSchemaView,
+    SheetView,
+)
+
+__all__ = [
+    "BranchCollectionView",
+    "BranchView",
+    "CommitCollectionView",
+    "CommitView",
+    "DraftCollectionView",
+    "DraftSheetCollectionView",
+    "DraftSheetDataView",
+    "DraftSheetView",
+    "DraftView",
+    "RevisionView",
+    "SearchCollectionView",
+    "SearchRecordCountView",
+    "SearchRecordsView",
+    "SearchView",
+    "SheetCollectionView",
+    "SheetDataView",
+    "SheetSchemaView",
+    "SheetView",
+    "TagCollectionView",
+    "TagView",
+]
