@@ -527,7 +527,7 @@ def _file_references(value: Any, found: list[tuple[str, str]]) -> None:
 def _mask_objects(labels: Iterable[dict | None]) -> list[tuple[str, str]]:
     """(object key, SHA-1) of every object the labels refer to: masks, and the files of a sheet's rows (a row
     is an entry whose label is the row; only its first file is the entry's own object)."""
-    found = []
+    found: list[tuple[str, str]] = []
     for label in labels:
         found.extend(
             (reference.get("objectKey", ""), reference.get("checksum", ""))
