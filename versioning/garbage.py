@@ -486,7 +486,7 @@ class Collector:
             tally.found_bytes += object_size
             bar.update()
             draft_since = open_since.get(prefix.dataset_id) if prefix.dataset_id is not None else None
-            if written_at >= cutoff or (draft_since is not None and written_at >= draft_since):
+            if written_at >= cutoff or (draft_since is not None and written_at >= draft_since - FILE_CLOCK_SLACK):
                 tally.kept += 1
                 tally.kept_bytes += object_size
                 left[prefix_key][0] += 1
@@ -507,6 +507,9 @@ class Collector:
         _garbage_record(self.report.reclaimable, measured_at=self.report.marked_at)
 
 
+# A file's modification time comes from the kernel's coarse clock, which lags the clock a draft's creation time
+# is read from by up to a tick: an upload made just after its draft opened can look older than the draft.
+FILE_CLOCK_SLACK = timedelta(seconds=1)
 # A key the hub addresses itself: ``<dataset hex id>/<sha1>``.
 HUB_KEY = re.compile(r"[0-9a-f]{32}/([0-9a-f]{40})")
 
