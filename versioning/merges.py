@@ -3,7 +3,8 @@
 The base is the nearest common ancestor of the two heads (ROOT when there is none). Both sides' changes
 come from ``trees_diff``, which opens only the ranges that differ, so a merge costs O(changes on both
 sides). A conflict is a path changed on both sides to different results; besides ``segment/remotePath``
-paths, the catalog, the notes and each segment (its existence and description) count as one path each.
+paths, the catalog, the notes, each segment's existence and description, each fusion sensor and each other
+key of a segment's metadata (a sheet's schema) count as one path each.
 
 A segment deleted on one side conflicts with any change inside it on the other. When the side that
 deleted it wins, the segment goes with everything in it; when the other side wins, the segment stays and
@@ -25,7 +26,17 @@ from project import errors
 from versioning import selectors
 from versioning.fence import fence_share
 from versioning.models import Branch, Commit, Draft, DraftMetadata, StagedEntry, StagedSegment
-from versioning.trees import EMPTY_TREE, Change, Entry, EntryChange, TreeContent, metadata_load, tree_load, trees_diff
+from versioning.trees import (
+    EMPTY_TREE,
+    Change,
+    Entry,
+    EntryChange,
+    TreeContent,
+    metadata_load,
+    metadata_save,
+    tree_load,
+    trees_diff,
+)
 
 STRATEGIES = ("abort", "override", "skip")
 CATALOG_PATH = "catalog"
@@ -41,7 +52,9 @@ Strategy = Literal["abort", "override", "skip"]
 class MergeConflict:
     """A path changed on both sides to different results; ``source`` and ``target`` summarise each side.
 
-    ``kind`` is ``entry``, ``segment``, ``catalog`` or ``notes``; a side's value is None where it deleted.
+    ``kind`` is ``entry``, ``segment`` (its existence or description; path = the segment), ``sensor`` (path =
+    ``segment/sensor name``), ``metadata`` (another key of a segment's metadata; path = ``segment/key``),
+    ``catalog`` or ``notes``; a side's value is None where it deleted.
     """
 
     kind: str
@@ -67,6 +80,8 @@ class MergePlan:
     changes: list[tuple[Change, bool]] = field(default_factory=list)
     # Segment name to its (description, metadata id) in the result, or None where the result drops it.
     segments: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+    # Segment name to metadata that neither side holds whole (both sides' sensors, say), stored on staging.
+    merged_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     catalog: dict | None = None
     notes: dict | None = None
 
@@ -113,6 +128,102 @@ def _segment_summary(record: tuple[str, str] | None) -> dict[str, Any] | None:
     if record is None:
         return None
     return {"description": record[0], "metadata": metadata_load(record[1])}
+
+
+_ABSENT: Any = object()
+
+
+def _three_way(was: Any, mine: Any, other: Any) -> tuple[Any, bool, bool]:
+    """(result, conflicted, taken from the source) of one path's three values, the target winning conflicts."""
+    if mine == other or was == mine:
+        return other, False, False
+    if was == other:
+        return mine, False, True
+    return other, True, False
+
+
+def _by_name(sensors: Any) -> dict[str, Any] | None:
+    """A sensor list by name, or None when the value is not one (then it merges as one path)."""
+    if sensors is _ABSENT:
+        return {}
+    if not isinstance(sensors, list):
+        return None
+    if not all(isinstance(sensor, dict) and isinstance(sensor.get("name"), str) for sensor in sensors):
+        return None
+    found = {s["name"]: s for s in sensors}
+    return found if len(found) == len(sensors) else None
+
+
+@dataclass
+class _FieldMerge:
+    """A segment both sides hold, merged path by path: description, each sensor, each other metadata key."""
+
+    name: str
+    strategy: str
+    conflicts: list[MergeConflict] = field(default_factory=list)
+    from_source: bool = False
+
+    def pick(self, kind: str, path: str, values: tuple[Any, Any, Any], summary: Callable[[Any], Any]) -> Any:
+        """One path's result from its (base, source, target) values; a conflict is reported with ``summary``."""
+        was, mine, other = values
+        result, conflicted, taken = _three_way(was, mine, other)
+        if conflicted:
+            self.conflicts.append(MergeConflict(kind, path, summary(mine), summary(other)))
+            if self.strategy == "override":
+                result, taken = mine, True
+        self.from_source = self.from_source or taken
+        return result
+
+    def metadata(self, was: dict[str, Any], mine: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+        """The merged metadata: sensors one by one (by name, kept sorted), every other key as one path."""
+        merged: dict[str, Any] = {}
+        for key in sorted(was.keys() | mine.keys() | other.keys()):
+            values = (was.get(key, _ABSENT), mine.get(key, _ABSENT), other.get(key, _ABSENT))
+            named = [_by_name(value) for value in values]
+            if key == "sensors" and all(found is not None for found in named):
+                old, ours, theirs = (found or {} for found in named)
+                sensors = []
+                for sensor in sorted(old.keys() | ours.keys() | theirs.keys()):
+                    value = self.pick(
+                        "sensor",
+                        f"{self.name}/{sensor}",
+                        (old.get(sensor), ours.get(sensor), theirs.get(sensor)),
+                        summary=lambda side: side,
+                    )
+                    if value is not None:
+                        sensors.append(value)
+                # No sensor left: an empty list where either side keeps the key, as the sensor calls leave it.
+                result = sensors if sensors or values[1] is not _ABSENT or values[2] is not _ABSENT else _ABSENT
+            else:
+                result = self.pick(
+                    "metadata",
+                    f"{self.name}/{key}",
+                    values,
+                    summary=lambda side: None if side is _ABSENT else side,
+                )
+            if result is not _ABSENT:
+                merged[key] = result
+        return merged
+
+
+def _segment_merge(
+    name: str, strategy: str, was: tuple[str, str] | None, mine: tuple[str, str], other: tuple[str, str]
+) -> tuple[tuple[str, str] | dict[str, Any], list[MergeConflict], bool]:
+    """Merge a segment both sides hold: (its record, or its description and metadata to store when neither side
+    holds the result whole; the conflicts; whether anything comes from the source)."""
+    merge = _FieldMerge(name, strategy)
+    description = merge.pick(
+        "segment",
+        name,
+        (None if was is None else was[0], mine[0], other[0]),
+        summary=lambda side: None if side is None else {"description": side},
+    )
+    loaded = [metadata_load(record[1]) if record is not None else {} for record in (was, mine, other)]
+    metadata = merge.metadata(*loaded)
+    for record, found in ((other, loaded[2]), (mine, loaded[1])):
+        if metadata == found and description == record[0]:
+            return record, merge.conflicts, merge.from_source
+    return {"description": description, "metadata": metadata}, merge.conflicts, merge.from_source
 
 
 def _tree(commit: Commit | None) -> TreeContent:
@@ -191,12 +302,22 @@ def merge_plan(
     source_inside = {change.path.partition("/")[0] for change in source_diff}
     target_inside = {change.path.partition("/")[0] for change in target_diff}
 
-    # Segments: existence, description and metadata (fusion sensors, sheet schemas), one path each.
+    # Segments: their existence, then the description, each sensor and each other metadata key.
     old, ours, theirs = _segment_records(base_tree), _segment_records(source_tree), _segment_records(target_tree)
     segment_side: dict[str, str] = {}
     for name in sorted(old.keys() | ours.keys() | theirs.keys()):
         was, mine, other = old.get(name), ours.get(name), theirs.get(name)
         source_changed, target_changed = was != mine, was != other
+        if mine is not None and other is not None:
+            merged, conflicts, from_source = _segment_merge(name, strategy, was, mine, other)
+            plan.conflicts.extend(conflicts)
+            segment_side[name] = "source" if from_source else "target"
+            if isinstance(merged, dict):
+                plan.segments[name] = (merged["description"], "")
+                plan.merged_metadata[name] = merged["metadata"]
+            elif merged != other:
+                plan.segments[name] = merged
+            continue
         conflicted = (
             (source_changed and target_changed and mine != other)
             or (mine is None and source_changed and name in target_inside and other is not None)
@@ -252,6 +373,7 @@ def merge_plan(
         check()
     if not plan.applied:
         plan.changes, plan.segments, plan.catalog, plan.notes = [], {}, None, None
+        plan.merged_metadata = {}
     return plan
 
 
@@ -269,7 +391,9 @@ def _stage(draft: Draft, plan: MergePlan) -> None:
                     name=name,
                     action=StagedSegment.Action.PUT,
                     description=record[0],
-                    metadata_id=record[1],
+                    metadata_id=metadata_save(plan.merged_metadata[name])
+                    if name in plan.merged_metadata
+                    else record[1],
                 )
             )
     StagedSegment.objects.bulk_create(staged_segments)

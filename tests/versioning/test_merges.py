@@ -349,25 +349,148 @@ def test_check_may_stop_the_merge_before_anything_is_written(dataset: Dataset) -
     assert Draft.objects.count() == drafts
 
 
-def set_metadata(dataset: Dataset, branch: str, value: str) -> None:
+def set_metadata(dataset: Dataset, branch: str, value: Any, key: str = "sensors") -> None:
     draft = services.draft_create(dataset=dataset, title="t", branch_name=branch)
-    services.draft_segment_metadata_set(draft=draft, name="s", key="sensors", value=[{"name": value}])
+    if isinstance(value, str):
+        value = [{"name": value}]
+    services.draft_segment_metadata_set(draft=draft, name="s", key=key, value=value)
     services.draft_commit(draft=draft, title="c")
 
 
-@pytest.mark.parametrize(("strategy", "winner"), [("override", "dev"), ("skip", "main"), ("abort", "main")])
-def test_segment_metadata_changed_on_both_sides_is_a_conflict(dataset: Dataset, strategy: str, winner: str) -> None:
-    commit_files(dataset, "main", {"a": "1"})
-    services.branch_create(dataset=dataset, name="dev", revision="main")
-    set_metadata(dataset, "dev", "dev")
-    set_metadata(dataset, "main", "main")
+def set_description(dataset: Dataset, branch: str, description: str) -> None:
+    draft = services.draft_create(dataset=dataset, title="t", branch_name=branch)
+    services.draft_segment_put(draft=draft, name="s", description=description)
+    services.draft_commit(draft=draft, title="c")
+
+
+def merged_segment(dataset: Dataset, strategy: str) -> tuple[merges.MergeResult, dict[str, Any]]:
     source, target = Branch.objects.get(name="dev"), Branch.objects.get(name="main")
     result = merges.merge_prepare(source=source, target=target, strategy=strategy, title="m")
-    (conflict,) = result.conflicts
-    assert (conflict.kind, conflict.path) == ("segment", "s")
-    assert conflict.source == {"description": "", "metadata": {"sensors": [{"name": "dev"}]}}
     revision = selectors.revision_resolve(dataset=dataset, revision=result.draft.number)
-    assert selectors.segment_metadata(revision=revision, name="s") == {"sensors": [{"name": winner}]}
+    return result, selectors.segment_metadata(revision=revision, name="s")
+
+
+def camera(name: str, fov: int) -> dict[str, Any]:
+    return {"name": name, "type": "CAMERA", "intrinsics": {"fov": fov}}
+
+
+@pytest.mark.parametrize(("strategy", "winner"), [("override", 60), ("skip", 90), ("abort", 90)])
+def test_one_sensor_changed_on_both_sides_is_a_conflict_of_that_sensor(
+    dataset: Dataset, strategy: str, winner: int
+) -> None:
+    commit_files(dataset, "main", {"a": "1"})
+    set_metadata(dataset, "main", [camera("back", 30), camera("front", 30)])
+    services.branch_create(dataset=dataset, name="dev", revision="main")
+    set_metadata(dataset, "dev", [camera("back", 30), camera("front", 60)])
+    set_metadata(dataset, "main", [camera("back", 45), camera("front", 90)])
+
+    result, metadata = merged_segment(dataset, strategy)
+
+    (conflict,) = result.conflicts
+    assert (conflict.kind, conflict.path) == ("sensor", "s/front")
+    assert (conflict.source, conflict.target) == (camera("front", 60), camera("front", 90))
+    # The sensor only the target changed keeps the target's change under every strategy.
+    assert metadata == {"sensors": [camera("back", 45), camera("front", winner)]}
+
+
+def test_sensors_added_on_both_sides_merge_without_conflict(dataset: Dataset) -> None:
+    commit_files(dataset, "main", {"a": "1"})
+    set_metadata(dataset, "main", [camera("back", 30)])
+    services.branch_create(dataset=dataset, name="dev", revision="main")
+    set_metadata(dataset, "dev", [camera("back", 30), camera("left", 10)])
+    set_metadata(dataset, "main", [camera("right", 20)])  # the target also deletes "back"
+
+    result, metadata = merged_segment(dataset, "abort")
+
+    assert result.conflicts == []
+    assert metadata == {"sensors": [camera("left", 10), camera("right", 20)]}
+    commit = services.draft_commit(draft=result.draft, title="m")
+    revision = selectors.revision_resolve(dataset=dataset, revision=commit.id)
+    assert selectors.segment_metadata(revision=revision, name="s") == metadata
+
+
+def test_the_same_sensor_added_alike_on_both_sides_is_no_conflict(dataset: Dataset) -> None:
+    commit_files(dataset, "main", {"a": "1"})
+    services.branch_create(dataset=dataset, name="dev", revision="main")
+    set_metadata(dataset, "dev", [camera("back", 30)])
+    set_metadata(dataset, "main", [camera("back", 30)])
+
+    result, metadata = merged_segment(dataset, "abort")
+
+    assert result.conflicts == []
+    assert metadata == {"sensors": [camera("back", 30)]}
+
+
+def test_description_and_sensors_changed_on_different_sides_both_apply(dataset: Dataset) -> None:
+    commit_files(dataset, "main", {"a": "1"})
+    services.branch_create(dataset=dataset, name="dev", revision="main")
+    set_metadata(dataset, "dev", [camera("back", 30)])
+    set_description(dataset, "main", "street scenes")
+
+    result, metadata = merged_segment(dataset, "abort")
+
+    assert result.conflicts == []
+    assert metadata == {"sensors": [camera("back", 30)]}
+    revision = selectors.revision_resolve(dataset=dataset, revision=result.draft.number)
+    assert selectors.segment_get(revision=revision, name="s").description == "street scenes"
+
+
+@pytest.mark.parametrize(("strategy", "winner"), [("override", "dev"), ("skip", "main")])
+def test_description_changed_on_both_sides_is_a_conflict_of_the_segment(
+    dataset: Dataset, strategy: str, winner: str
+) -> None:
+    commit_files(dataset, "main", {"a": "1"})
+    services.branch_create(dataset=dataset, name="dev", revision="main")
+    set_description(dataset, "dev", "dev")
+    set_description(dataset, "main", "main")
+    set_metadata(dataset, "dev", [camera("back", 30)])
+
+    result, metadata = merged_segment(dataset, strategy)
+
+    (conflict,) = result.conflicts
+    assert (conflict.kind, conflict.path, conflict.source, conflict.target) == (
+        "segment",
+        "s",
+        {"description": "dev"},
+        {"description": "main"},
+    )
+    revision = selectors.revision_resolve(dataset=dataset, revision=result.draft.number)
+    assert selectors.segment_get(revision=revision, name="s").description == winner
+    assert metadata == {"sensors": [camera("back", 30)]}
+
+
+@pytest.mark.parametrize(("strategy", "winner"), [("override", "dev"), ("skip", "main"), ("abort", "main")])
+def test_another_metadata_key_changed_on_both_sides_is_one_conflict(
+    dataset: Dataset, strategy: str, winner: str
+) -> None:
+    commit_files(dataset, "main", {"a": "1"})
+    services.branch_create(dataset=dataset, name="dev", revision="main")
+    set_metadata(dataset, "dev", {"columns": "dev"}, key="schema")
+    set_metadata(dataset, "main", {"columns": "main"}, key="schema")
+
+    result, metadata = merged_segment(dataset, strategy)
+
+    (conflict,) = result.conflicts
+    assert (conflict.kind, conflict.path) == ("metadata", "s/schema")
+    assert (conflict.source, conflict.target) == ({"columns": "dev"}, {"columns": "main"})
+    assert metadata == {"schema": {"columns": winner}}
+
+
+def test_sensors_changed_where_the_other_side_deleted_the_segment_conflict_as_the_segment(dataset: Dataset) -> None:
+    commit_files(dataset, "main", {"a": "1"})
+    services.branch_create(dataset=dataset, name="dev", revision="main")
+    set_metadata(dataset, "dev", [camera("back", 30)])
+    draft = services.draft_create(dataset=dataset, title="t", branch_name="main")
+    services.draft_segment_delete(draft=draft, name="s")
+    services.draft_commit(draft=draft, title="c")
+
+    source, target = Branch.objects.get(name="dev"), Branch.objects.get(name="main")
+    result = merges.merge_prepare(source=source, target=target, strategy="skip", title="m")
+
+    (conflict,) = result.conflicts
+    assert (conflict.kind, conflict.path, conflict.target) == ("segment", "s", None)
+    revision = selectors.revision_resolve(dataset=dataset, revision=result.draft.number)
+    assert selectors.segment_list(revision=revision).items == []
 
 
 def test_segment_metadata_changed_on_one_side_merges(dataset: Dataset) -> None:
