@@ -159,8 +159,20 @@ class Tag(models.Model):
         return f"{self.category.name}: {self.name}"
 
 
+class ListedDatasetManager(models.Manager["Dataset"]):
+    """Datasets people made; search results (internal datasets a search job writes) are left out."""
+
+    def get_queryset(self) -> models.QuerySet["Dataset"]:
+        return super().get_queryset().filter(search_source__isnull=True)
+
+
 class Dataset(models.Model):
-    """A dataset as every dialect sees it; files and history live in ``versioning``."""
+    """A dataset as every dialect sees it; files and history live in ``versioning``.
+
+    A search result is a dataset too, internal and read-only: ``search_source`` names the dataset searched.
+    ``objects`` leaves search results out, so no list, catalog or admin page shows them; ``all_objects``
+    reaches them where they must be found (by id, by garbage collection).
+    """
 
     class DataType(models.IntegerChoices):
         IMAGE = 0, "image"
@@ -203,10 +215,19 @@ class Dataset(models.Model):
     creator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="datasets"
     )
+    # Set on a search result only: the dataset it was searched in, whose readers read it.
+    search_source = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="+", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
+    all_objects = models.Manager()
+    objects = ListedDatasetManager()
+
     class Meta:
+        default_manager_name = "objects"
+        base_manager_name = "all_objects"
         constraints = [
             models.UniqueConstraint(fields=["workspace", "name"], name="one_dataset_name_per_workspace"),
             models.CheckConstraint(
@@ -228,6 +249,11 @@ class Dataset(models.Model):
     def hex_id(self) -> str:
         """The 32-hex id the TensorBay and Graviti dialects use."""
         return self.uuid.hex
+
+    @property
+    def is_search_result(self) -> bool:
+        """Whether the dataset is a search job's read-only result."""
+        return self.search_source_id is not None
 
 
 class DatasetFile(models.Model):

@@ -122,10 +122,13 @@ def dataset_list_for_workspace(*, workspace: Workspace, data_type: int | None = 
     return datasets.order_by("-created_at", "-pk")
 
 
-def dataset_list_with_head(*, workspace: Workspace | None = None) -> QuerySet[Dataset]:
+def dataset_list_with_head(
+    *, workspace: Workspace | None = None, with_search_results: bool = False
+) -> QuerySet[Dataset]:
     """Datasets (of one workspace when given) oldest first, with ``head_commit_id``: their default branch's head."""
     heads = Branch.objects.filter(dataset=OuterRef("pk"), name=OuterRef("default_branch")).values("head_id")[:1]
-    datasets = Dataset.objects.select_related("workspace", "creator", "storage_config").annotate(
+    manager = Dataset.all_objects if with_search_results else Dataset.objects
+    datasets = manager.select_related("workspace", "creator", "storage_config", "search_source").annotate(
         head_commit_id=Subquery(heads)
     )
     if workspace is not None:
@@ -145,10 +148,18 @@ def dataset_get_for_key(*, workspace: str, name: str, key: AccessKey, write: boo
 
 
 def _dataset_as_key_may_use(dataset: Dataset | None, *, key: AccessKey, write: bool, missing: str) -> Dataset:
-    """Check the key's rights on a looked-up dataset; one it may not read fails exactly as a missing one."""
-    role = key_role(key=key) if dataset is not None and dataset.workspace_id == key.workspace_id else None
-    if dataset is None or (role is None and (not dataset.is_public or dataset.hidden)):
+    """Check the key's rights on a looked-up dataset; one it may not read fails exactly as a missing one.
+
+    A search result is read by whoever may read the dataset searched, and written by no one.
+    """
+    if dataset is None:
         raise errors.NotFound(missing)
+    judged = dataset.search_source if dataset.search_source is not None else dataset
+    role = key_role(key=key) if judged.workspace_id == key.workspace_id else None
+    if role is None and (not judged.is_public or judged.hidden):
+        raise errors.NotFound(missing)
+    if write and judged is not dataset:
+        raise errors.Forbidden("a search result is read-only")
     if write and role in (None, Membership.Role.READER):
         raise errors.Forbidden(f"{key.user.username} may not change datasets of workspace {dataset.workspace.name}")
     return dataset
@@ -195,7 +206,7 @@ def dataset_get_by_id_for_key(*, dataset_id: str, key: AccessKey, write: bool = 
         dataset_uuid = uuid.UUID(hex=dataset_id) if len(dataset_id) == 32 else None
     except ValueError:
         dataset_uuid = None
-    found = dataset_list_with_head().filter(uuid=dataset_uuid).first() if dataset_uuid else None
+    found = dataset_list_with_head(with_search_results=True).filter(uuid=dataset_uuid).first() if dataset_uuid else None
     return _dataset_as_key_may_use(found, key=key, write=write, missing=f"dataset {dataset_id!r} does not exist")
 
 

@@ -44,7 +44,7 @@ from versioning import labels as label_rules
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
 from versioning.fence import fence_share
-from versioning.models import Branch, Commit, Draft, StagedEntry
+from versioning.models import Branch, Commit, Draft, Job, StagedEntry
 from versioning.trees import EMPTY_TREE, Entry, Part, tree_load, trees_diff
 
 ACCESS_KEY_PREFIX = "ACCESSKEY-"
@@ -531,9 +531,42 @@ def dataset_update(
 
 @transaction.atomic
 def dataset_delete(*, dataset: Dataset) -> None:
-    """Delete a dataset with its history: drafts, tags, branches and commits."""
+    """Delete a dataset with its history (drafts, tags, branches and commits) and its search results."""
+    for result in Dataset.all_objects.filter(search_source=dataset):
+        versioning_services.history_delete(dataset=result)
+        result.delete()
     versioning_services.history_delete(dataset=dataset)
     dataset.delete()
+
+
+@transaction.atomic
+def dataset_create_from_search(
+    *, job: Job, workspace: Workspace, creator: User, name: str, alias: str = "", is_public: bool = False
+) -> Dataset:
+    """Create a dataset of the searched dataset's type whose first commit is a successful search's result."""
+    result = job.result_dataset
+    if job.job_type != Job.Type.BASIC_SEARCH or job.status != Job.Status.SUCCESS or result is None:
+        raise errors.NotAllowed(f"job {job.pk} is {job.status}; only a successful search becomes a dataset", job=job.pk)
+    source = job.dataset
+    # Entries point at the searched dataset's objects, so they stay in its storage: the hub's own storage
+    # serves every workspace, a storage config only its own.
+    if source.storage_config_id is not None and source.workspace_id != workspace.pk:
+        raise errors.NotAllowed("a search of a dataset in a storage config becomes a dataset in its workspace only")
+    _check_can_write(workspace=workspace, user=creator)
+    dataset = dataset_create(
+        workspace=workspace,
+        creator=creator,
+        name=name,
+        alias=alias,
+        data_type=source.data_type,
+        kind=source.kind,
+        is_public=is_public,
+        storage_config=source.storage_config,
+    )
+    head = Branch.objects.select_related("head__dataset").get(dataset=result, name=result.default_branch).head
+    if head is not None:
+        versioning_services.commit_adopt(dataset=dataset, commit=head, title=job.title, committer=creator)
+    return dataset
 
 
 @transaction.atomic

@@ -225,7 +225,7 @@ class Collector:
         """Candidate objects per storage: every ``<hex>/<sha1>`` key under a dataset's prefix, sorted."""
         by_ref: dict[str, list[_Prefix]] = defaultdict(list)
         live_hex = set()
-        for pk, dataset_uuid, config_id in Dataset.objects.order_by("pk").values_list(
+        for pk, dataset_uuid, config_id in Dataset.all_objects.order_by("pk").values_list(
             "pk", "uuid", "storage_config_id"
         ):
             by_ref[_storage_ref(config_id)].append(_Prefix(dataset_uuid.hex, pk))
@@ -262,7 +262,7 @@ class Collector:
     def _mark(self, *, key_refs: set[str]) -> dict[str, SortedSpill]:
         """Everything the roots reach: ids of trees, ranges and metadata, storage keys, (dataset, sha1) pairs."""
         live = {name: SortedSpill() for name in ("trees", "ranges", "metadata", "keys", "objects")}
-        config_of = dict(Dataset.objects.values_list("pk", "storage_config_id"))
+        config_of = dict(Dataset.all_objects.values_list("pk", "storage_config_id"))
         bar = self._bar("marking")
         # Drafts first, commits second (see the module docstring).
         for _, object_key, label, parts, config_id in _rows(
@@ -578,7 +578,7 @@ def _garbage_record(reclaimable: dict[int, tuple[int, int]], *, measured_at: dat
 def _dataset_ids() -> Iterator[tuple[int]]:
     last = 0
     while True:
-        batch = list(Dataset.objects.filter(pk__gt=last).order_by("pk").values_list("pk")[:ROW_BATCH])
+        batch = list(Dataset.all_objects.filter(pk__gt=last).order_by("pk").values_list("pk")[:ROW_BATCH])
         yield from batch
         if len(batch) < ROW_BATCH:
             return

@@ -2,9 +2,10 @@
 
 The job row is the source of truth. Running a job has two steps: planning reads only and checks now and
 then that the job is still wanted (not aborted, deleted or retried) and within its time limit; then one
-transaction locks the job row, checks again and writes the result draft together with the job's SUCCESS.
-So a task delivered twice (its worker died) plans again and finds the result already written, a worker
-killed mid-merge leaves nothing behind, and an abort is honoured at any point before the result is written.
+transaction locks the job row, checks again and writes the result (a merge's draft, a search's result
+dataset) together with the job's SUCCESS. So a task delivered twice (its worker died) plans again and finds
+the result already written, a worker killed mid-job leaves nothing behind, and an abort is honoured at any
+point before the result is written. A search is not retried: it reads one commit, which never changes.
 """
 
 import hashlib
@@ -22,7 +23,7 @@ from kombu.exceptions import KombuError
 
 from datasets.models import Dataset, User
 from project import errors
-from versioning import merges, selectors
+from versioning import merges, search, selectors
 from versioning.models import Branch, Job
 
 # A job keeps this many conflicts of its merge's report (and counts them all).
@@ -115,7 +116,10 @@ def job_create(
         existing = Job.objects.filter(dataset=dataset, request_key=request).first()
         if existing is not None:
             return existing
-    _check_merge_arguments(dataset, arguments)
+    if job_type == Job.Type.BASIC_SEARCH:
+        search.search_query(dataset=dataset, arguments=arguments)
+    else:
+        _check_merge_arguments(dataset, arguments)
     try:
         with transaction.atomic():
             job = Job.objects.create(
@@ -162,6 +166,8 @@ def job_abort(*, job: Job) -> Job:
 def job_retry(*, job: Job) -> Job:
     """Queue a failed or aborted job again, as a new attempt."""
     locked = _locked(job)
+    if locked.job_type == Job.Type.BASIC_SEARCH:
+        raise errors.NotAllowed("basicSearch jobs are not retried: search again instead", job=job.pk)
     if locked.status not in (Job.Status.FAILED, Job.Status.ABORTED):
         raise errors.NotAllowed(f"job {locked.pk} is {locked.status}; only FAILED or ABORTED jobs retry", job=job.pk)
     locked.status = Job.Status.QUEUING
@@ -176,8 +182,12 @@ def job_retry(*, job: Job) -> Job:
 
 @transaction.atomic
 def job_delete(*, job: Job) -> None:
-    """Delete a job in whatever state; a run still going stops without writing its result."""
-    Job.objects.filter(pk=_locked(job).pk).delete()
+    """Delete a job in whatever state, with a search's result; a run still going stops without writing one."""
+    locked = _locked(job)
+    result = locked.result_dataset
+    Job.objects.filter(pk=locked.pk).delete()
+    if result is not None:
+        search.search_result_delete(dataset=result)
 
 
 def jobs_fail_overdue(*, dataset: Dataset) -> None:
@@ -250,42 +260,66 @@ def conflict_message(conflicts: list[merges.MergeConflict]) -> str:
     return f"conflict: {len(conflicts)} paths differ on both branches: {shown}{more}"
 
 
+def _merge_finish(job: Job, check: Callable[[], None]) -> None:
+    arguments = job.arguments
+    source = Branch.objects.select_related("head", "dataset").get(
+        dataset=job.dataset, name=arguments["sourceBranchName"]
+    )
+    target = Branch.objects.select_related("head", "dataset").get(
+        dataset=job.dataset, name=arguments["targetBranchName"]
+    )
+    plan = merges.merge_plan(source=source, target=target, strategy=arguments.get("strategy"), check=check)
+    with transaction.atomic():
+        locked = _wanted_locked(job)
+        draft = merges.merge_apply(
+            plan=plan,
+            target=target,
+            title=arguments["title"],
+            description=arguments.get("description") or "",
+            creator=locked.creator,
+        )
+        locked.status = Job.Status.SUCCESS
+        locked.finished_at = timezone.now()
+        locked.result = {"draftNumber": draft.number}
+        locked.result_draft = draft
+        locked.conflicts = [c.as_dict() for c in plan.conflicts[:JOB_CONFLICTS_KEPT]]
+        locked.conflict_count = len(plan.conflicts)
+        # Only a merge that applied nothing says so; override and skip resolved their conflicts.
+        locked.error_message = "" if plan.applied else conflict_message(plan.conflicts)
+        locked.save()
+
+
+def _search_finish(job: Job, check: Callable[[], None]) -> None:
+    query = search.search_query(dataset=job.dataset, arguments=job.arguments)
+    with search.search_plan(query=query, check=check) as plan, transaction.atomic():
+        locked = _wanted_locked(job)
+        result, commit = search.search_result_write(
+            plan=plan, name=f"search/{job.pk}", title=job.title, creator=locked.creator
+        )
+        locked.status = Job.Status.SUCCESS
+        locked.finished_at = timezone.now()
+        locked.result = {"searchResultId": result.hex_id, "searchResultCommitId": commit.id}
+        locked.result_dataset = result
+        locked.save()
+
+
+def _wanted_locked(job: Job) -> Job:
+    """The job's row, locked, while this attempt is still the one running; otherwise stop (undoing any write)."""
+    locked = Job.objects.select_for_update().filter(pk=job.pk).first()
+    if locked is None or locked.attempt != job.attempt or locked.status != Job.Status.PROCESSING:
+        raise JobStopped
+    return locked
+
+
 def job_run(*, job_id: str, attempt: int) -> None:
     """Run one attempt of a job to its end; running it again (a second delivery) writes no second result."""
     job = _claim(job_id, attempt)
     if job is None:
         return
     limit = settings.JOB_TIME_LIMIT_SECONDS
-    arguments = job.arguments
+    finish = _search_finish if job.job_type == Job.Type.BASIC_SEARCH else _merge_finish
     try:
-        check = _still_wanted(job)
-        source = Branch.objects.select_related("head", "dataset").get(
-            dataset=job.dataset, name=arguments["sourceBranchName"]
-        )
-        target = Branch.objects.select_related("head", "dataset").get(
-            dataset=job.dataset, name=arguments["targetBranchName"]
-        )
-        plan = merges.merge_plan(source=source, target=target, strategy=arguments.get("strategy"), check=check)
-        with transaction.atomic():
-            locked = Job.objects.select_for_update().filter(pk=job_id).first()
-            if locked is None or locked.attempt != attempt or locked.status != Job.Status.PROCESSING:
-                return
-            draft = merges.merge_apply(
-                plan=plan,
-                target=target,
-                title=arguments["title"],
-                description=arguments.get("description") or "",
-                creator=locked.creator,
-            )
-            locked.status = Job.Status.SUCCESS
-            locked.finished_at = timezone.now()
-            locked.result = {"draftNumber": draft.number}
-            locked.result_draft = draft
-            locked.conflicts = [c.as_dict() for c in plan.conflicts[:JOB_CONFLICTS_KEPT]]
-            locked.conflict_count = len(plan.conflicts)
-            # Only a merge that applied nothing says so; override and skip resolved their conflicts.
-            locked.error_message = "" if plan.applied else conflict_message(plan.conflicts)
-            locked.save()
+        finish(job, _still_wanted(job))
     except JobStopped:
         return
     except (JobTimedOut, SoftTimeLimitExceeded):

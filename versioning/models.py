@@ -361,7 +361,7 @@ class SearchHistory(models.Model):
 
 
 class Job(models.Model):
-    """Long work on a dataset (a merge), run by a Celery task; the row is the source of truth for its state.
+    """Long work on a dataset (a merge, a search), run by a Celery task; the row is the source of truth for its state.
 
     ``attempt`` counts retries: a task carries the attempt it was sent for, so a late delivery of an earlier
     attempt does nothing. ``request_key`` remembers the create request a retried POST repeats.
@@ -369,6 +369,7 @@ class Job(models.Model):
 
     class Type(models.TextChoices):
         SQUASH_AND_MERGE = "squashAndMerge"
+        BASIC_SEARCH = "basicSearch"
 
     class Status(models.TextChoices):
         QUEUING = "QUEUING"
@@ -390,6 +391,10 @@ class Job(models.Model):
     conflicts = models.JSONField(default=list, blank=True)
     conflict_count = models.PositiveIntegerField(default=0)
     result_draft = models.ForeignKey(Draft, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # A search's result: the internal dataset holding the matching entries, deleted with the job.
+    result_dataset = models.ForeignKey(
+        "datasets.Dataset", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     creator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

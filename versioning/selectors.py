@@ -979,3 +979,11 @@ def job_list(*, dataset: Dataset, job_type: str | None = None, status: str | Non
             raise errors.Invalid("status", f"must be one of {', '.join(Job.Status.values)}")
         jobs = jobs.filter(status=status)
     return jobs
+
+
+def search_job_get(*, job_id: str) -> Job:
+    """The search job with this id, in whichever dataset (its result is addressed by the job alone)."""
+    job = Job.objects.select_related("dataset", "result_dataset").filter(pk=job_id, job_type="basicSearch").first()
+    if job is None:
+        raise errors.NotFound(f"job {job_id!r} does not exist", job=job_id)
+    return job

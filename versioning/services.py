@@ -109,7 +109,7 @@ def _check_entry(entry: Entry) -> None:
 
 def _lock_dataset(dataset: Dataset) -> None:
     """Serialise the dataset's numbering; taken first so a MariaDB snapshot starts after the lock."""
-    Dataset.objects.select_for_update().filter(pk=dataset.pk).values_list("pk", flat=True).first()
+    Dataset.all_objects.select_for_update().filter(pk=dataset.pk).values_list("pk", flat=True).first()
 
 
 @transaction.atomic
@@ -726,12 +726,17 @@ def commit_import(
     presorted: bool = False,
     checked: bool = False,
     segment_descriptions: dict[str, str] | None = None,
+    segment_metadata: dict[str, str] | None = None,
+    metadata: selectors.Metadata | None = None,
+    composite: bool = False,
 ) -> Commit:
     """Upsert a stream of entries onto a branch's head as one commit, in bounded memory.
 
     The bulk path for imports: entries are sorted on disk unless ``presorted`` (then they must be strictly
     increasing by path), merged into the head's ranges and committed; their segments are created as needed.
     ``checked`` says every entry already passed ``entry_check``, so it is not checked twice.
+    ``segment_metadata`` (segment name to metadata id) and ``metadata`` (catalog and notes) are set with the
+    commit; ``composite`` says entries may hold several files (fusion frames), so files are counted apart.
     """
     if not title:
         raise errors.Missing("title")
@@ -749,7 +754,8 @@ def commit_import(
     seen: set[str] = set()
     sha1s: list[str] = []
     head_revision = selectors.revision_resolve(dataset=dataset, revision=branch.head_commit_id)
-    enumerable = label_rules.enumerable_attributes(selectors.revision_metadata(revision=head_revision).catalog)
+    catalog = metadata.catalog if metadata is not None else selectors.revision_metadata(revision=head_revision).catalog
+    enumerable = label_rules.enumerable_attributes(catalog)
     label_delta: defaultdict[str, label_rules.Counts] = defaultdict(Counter)
     reader = TreeReader(head_tree)
 
@@ -780,16 +786,18 @@ def commit_import(
 
     # Files are counted apart from entries only once some entry holds several (see Commit.file_counts).
     file_counts = Counter(branch.head.file_counts) if branch.head and branch.head.file_counts is not None else None
+    if file_counts is None and composite:
+        file_counts = Counter(head_tree.counts)
     ranges, delta = ranges_apply(head_tree.ranges, changes())
     _objects_register(dataset.pk, sha1s)
     tree = TreeContent.build(
         descriptions=segments,
         counts=_counts_after(head_tree, delta),
         ranges=ranges,
-        metadata=head_tree.metadata_ids,
+        metadata={**head_tree.metadata_ids, **(segment_metadata or {})},
         statistics=_statistics_after(head_tree, segments, label_delta, enumerable),
     )
-    return _commit_create(
+    commit = _commit_create(
         branch=branch,
         tree=tree,
         title=title,
@@ -797,6 +805,59 @@ def commit_import(
         committer=committer,
         file_counts=None if file_counts is None else {name: file_counts[name] for name in sorted(segments)},
     )
+    if metadata is not None:
+        _metadata_record(branch=branch, commit=commit, metadata=metadata)
+    return commit
+
+
+def _metadata_record(*, branch: Branch, commit: Commit, metadata: selectors.Metadata) -> None:
+    """Give a commit made without a draft its catalog and notes, as a committed draft that set them."""
+    number = (Draft.objects.filter(dataset_id=commit.dataset_id).aggregate(top=Max("number"))["top"] or 0) + 1
+    draft = Draft.objects.create(
+        dataset_id=commit.dataset_id,
+        number=number,
+        branch=branch,
+        branch_name=branch.name,
+        base_commit=commit.parent,
+        title=commit.title,
+        state=Draft.State.COMMITTED,
+        creator=commit.committer,
+        committed_as=commit,
+    )
+    DraftMetadata.objects.create(draft=draft, catalog=metadata.catalog, notes=metadata.notes)
+
+
+@transaction.atomic
+def commit_adopt(*, dataset: Dataset, commit: Commit, title: str, committer: User | None = None) -> Commit:
+    """Make another dataset's commit the first commit of an empty dataset's default branch.
+
+    The new commit shares the commit's tree (sensors and label statistics included) and carries its catalog
+    and notes; only the objects it holds are registered, streaming the tree.
+    """
+    _lock_dataset(dataset)
+    branch = Branch.objects.select_for_update().get(pk=branch_ensure_default(dataset=dataset).pk)
+    if branch.head_id is not None:
+        raise errors.NotAllowed(f"branch {branch.name!r} already has commits", branch=branch.name)
+    source = selectors.revision_resolve(dataset=commit.dataset, revision=commit.id)
+    tree = _tree(commit)
+    sha1s: list[str] = []
+    for entry in TreeReader(tree).slice(0, tree.entry_count):
+        sha1s.extend(sha1 for _, sha1, _ in entry.files() if sha1)
+        sha1s.extend(label_rules.mask_sha1s([entry.label, *(part.label for part in entry.part_list())]))
+        if len(sha1s) >= OBJECT_BATCH:
+            _objects_register(dataset.pk, sha1s)
+            sha1s.clear()
+    _objects_register(dataset.pk, sha1s)
+    adopted = _commit_create(
+        branch=branch,
+        tree=tree,
+        title=title,
+        description="",
+        committer=committer,
+        file_counts=commit.file_counts,
+    )
+    _metadata_record(branch=branch, commit=adopted, metadata=selectors.revision_metadata(revision=source))
+    return adopted
 
 
 @transaction.atomic

@@ -66,6 +66,7 @@ tensorbay = [
     path(f"{TENSORBAY_DATASET}/jobs/<str:job_id>/abort", tensorbay_versioning.JobAbortView.as_view()),
     path(f"{TENSORBAY_DATASET}/jobs/<str:job_id>/retry", tensorbay_versioning.JobRetryView.as_view()),
     path(f"{TENSORBAY_DATASET}/diffs/<str:basehead>/segments", tensorbay_versioning.SegmentDiffView.as_view()),
+    path("searchResults/<str:job_id>/datasets", tensorbay_versioning.SearchResultDatasetView.as_view()),
     path(
         f"{TENSORBAY_DATASET}/diffs/<str:basehead>/segments/<path:segment>/data",
         tensorbay_versioning.DataDiffView.as_view(),

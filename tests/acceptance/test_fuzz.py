@@ -35,9 +35,9 @@ from datasets.models import Dataset, Membership, User, Workspace
 from storage_configs.services import storage_config_create
 from tests.acceptance.conftest import HubServer
 from tests.factories import UserFactory
+from versioning import jobs, sheets
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning
-from versioning import sheets
 from versioning.models import Draft
 from versioning.trees import Entry, Part
 
@@ -129,6 +129,14 @@ def seed_search(dataset: Dataset, commit_id: str) -> str:
     return versioning.search_create(revision=revision, sheet="table", criteria={"where": {"$gt": ["$.id", 0]}}).id
 
 
+def seed_search_job(dataset: Dataset, commit_id: str) -> str:
+    """A finished basic search of the dataset at the commit; return its job id."""
+    arguments = {"commit": commit_id, "filters": [{"key": "size", "operator": ">", "value": 0}]}
+    job = jobs.job_create(dataset=dataset, job_type="basicSearch", title="search", arguments=arguments)
+    jobs.job_run(job_id=job.pk, attempt=job.attempt)
+    return job.pk
+
+
 def seed_dataset(*, owner: User, workspace: Workspace, name: str, is_public: bool) -> tuple[Dataset, list[str], int]:
     """A dataset with two commits on main, a ``dev`` branch, a ``v1`` tag and an open draft."""
     dataset = services.dataset_create(
@@ -201,6 +209,7 @@ def fuzz_world(db: None) -> FuzzWorld:
                 "name": ["fuzz-local"],
                 "basehead": [f"commit-{commit}" for commit in commits] + [f"draft-{number}" for number in drafts],
                 "segment": ["train", "val", "open"],
+                "job_id": [seed_search_job(dataset, dataset_commits[-1]) for dataset, dataset_commits, _ in seeded],
             },
             "graviti": {
                 "workspace": ["fuzz-team"],

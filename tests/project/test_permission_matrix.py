@@ -132,6 +132,16 @@ def dataset_write(caller: str, visibility: str) -> str:
     return OK if caller == "writer" else FORBIDDEN
 
 
+def search_result_create(caller: str, visibility: str) -> str:
+    """A search becomes a dataset for whoever reads the searched dataset, in a workspace the caller writes; a
+    dataset in a storage config (all of the world's) stays in its workspace, so others are refused."""
+    if caller == "anonymous":
+        return UNAUTHENTICATED
+    if caller == "outsider":
+        return FORBIDDEN if visibility == "public" else HIDDEN
+    return OK if caller == "writer" else FORBIDDEN
+
+
 def key_workspace_list(caller: str, visibility: str) -> str:
     """A list of the key's workspace: lab's keys see lab's datasets (private ones too), others do not."""
     if caller == "anonymous":
@@ -217,7 +227,7 @@ class World:
     drafts: dict[str, int]
     heads: dict[str, str]
     searches: dict[str, str]
-    # Per dataset: a queued job and an aborted one (to retry).
+    # Per dataset: a queued job, an aborted one (to retry) and a finished search.
     jobs: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -397,6 +407,13 @@ TENSORBAY: dict[tuple[str, str], Row] = {
     ),
     (f"{TB_DATASET}/jobs/<str:job_id>/retry", "POST"): Row(
         dataset_write, Call(params=job_param("aborted"), query=fixed(jobType="squashAndMerge"))
+    ),
+    ("searchResults/<str:job_id>/datasets", "POST"): Row(
+        search_result_create,
+        Call(
+            params=job_param("search"),
+            body=lambda world, dataset, caller: {"datasetName": f"found-{uuid.uuid4().hex}", "isPublic": False},
+        ),
     ),
     (f"{TB_DATASET}/diffs/<str:basehead>/segments", "GET"): Row(
         dataset_read, Call(params=lambda world, dataset: {"basehead": f"commit-{world.heads[dataset.name]}"})
@@ -692,7 +709,14 @@ def build_world(local_root: Path) -> World:
             for _ in range(2)
         ]
         jobs.job_abort(job=made[1])
-        job_ids[name] = {"queued": made[0].pk, "aborted": made[1].pk}
+        search = jobs.job_create(
+            dataset=dataset,
+            job_type="basicSearch",
+            title="s",
+            arguments={"commit": head.id, "filters": [{"key": "size", "operator": ">", "value": 0}]},
+        )
+        jobs.job_run(job_id=search.pk, attempt=search.attempt)
+        job_ids[name] = {"queued": made[0].pk, "aborted": made[1].pk, "search": search.pk}
     for visibility, is_public in (("private", False), ("public", True)):
         name = f"fusion-{visibility}"
         dataset = services.dataset_create(

@@ -619,3 +619,32 @@ def test_every_file_a_sheet_row_refers_to_is_kept(dataset: Dataset) -> None:
 
     assert {first, second, staged} <= stored_keys()
     assert orphan not in stored_keys()
+
+
+def test_a_live_search_result_is_kept_and_a_deleted_one_collected(user: User, media: Path) -> None:
+    dataset = fusion_dataset(user)
+    draft = services.draft_create(dataset=dataset, title="frames")
+    stored_frames(dataset, draft, "seq", {FRAME: {"CAM": b"cam", "LIDAR": b"lidar"}}, ("CAM", "LIDAR"))
+    head = services.draft_commit(draft=draft, title="frames")
+    arguments = {"commit": head.id, "filters": [{"key": "sensor", "operator": "in", "value": ["CAM"]}]}
+    job = jobs.job_create(dataset=dataset, job_type="basicSearch", title="cameras", arguments=arguments)
+    jobs.job_run(job_id=job.pk, attempt=job.attempt)
+    job = Job.objects.select_related("result_dataset").get(pk=job.pk)
+    result = job.result_dataset
+    assert job.status == Job.Status.SUCCESS and result is not None
+    result_tree = Commit.objects.get(dataset=result).tree_id
+    assert result_tree != head.tree_id
+    three_days_ago = time.time() - 3 * 86400
+    for key in stored_keys():
+        os.utime(media / key, (three_days_ago, three_days_ago))
+    before = read_everything([dataset, result])
+
+    services.garbage_collect(grace=NOW)
+
+    assert read_everything([dataset, result]) == before
+    jobs.job_delete(job=job)
+    services.garbage_collect(grace=NOW)
+    assert not Dataset.all_objects.filter(pk=result.pk).exists()
+    assert not Tree.objects.filter(pk=result_tree).exists()
+    assert Tree.objects.filter(pk=head.tree_id).exists()
+    assert read_everything([dataset]) == {key: value for key, value in before.items() if key[0] == dataset.pk}

@@ -87,7 +87,7 @@ def test_out_of_scope_paths_answer_the_dialect_error(client: APIClient, method: 
 
 
 def test_search_results_and_unknown_roots_answer_the_dialect_error(client: APIClient) -> None:
-    for path in ("searchResults/abc/datasets", "apps-sextant/v1/x"):
+    for path in ("searchResult/abc/datasets", "apps-sextant/v1/x"):
         response = client.post(f"{P}/{path}", {}, "json")
         assert (response.status_code, response.json()["code"]) == (404, "ResourceNotExist")
 

@@ -24,6 +24,7 @@ from versioning.api.tensorbay.labels import (
     NotesView,
     TotalSizeView,
 )
+from versioning.api.tensorbay.search_results import SearchResultDatasetView
 from versioning.api.tensorbay.segments import SegmentCollectionView
 from versioning.api.tensorbay.uploads import CallbackView, CloudCallbackView, PolicyView
 
@@ -50,6 +51,7 @@ __all__ = [
     "MaskUrlsView",
     "NotesView",
     "PolicyView",
+    "SearchResultDatasetView",
     "SegmentCollectionView",
     "SegmentDiffView",
     "SensorView",
