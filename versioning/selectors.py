@@ -17,7 +17,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from datasets.models import Dataset
 from project import errors
-from versioning import labels, sheet_search, sheets
+from versioning import labels, sheet_order, sheet_search, sheets
 from versioning.models import (
     ROOT_COMMIT_ID,
     Branch,
@@ -834,11 +834,35 @@ def sheet_get(*, revision: Revision, name: str, with_record_count: bool = False)
     return Sheet(name=name, schema=schema, record_count=count)
 
 
-def sheet_row_page(*, revision: Revision, name: str, offset: int, limit: int) -> Page[tuple[str, dict[str, Any]]]:
-    """A page of the sheet's rows as (record key, row), in record-key order."""
-    _sheet_schema(revision, name)
-    page = entry_list(revision=revision, segment=name, offset=offset, limit=limit)
-    return Page(items=[(entry.remote_path, entry.label or {}) for entry in page.items], total=page.total)
+def sheet_row_page(
+    *,
+    revision: Revision,
+    name: str,
+    offset: int,
+    limit: int,
+    order: Sequence[sheet_order.OrderColumn] = (),
+    order_field: str = "order",
+) -> Page[tuple[str, dict[str, Any]]]:
+    """A page of the sheet's rows as (record key, row), in record-key order or ordered by ``order``'s columns.
+
+    An ordered page reads the whole sheet (see ``versioning.sheet_order``), so only sheets of at most
+    ``SHEET_ORDER_MAX_ROWS`` rows are ordered; ``order_field`` names the parameter a refusal blames.
+    """
+    schema = _sheet_schema(revision, name)
+    if not order:
+        page = entry_list(revision=revision, segment=name, offset=offset, limit=limit)
+        return Page(items=[(entry.remote_path, entry.label or {}) for entry in page.items], total=page.total)
+    _check_page(offset, limit)
+    sheet_order.order_check(sheets.schema_parse(schema.get("avro", "")), order, field=order_field)
+    total = segment_entry_count(revision=revision, name=name)
+    if total > sheet_order.SHEET_ORDER_MAX_ROWS:
+        raise errors.Invalid(
+            order_field, f"only sheets of at most {sheet_order.SHEET_ORDER_MAX_ROWS} rows are listed in another order"
+        )
+    rows = ((entry.remote_path, entry.label or {}) for entry in segment_entries(revision=revision, segment=name))
+    keys = sheet_order.ordered_keys(rows, order, offset=offset, limit=limit)
+    found = entries_get(revision=revision, segment=name, remote_paths=keys)
+    return Page(items=[(key, found[key].label or {}) for key in keys], total=total)
 
 
 def segment_entries(*, revision: Revision, segment: str) -> Iterator[Entry]:
