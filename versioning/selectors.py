@@ -6,6 +6,7 @@ name, tag name, commit id, the ROOT id or a draft number is turned into content.
 
 import re
 import zlib
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -920,24 +921,78 @@ def _search_matches(search: SearchHistory) -> Iterator[Entry]:
             yield entry
 
 
+def _sheet_windows(base: TreeContent, sheet: str) -> list[tuple[int, int]]:
+    """The (start, stop) positions of the sheet's part of each range of the tree that holds some of it."""
+    start, stop = base.spans[sheet]
+    if start >= stop:
+        return []
+    starts = base.starts
+    first, last = bisect_right(starts, start) - 1, bisect_left(starts, stop) - 1
+    return [(max(starts[index], start), min(starts[index + 1], stop)) for index in range(first, last + 1)]
+
+
+def _commit_search_counts(search: SearchHistory) -> tuple[TreeContent, list[int]]:
+    """The commit's tree and how many rows the search finds in each range of the sheet, counted once and kept."""
+    revision = search_revision(search=search)
+    _sheet_schema(revision, search.sheet)
+    base = _tree(revision.commit)
+    if search.range_counts is not None:
+        return base, search.range_counts
+    reader = TreeReader(base)
+    counts = [
+        sum(1 for entry in reader.slice(start, stop) if sheet_search.row_matches(search.criteria, entry.label or {}))
+        for start, stop in _sheet_windows(base, search.sheet)
+    ]
+    SearchHistory.objects.filter(pk=search.pk).update(record_count=sum(counts), range_counts=counts)
+    search.record_count, search.range_counts = sum(counts), counts
+    return base, counts
+
+
 def search_record_count(*, search: SearchHistory) -> int:
     """How many rows the search finds (counted once for a commit, whose rows never change)."""
     if search.record_count is not None and search.commit_id is not None:
         return search.record_count
-    count = sum(1 for _ in _search_matches(search))
     if search.commit_id is not None:
-        SearchHistory.objects.filter(pk=search.pk).update(record_count=count)
-        search.record_count = count
-    return count
+        return sum(_commit_search_counts(search)[1])
+    return sum(1 for _ in _search_matches(search))
+
+
+def _commit_search_page(search: SearchHistory, offset: int, limit: int) -> Iterator[Entry]:
+    """The matches ``offset`` to ``offset + limit`` of a commit search, opening only the ranges that hold them.
+
+    The kept match counts per range skip every range whose matches all lie before the page.
+    """
+    base, counts = _commit_search_counts(search)
+    reader = TreeReader(base)
+    skip, wanted = offset, limit
+    for (start, stop), count in zip(_sheet_windows(base, search.sheet), counts, strict=True):
+        if skip >= count:
+            skip -= count
+            continue
+        for entry in reader.slice(start, stop):
+            if not sheet_search.row_matches(search.criteria, entry.label or {}):
+                continue
+            if skip:
+                skip -= 1
+                continue
+            yield entry
+            wanted -= 1
+            if not wanted:
+                return
 
 
 def search_records(*, search: SearchHistory, offset: int, limit: int) -> Page[tuple[str, dict[str, Any]]]:
-    """A page of the search's results as (record key, result row), in record-key order."""
+    """A page of the search's results as (record key, result row), in record-key order.
+
+    A commit search pages from the ranges that hold the page (see ``_commit_search_page``); a draft's rows may
+    change between pages, so a draft search reads its sheet from the start for each.
+    """
     _check_page(offset, limit)
-    items = [
-        (entry.remote_path, sheet_search.row_selected(search.criteria, entry.label or {}))
-        for entry in islice(_search_matches(search), offset, offset + limit)
-    ]
+    if search.commit_id is not None and limit:
+        matches: Iterator[Entry] = _commit_search_page(search, offset, limit)
+    else:
+        matches = islice(_search_matches(search), offset, offset + limit)
+    items = [(entry.remote_path, sheet_search.row_selected(search.criteria, entry.label or {})) for entry in matches]
     return Page(items=items, total=search_record_count(search=search))
 
 
