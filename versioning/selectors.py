@@ -861,9 +861,10 @@ def sheet_row_page(
             order_field, f"only sheets of at most {sheet_order.SHEET_ORDER_MAX_ROWS} rows are listed in another order"
         )
     rows = ((entry.remote_path, entry.label or {}) for entry in segment_entries(revision=revision, segment=name))
-    keys = sheet_order.ordered_keys(rows, order, offset=offset, limit=limit)
-    found = entries_get(revision=revision, segment=name, remote_paths=keys)
-    return Page(items=[(key, found[key].label or {}) for key in keys], total=total)
+    chosen = sheet_order.ordered_page(rows, order, offset=offset, limit=limit, total=total)
+    missing = [key for key, row in chosen if row is None]
+    found = entries_get(revision=revision, segment=name, remote_paths=missing) if missing else {}
+    return Page(items=[(key, (found[key].label or {}) if row is None else row) for key, row in chosen], total=total)
 
 
 def segment_entries(*, revision: Revision, segment: str) -> Iterator[Entry]:

@@ -4,10 +4,11 @@ A column is a path of field names (``["box", "x"]``) and orders ascending unless
 on every column keep record-key order. Null sorts before every value (last when descending). Only scalar
 fields (numbers, booleans, strings, enum indices and the integer temporal types) order rows.
 
-A page is chosen in one pass over the rows that keeps only the sort values and record keys of the first
-``offset + limit`` rows in order, never the rows themselves, so memory stays bounded by the page's end and a
-sheet of at most ``SHEET_ORDER_MAX_ROWS`` rows. Each ordered page reads the whole sheet, which is why that
-bound exists.
+A page is chosen in one pass over the rows that keeps the sort values and record keys of at most the rows from
+the sheet's nearer end to the page's far side (the first ``offset + limit``, or the last ``total - offset``), and
+their rows too while those are at most ``KEEP_ROWS``; a wider window reads the page's rows again by key. Memory
+is bounded by that window in a sheet of at most ``SHEET_ORDER_MAX_ROWS`` rows. Each ordered page reads the
+whole sheet, which is why that bound exists.
 """
 
 import heapq
@@ -21,6 +22,8 @@ from versioning.sheets import FieldType
 
 # The most rows a sheet may have for its rows to be listed in another order than by record key.
 SHEET_ORDER_MAX_ROWS = 100_000
+# A window of at most this many rows keeps the rows themselves, so its page needs no second read.
+KEEP_ROWS = 1024
 ORDERABLE_KINDS = {"int", "long", "float", "double", "boolean", "string", "enum"}
 
 
@@ -65,17 +68,20 @@ class _Descending:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _sort_value(value: Any) -> tuple[Any, ...]:
-    """A value's place: null first, then by kind (a column whose type changed may hold several), then value."""
+def _sort_value(value: Any, descending: bool) -> tuple[Any, ...]:
+    """A value's place: null first, then by kind (a column whose type changed may hold several), then value.
+
+    Descending places negate what negates (the kind, numbers) and wrap the rest, which costs more to compare.
+    """
+    sign = -1 if descending else 1
     if value is None:
         return (0,)
-    if isinstance(value, bool):
-        return (1, value)
-    if isinstance(value, int | float):
-        return (2, value)
+    if isinstance(value, bool | int | float):
+        return (sign * 2, sign * value)
     if isinstance(value, str):
-        return (3, value)
-    return (4, json.dumps(value, sort_keys=True))
+        return (sign * 3, _Descending((value,)) if descending else value)
+    text = json.dumps(value, sort_keys=True)
+    return (sign * 4, _Descending((text,)) if descending else text)
 
 
 def _row_key(row: dict[str, Any], order: Sequence[OrderColumn]) -> tuple[Any, ...]:
@@ -84,17 +90,21 @@ def _row_key(row: dict[str, Any], order: Sequence[OrderColumn]) -> tuple[Any, ..
         value: Any = row
         for name in column.names:
             value = value.get(name.lower()) if isinstance(value, dict) else None
-        place = _sort_value(value)
-        values.append(_Descending(place) if column.descending else place)
+        values.append(_sort_value(value, column.descending))
     return tuple(values)
 
 
-def ordered_keys(
-    rows: Iterable[tuple[str, dict[str, Any]]], order: Sequence[OrderColumn], *, offset: int, limit: int
-) -> list[str]:
-    """The keys of rows ``offset`` to ``offset + limit`` of (key, row) pairs given in key order, once ordered."""
-    if limit <= 0:
+def ordered_page(
+    rows: Iterable[tuple[str, dict[str, Any]]], order: Sequence[OrderColumn], *, offset: int, limit: int, total: int
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """(key, row) of rows ``offset`` to ``offset + limit`` of the ``total`` (key, row) pairs given in key order,
+    once ordered; a row is None where the window was too wide to keep rows (read it by its key)."""
+    if limit <= 0 or offset >= total:
         return []
+    from_end = total - offset < offset + limit
+    window = total - offset if from_end else offset + limit
+    keep = window <= KEEP_ROWS
     # The key stands in for the row's position: pairs arrive in key order, so it breaks ties the same way.
-    chosen = heapq.nsmallest(offset + limit, ((_row_key(row, order), key) for key, row in rows))
-    return [key for _, key in chosen[offset:]]
+    items = ((_row_key(row, order), key, row if keep else None) for key, row in rows)
+    chosen = heapq.nlargest(window, items)[::-1][:limit] if from_end else heapq.nsmallest(window, items)[offset:]
+    return [(key, row) for _, key, row in chosen]

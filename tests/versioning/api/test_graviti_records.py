@@ -178,19 +178,57 @@ def test_a_sheet_over_the_order_limit_is_listed_in_key_order_only(
     assert ids(rows_at(client, f"drafts/{unordered}")) == [0, 1, 2, 3]
 
 
-def test_an_ordered_page_keeps_only_the_keys_up_to_its_end(monkeypatch: pytest.MonkeyPatch) -> None:
-    kept: list[int] = []
-    real = sheet_order.heapq.nsmallest
+@pytest.fixture
+def windows(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """How many items each ordered page kept, and from which end of the sheet."""
+    kept: list[tuple[str, int]] = []
+    for name in ("nsmallest", "nlargest"):
+        real = getattr(sheet_order.heapq, name)
 
-    def nsmallest(count: int, items: Any) -> list:
-        kept.append(count)
-        return real(count, items)
+        def counting(count: int, items: Any, real: Any = real, name: str = name) -> list:
+            kept.append((name, count))
+            return real(count, items)
 
-    monkeypatch.setattr(sheet_order.heapq, "nsmallest", nsmallest)
-    rows = ((f"{index:03}", {"v": index % 5}) for index in range(500))
+        monkeypatch.setattr(sheet_order.heapq, name, counting)
+    return kept
+
+
+def numbered(count: int) -> Any:
+    return ((f"{index:03}", {"v": index % 5}) for index in range(count))
+
+
+def test_an_early_page_keeps_the_rows_up_to_its_end(windows: list) -> None:
     column = sheet_order.OrderColumn(names=("v",))
-    assert sheet_order.ordered_keys(rows, [column], offset=10, limit=3) == ["050", "055", "060"]
-    assert kept == [13]
+    page = sheet_order.ordered_page(numbered(500), [column], offset=10, limit=3, total=500)
+    assert page == [("050", {"v": 0}), ("055", {"v": 0}), ("060", {"v": 0})]
+    assert windows == [("nsmallest", 13)]
+
+
+def test_a_late_page_keeps_the_rows_from_the_end(windows: list) -> None:
+    column = sheet_order.OrderColumn(names=("v",), descending=True)
+    page = sheet_order.ordered_page(numbered(500), [column], offset=496, limit=128, total=500)
+    assert page == [("480", {"v": 0}), ("485", {"v": 0}), ("490", {"v": 0}), ("495", {"v": 0})]
+    assert windows == [("nlargest", 4)]
+
+
+def test_a_wide_window_keeps_keys_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sheet_order, "KEEP_ROWS", 2)
+    column = sheet_order.OrderColumn(names=("v",))
+    assert sheet_order.ordered_page(numbered(500), [column], offset=1, limit=2, total=500) == [
+        ("005", None),
+        ("010", None),
+    ]
+
+
+def test_pages_of_a_wide_window_read_their_rows_by_key(
+    client: APIClient, sheet_draft: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sheet_order, "KEEP_ROWS", 2)
+    add_rows(client, sheet_draft, [scored(i, float(i % 3), f"n{i}") for i in range(9)])
+    for revision in (f"drafts/{sheet_draft}", f"commits/{commit(client, sheet_draft)}"):
+        by_id = {item["id"]: item for item in rows_at(client, revision)["data"]}
+        page = call(client, "get", f"{DS}/{revision}/sheets/train/data?order_by=score&offset=2&limit=3")
+        assert page["data"] == [by_id[6], by_id[1], by_id[4]]
 
 
 def test_ordered_lists_cost_a_constant_number_of_queries_in_the_page_size(
