@@ -331,7 +331,8 @@ class KeyCounter(models.Model):
 
 class SearchHistory(models.Model):
     """A search of one sheet at a commit or a draft: its criteria, and its result count once known (commits only,
-    whose content never changes)."""
+    whose content never changes), with the count in each range of the sheet so that a later page skips the ranges
+    before it."""
 
     id = models.CharField(max_length=32, primary_key=True)
     dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="+")
@@ -340,6 +341,7 @@ class SearchHistory(models.Model):
     sheet = models.CharField(max_length=255)
     criteria = models.JSONField()
     record_count = models.PositiveBigIntegerField(null=True, blank=True)
+    range_counts = models.JSONField(null=True, blank=True)
     creator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

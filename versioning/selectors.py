@@ -6,6 +6,7 @@ name, tag name, commit id, the ROOT id or a draft number is turned into content.
 
 import re
 import zlib
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from datasets.models import Dataset
 from project import errors
-from versioning import labels, sheet_search, sheets
+from versioning import labels, sheet_order, sheet_search, sheets
 from versioning.models import (
     ROOT_COMMIT_ID,
     Branch,
@@ -834,11 +835,36 @@ def sheet_get(*, revision: Revision, name: str, with_record_count: bool = False)
     return Sheet(name=name, schema=schema, record_count=count)
 
 
-def sheet_row_page(*, revision: Revision, name: str, offset: int, limit: int) -> Page[tuple[str, dict[str, Any]]]:
-    """A page of the sheet's rows as (record key, row), in record-key order."""
-    _sheet_schema(revision, name)
-    page = entry_list(revision=revision, segment=name, offset=offset, limit=limit)
-    return Page(items=[(entry.remote_path, entry.label or {}) for entry in page.items], total=page.total)
+def sheet_row_page(
+    *,
+    revision: Revision,
+    name: str,
+    offset: int,
+    limit: int,
+    order: Sequence[sheet_order.OrderColumn] = (),
+    order_field: str = "order",
+) -> Page[tuple[str, dict[str, Any]]]:
+    """A page of the sheet's rows as (record key, row), in record-key order or ordered by ``order``'s columns.
+
+    An ordered page reads the whole sheet (see ``versioning.sheet_order``), so only sheets of at most
+    ``SHEET_ORDER_MAX_ROWS`` rows are ordered; ``order_field`` names the parameter a refusal blames.
+    """
+    schema = _sheet_schema(revision, name)
+    if not order:
+        page = entry_list(revision=revision, segment=name, offset=offset, limit=limit)
+        return Page(items=[(entry.remote_path, entry.label or {}) for entry in page.items], total=page.total)
+    _check_page(offset, limit)
+    sheet_order.order_check(sheets.schema_parse(schema.get("avro", "")), order, field=order_field)
+    total = segment_entry_count(revision=revision, name=name)
+    if total > sheet_order.SHEET_ORDER_MAX_ROWS:
+        raise errors.Invalid(
+            order_field, f"only sheets of at most {sheet_order.SHEET_ORDER_MAX_ROWS} rows are listed in another order"
+        )
+    rows = ((entry.remote_path, entry.label or {}) for entry in segment_entries(revision=revision, segment=name))
+    chosen = sheet_order.ordered_page(rows, order, offset=offset, limit=limit, total=total)
+    missing = [key for key, row in chosen if row is None]
+    found = entries_get(revision=revision, segment=name, remote_paths=missing) if missing else {}
+    return Page(items=[(key, (found[key].label or {}) if row is None else row) for key, row in chosen], total=total)
 
 
 def segment_entries(*, revision: Revision, segment: str) -> Iterator[Entry]:
@@ -896,24 +922,78 @@ def _search_matches(search: SearchHistory) -> Iterator[Entry]:
             yield entry
 
 
+def _sheet_windows(base: TreeContent, sheet: str) -> list[tuple[int, int]]:
+    """The (start, stop) positions of the sheet's part of each range of the tree that holds some of it."""
+    start, stop = base.spans[sheet]
+    if start >= stop:
+        return []
+    starts = base.starts
+    first, last = bisect_right(starts, start) - 1, bisect_left(starts, stop) - 1
+    return [(max(starts[index], start), min(starts[index + 1], stop)) for index in range(first, last + 1)]
+
+
+def _commit_search_counts(search: SearchHistory) -> tuple[TreeContent, list[int]]:
+    """The commit's tree and how many rows the search finds in each range of the sheet, counted once and kept."""
+    revision = search_revision(search=search)
+    _sheet_schema(revision, search.sheet)
+    base = _tree(revision.commit)
+    if search.range_counts is not None:
+        return base, search.range_counts
+    reader = TreeReader(base)
+    counts = [
+        sum(1 for entry in reader.slice(start, stop) if sheet_search.row_matches(search.criteria, entry.label or {}))
+        for start, stop in _sheet_windows(base, search.sheet)
+    ]
+    SearchHistory.objects.filter(pk=search.pk).update(record_count=sum(counts), range_counts=counts)
+    search.record_count, search.range_counts = sum(counts), counts
+    return base, counts
+
+
 def search_record_count(*, search: SearchHistory) -> int:
     """How many rows the search finds (counted once for a commit, whose rows never change)."""
     if search.record_count is not None and search.commit_id is not None:
         return search.record_count
-    count = sum(1 for _ in _search_matches(search))
     if search.commit_id is not None:
-        SearchHistory.objects.filter(pk=search.pk).update(record_count=count)
-        search.record_count = count
-    return count
+        return sum(_commit_search_counts(search)[1])
+    return sum(1 for _ in _search_matches(search))
+
+
+def _commit_search_page(search: SearchHistory, offset: int, limit: int) -> Iterator[Entry]:
+    """The matches ``offset`` to ``offset + limit`` of a commit search, opening only the ranges that hold them.
+
+    The kept match counts per range skip every range whose matches all lie before the page.
+    """
+    base, counts = _commit_search_counts(search)
+    reader = TreeReader(base)
+    skip, wanted = offset, limit
+    for (start, stop), count in zip(_sheet_windows(base, search.sheet), counts, strict=True):
+        if skip >= count:
+            skip -= count
+            continue
+        for entry in reader.slice(start, stop):
+            if not sheet_search.row_matches(search.criteria, entry.label or {}):
+                continue
+            if skip:
+                skip -= 1
+                continue
+            yield entry
+            wanted -= 1
+            if not wanted:
+                return
 
 
 def search_records(*, search: SearchHistory, offset: int, limit: int) -> Page[tuple[str, dict[str, Any]]]:
-    """A page of the search's results as (record key, result row), in record-key order."""
+    """A page of the search's results as (record key, result row), in record-key order.
+
+    A commit search pages from the ranges that hold the page (see ``_commit_search_page``); a draft's rows may
+    change between pages, so a draft search reads its sheet from the start for each.
+    """
     _check_page(offset, limit)
-    items = [
-        (entry.remote_path, sheet_search.row_selected(search.criteria, entry.label or {}))
-        for entry in islice(_search_matches(search), offset, offset + limit)
-    ]
+    if search.commit_id is not None and limit:
+        matches: Iterator[Entry] = _commit_search_page(search, offset, limit)
+    else:
+        matches = islice(_search_matches(search), offset, offset + limit)
+    items = [(entry.remote_path, sheet_search.row_selected(search.criteria, entry.label or {})) for entry in matches]
     return Page(items=items, total=search_record_count(search=search))
 
 

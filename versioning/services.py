@@ -47,6 +47,7 @@ from versioning.sheets import (
     FieldType,
     FileRef,
     record_key,
+    record_number,
     row_check,
     row_files,
     schema_parse,
@@ -383,6 +384,7 @@ def draft_stage_upserts(*, draft: Draft, entries: Sequence[Entry]) -> None:
                 draft=locked, name=name, defaults={"action": StagedSegment.Action.PUT, "description": ""}
             )
     cleared = _cleared_segments(locked)
+    _record_counter_reach(locked.dataset_id, _highest_record_number(entry.remote_path for entry in latest.values()))
     reader = TreeReader(base)
     rows = [
         StagedEntry(
@@ -758,10 +760,13 @@ def commit_import(
     enumerable = label_rules.enumerable_attributes(catalog)
     label_delta: defaultdict[str, label_rules.Counts] = defaultdict(Counter)
     reader = TreeReader(head_tree)
+    highest_record_number = 0
 
     def changes() -> Iterator[Change]:
+        nonlocal highest_record_number
         stream = _checked(entries, presorted, checked)
         for entry in stream if presorted else entries_sorted(stream):
+            highest_record_number = max(highest_record_number, record_number(entry.remote_path) or 0)
             segment = entry.segment
             if segment not in seen:
                 seen.add(segment)
@@ -790,6 +795,7 @@ def commit_import(
         file_counts = Counter(head_tree.counts)
     ranges, delta = ranges_apply(head_tree.ranges, changes())
     _objects_register(dataset.pk, sha1s)
+    _record_counter_reach(dataset.pk, highest_record_number)
     tree = TreeContent.build(
         descriptions=segments,
         counts=_counts_after(head_tree, delta),
@@ -1084,6 +1090,19 @@ def _record_numbers(dataset_id: int, count: int) -> int:
     KeyCounter.objects.bulk_create([KeyCounter(dataset_id=dataset_id)], ignore_conflicts=True)
     KeyCounter.objects.filter(pk=dataset_id).update(value=F("value") + count)
     return KeyCounter.objects.values_list("value", flat=True).get(pk=dataset_id) - count + 1
+
+
+def _highest_record_number(remote_paths: Iterable[str]) -> int:
+    return max((number for number in map(record_number, remote_paths) if number is not None), default=0)
+
+
+def _record_counter_reach(dataset_id: int, number: int) -> None:
+    """Move the dataset's counter to at least ``number``, so that keys handed out later sort after an entry
+    written under that record key by any other path than adding rows (an import, an upload, a copy)."""
+    if number <= 0:
+        return
+    KeyCounter.objects.bulk_create([KeyCounter(dataset_id=dataset_id)], ignore_conflicts=True)
+    KeyCounter.objects.filter(pk=dataset_id, value__lt=number).update(value=number)
 
 
 def _files_check(draft: Draft, files: Iterable[FileRef]) -> None:

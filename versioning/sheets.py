@@ -32,6 +32,11 @@ def record_key(number: int) -> str:
     return str(RECORD_KEY_BASE + number)
 
 
+def record_number(remote_path: str) -> int | None:
+    """The counter value a record key stands for, or None for a path that is not a record key."""
+    return int(remote_path) - RECORD_KEY_BASE if RECORD_KEY_PATTERN.fullmatch(remote_path) else None
+
+
 @dataclass(frozen=True)
 class FieldType:
     """One Avro type: ``kind`` is a primitive name, ``record``, ``array``, ``enum`` or ``file``."""

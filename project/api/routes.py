@@ -100,10 +100,12 @@ graviti = [
     path(f"{GRAVITI_DRAFT}/sheets", graviti_versioning.DraftSheetCollectionView.as_view()),
     path(f"{GRAVITI_DRAFT}/sheets/<str:sheet>", graviti_versioning.DraftSheetView.as_view()),
     path(f"{GRAVITI_DRAFT}/sheets/<str:sheet>/data", graviti_versioning.DraftSheetDataView.as_view()),
+    path(f"{GRAVITI_DRAFT}/sheets/<str:sheet>/records", graviti_versioning.DraftSheetRecordsView.as_view()),
     path(f"{GRAVITI_DRAFT}/sheets/<str:sheet>/schema", graviti_versioning.SheetSchemaView.as_view()),
     path(f"{GRAVITI_COMMIT}/sheets", graviti_versioning.SheetCollectionView.as_view()),
     path(f"{GRAVITI_COMMIT}/sheets/<str:sheet>", graviti_versioning.SheetView.as_view()),
     path(f"{GRAVITI_COMMIT}/sheets/<str:sheet>/data", graviti_versioning.SheetDataView.as_view()),
+    path(f"{GRAVITI_COMMIT}/sheets/<str:sheet>/records", graviti_versioning.SheetRecordsView.as_view()),
     path(f"{GRAVITI_DATASET}/searches", graviti_versioning.SearchCollectionView.as_view()),
     path(f"{GRAVITI_DATASET}/searches/<str:search_id>", graviti_versioning.SearchView.as_view()),
     path(

@@ -484,8 +484,9 @@ GRAVITI: dict[tuple[str, str], Row] = {
         for revision in ("drafts/<int:draft_number>", "commits/<str:commit_id>")
     },
     **{
-        (f"{GV_DATASET}/{revision}/sheets/<str:sheet>/data", "GET"): Row(dataset_read)
+        (f"{GV_DATASET}/{revision}/sheets/<str:sheet>/{rows}", "GET"): Row(dataset_read)
         for revision in ("drafts/<int:draft_number>", "commits/<str:commit_id>")
+        for rows in ("data", "records")
     },
     (f"{GV_DATASET}/drafts/<int:draft_number>/sheets", "POST"): Row(
         dataset_write, Call(body=body(name="new-sheet", schema=SHEET_PORTEX, _avro_schema=SHEET_AVRO))
@@ -498,6 +499,15 @@ GRAVITI: dict[tuple[str, str], Row] = {
         dataset_write, Call(body=body(data=[{"id": 3, "__record_key": FIRST_RECORD_KEY}]))
     ),
     (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/data", "DELETE"): Row(
+        dataset_write, Call(body=body(record_keys=[FIRST_RECORD_KEY]))
+    ),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/records", "POST"): Row(
+        dataset_write, Call(body=body(records=[{"id": 2}]))
+    ),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/records", "PATCH"): Row(
+        dataset_write, Call(body=body(records=[{"id": 3, "__record_key": FIRST_RECORD_KEY}]))
+    ),
+    (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/records", "DELETE"): Row(
         dataset_write, Call(body=body(record_keys=[FIRST_RECORD_KEY]))
     ),
     (f"{GV_DATASET}/drafts/<int:draft_number>/sheets/<str:sheet>/schema", "PATCH"): Row(

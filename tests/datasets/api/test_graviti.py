@@ -424,10 +424,8 @@ def test_a_reader_may_not_set_the_default_storage_config(other_user: User, works
 # Routes
 
 
-# The ``records`` endpoints are never called by the SDK's managers (data-plane spec §1), nor are actions.
+# The SDK's managers never call actions (data-plane spec §1).
 OUT_OF_SCOPE = [
-    ("get", "/v2/datasets/alice/mnist/drafts/1/sheets/train/records"),
-    ("post", "/v2/datasets/alice/mnist/drafts/1/sheets/train/records"),
     ("post", "/v2/datasets/alice/mnist/actions/a/runs/r/cancel"),
 ]
 

@@ -12,6 +12,7 @@ from storage_configs.services import storage_config_create
 from tests.datasets.commands.conftest import branch_entries, entry_row, run_command, write_csv, write_jsonl
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
+from versioning import sheets
 from versioning.models import Commit, Draft, StagedEntry
 from versioning.trees import Entry
 
@@ -244,3 +245,48 @@ def test_on_a_terminal_progress_is_a_bar_with_rate_and_eta(dataset: Dataset, tmp
     assert "import_files: 100%" in bar
     assert "B/s]" in bar  # rate in bytes of the file per second, after the elapsed<remaining (ETA) pair
     assert "<00:00" in bar
+
+
+SHEET_AVRO = '{"type": "record", "name": "root", "fields": [{"name": "id", "type": ["null", "long"]}]}'
+
+
+def sheet_with_one_row(dataset: Dataset) -> None:
+    """Commit a Graviti sheet ``train`` holding one row added as the SDK adds it (key 100000000000000001)."""
+    draft = versioning_services.draft_create(dataset=dataset, title="sheet")
+    schema = sheets.schema_texts(portex="type: record\n", avro=SHEET_AVRO)
+    versioning_services.sheet_create(draft=draft, name="train", schema=schema)
+    assert versioning_services.sheet_rows_add(draft=draft, name="train", rows=[{"id": 1}]) == [sheets.record_key(1)]
+    versioning_services.draft_commit(draft=draft, title="sheet")
+
+
+def row_record(number: int) -> dict:
+    """An import_files record for the sheet row under the counter's ``number``-th key, with a file."""
+    return entry_row(number, path=f"train/{sheets.record_key(number)}", label={"id": number})
+
+
+@pytest.mark.parametrize("as_draft", [False, True])
+def test_imported_rows_move_the_record_key_counter_past_their_keys(
+    dataset: Dataset, tmp_path: Path, as_draft: bool
+) -> None:
+    sheet_with_one_row(dataset)
+    source = write_jsonl(tmp_path / "rows.jsonl", [row_record(9), row_record(5)])
+
+    run = run_command("import_files", "alice/cats", str(source), *(["--draft"] if as_draft else []))
+
+    assert not run.failed, run.stderr
+    draft = Draft.objects.get(state=Draft.State.OPEN) if as_draft else None
+    draft = draft or versioning_services.draft_create(dataset=dataset, title="append")
+    assert versioning_services.sheet_rows_add(draft=draft, name="train", rows=[{"id": 10}]) == [sheets.record_key(10)]
+    revision = versioning_selectors.revision_resolve(dataset=dataset, revision=draft.number)
+    page = versioning_selectors.sheet_row_page(revision=revision, name="train", offset=0, limit=128)
+    assert [row["id"] for _, row in page.items] == [1, 5, 9, 10]
+
+
+def test_entries_that_are_not_record_keys_leave_the_counter_alone(dataset: Dataset, tmp_path: Path) -> None:
+    sheet_with_one_row(dataset)
+    source = write_jsonl(tmp_path / "files.jsonl", [entry_row(7), entry_row(8, path="train/1000")])
+
+    assert not run_command("import_files", "alice/cats", str(source)).failed
+
+    draft = versioning_services.draft_create(dataset=dataset, title="append")
+    assert versioning_services.sheet_rows_add(draft=draft, name="train", rows=[{"id": 2}]) == [sheets.record_key(2)]

@@ -10,6 +10,7 @@ from datasets.models import Dataset, User, Workspace
 from tests.factories import DatasetFactory, UserFactory
 from tests.versioning.api.test_graviti import client_for
 from tests.versioning.api.test_graviti_sheets import DS, add_rows, call, commit, create_sheet, draft, row
+from versioning import trees
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +141,52 @@ def test_record_count_is_a_bare_integer(client: APIClient, commit_id: str, user:
     found = search(client, commit_id, {})
     answer: Any = client.get(f"{DS}/searches/{found['id']}/record-count")
     assert answer.content == b"200"
+
+
+@pytest.fixture
+def ranges_opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the stored ranges read, in order."""
+    opened: list[str] = []
+    read = trees._range_bytes
+
+    def counting(range_id: str) -> bytes:
+        opened.append(range_id)
+        return read(range_id)
+
+    monkeypatch.setattr(trees, "_range_bytes", counting)
+    return opened
+
+
+@pytest.fixture
+def big_commit_id(client: APIClient) -> str:
+    number = draft(client)
+    create_sheet(client, number)
+    for start in range(0, 6000, 2000):
+        add_rows(client, number, [row(i) for i in range(start, start + 2000)])
+    return commit(client, number)
+
+
+def test_a_later_page_opens_only_the_ranges_that_hold_it(
+    client: APIClient, big_commit_id: str, ranges_opened: list[str]
+) -> None:
+    found = search(client, big_commit_id, {"where": {"$eq": [{"$mod": ["$.id", 2]}, 0]}})
+    assert call(client, "get", f"{DS}/searches/{found['id']}/record-count") == 3000
+    sheet_ranges = len(set(ranges_opened))
+    assert sheet_ranges >= 4
+    ids = []
+    for offset in range(0, 3000, 128):
+        ranges_opened.clear()
+        ids.extend(item["id"] for item in records(client, found["id"], offset)["records"])
+        assert len(ranges_opened) <= 2, offset
+    assert ids == list(range(0, 6000, 2))
+
+
+def test_a_later_page_costs_no_more_than_the_first(client: APIClient, big_commit_id: str, ranges_opened: list) -> None:
+    found = search(client, big_commit_id, {"where": {"$lt": ["$.id", 5990]}})
+    ranges_opened.clear()
+    last = records(client, found["id"], 5888)
+    assert [item["id"] for item in last["records"]] == list(range(5888, 5990))
+    counting = len(ranges_opened)
+    ranges_opened.clear()
+    assert records(client, found["id"], 5760)["records"][0]["id"] == 5760
+    assert len(ranges_opened) <= 2 < counting

@@ -20,9 +20,11 @@ from versioning.api.graviti.searches import (
 from versioning.api.graviti.sheets import (
     DraftSheetCollectionView,
     DraftSheetDataView,
+    DraftSheetRecordsView,
     DraftSheetView,
     SheetCollectionView,
     SheetDataView,
+    SheetRecordsView,
     SheetSchemaView,
     SheetView,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "DraftCollectionView",
     "DraftSheetCollectionView",
     "DraftSheetDataView",
+    "DraftSheetRecordsView",
     "DraftSheetView",
     "DraftView",
     "RevisionView",
@@ -44,6 +47,7 @@ __all__ = [
     "SearchView",
     "SheetCollectionView",
     "SheetDataView",
+    "SheetRecordsView",
     "SheetSchemaView",
     "SheetView",
     "TagCollectionView",

@@ -1,7 +1,9 @@
 """Graviti v2 views of sheets, their rows and schemas, at drafts (``DS/drafts/{n}/…``) and commits
 (``DS/commits/{c}/…``); data-plane spec §1–§3.
 
-Rows answer with lower-case field names and ``__record_key`` as a string, as the SDK's Arrow view needs.
+Rows answer with lower-case field names and ``__record_key`` as a string, as the SDK's Arrow view needs. The
+``…/records`` routes are the ``…/data`` routes under other names (spec §3.5): the list and body key
+``records``, ``columns`` separated by ``,`` and the order in ``sort`` (repeated) instead of ``order_by``.
 """
 
 from datetime import datetime
@@ -20,12 +22,26 @@ from project.api.fields import StrictCharField
 from project.api.graviti import EMPTY, Timestamp, envelope
 from versioning import selectors, services, sheets
 from versioning.api.graviti.history import PAGE_PARAMETERS, DatasetScopedView
+from versioning.sheet_order import SHEET_ORDER_MAX_ROWS, OrderColumn
 
 TRUE_TEXTS = ("True", "true", "1")
 RECORD_COUNT_PARAMETER = OpenApiParameter("with_record_count", str, enum=["True", "False"])
+ORDER_TERMS = (
+    "a column is a field name, with `.` into records; `-` before it orders descending. Rows that tie are in "
+    "record-key order, and null comes first (last descending). Only scalar columns order rows, and only in "
+    f"sheets of at most {SHEET_ORDER_MAX_ROWS} rows (each ordered page reads the whole sheet); without it rows "
+    "are in record-key order"
+)
 DATA_PARAMETERS = [
-    OpenApiParameter("columns", str),
-    OpenApiParameter("order_by", str, description="not supported: rows are listed in record-key order"),
+    OpenApiParameter("columns", str, description="`|`-separated columns, `.` into records; none: every column"),
+    OpenApiParameter("order_by", str, description=f"`|`-separated columns to order by: {ORDER_TERMS}"),
+    *PAGE_PARAMETERS,
+]
+RECORDS_PARAMETERS = [
+    OpenApiParameter("columns", str, description="`,`-separated columns, `.` into records; none: every column"),
+    OpenApiParameter("sort", str, many=True, description=f"a column to order by, repeated for more: {ORDER_TERMS}"),
+    # The views share the ``…/data`` views' parameters; ``sort`` stands in for ``order_by`` here.
+    OpenApiParameter("order_by", exclude=True),
     *PAGE_PARAMETERS,
 ]
 
@@ -62,10 +78,17 @@ class SchemaUpdateSerializer(serializers.Serializer):
 
 class RowsSerializer(serializers.Serializer):
     strategy_arguments = serializers.DictField(required=False)
+    list_key = "data"
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # ``data`` is also a Serializer attribute, so the field is added here rather than declared.
-        return {**super().get_fields(), "data": serializers.ListField(child=serializers.DictField())}
+        return {**super().get_fields(), self.list_key: serializers.ListField(child=serializers.DictField())}
+
+
+class RecordsSerializer(RowsSerializer):
+    """The rows of the ``…/records`` routes."""
+
+    list_key = "records"
 
 
 class RecordKeysSerializer(serializers.Serializer):
@@ -97,9 +120,23 @@ def _times(revision: selectors.Revision) -> dict[str, str]:
     return {"created_at": text, "updated_at": text}
 
 
-def _columns(raw: str) -> list[list[str]]:
-    """The ``columns`` parameter: ``|``-separated names, ``.`` into records; empty means every column."""
-    return [[name.lower() for name in column.split(".")] for column in raw.split("|") if column]
+def _columns(raw: str, separator: str) -> list[list[str]]:
+    """The ``columns`` parameter: names separated by ``separator``, ``.`` into records; empty: every column."""
+    return [[name.lower() for name in column.split(".")] for column in raw.split(separator) if column]
+
+
+def _order(texts: list[str], parameter: str) -> list[OrderColumn]:
+    """The columns to order by, each a ``.``-path with ``-`` before it to descend; empty texts are skipped."""
+    order = []
+    for text in texts:
+        if not text:
+            continue
+        descending = text.startswith("-")
+        names = tuple(text[1:].split(".") if descending else text.split("."))
+        if not all(names):
+            raise errors.Invalid(parameter, f"{text!r} is not a column")
+        order.append(OrderColumn(names=names, descending=descending))
+    return order
 
 
 def _project(row: dict[str, Any], columns: list[list[str]]) -> dict[str, Any]:
@@ -213,19 +250,23 @@ class SheetDataView(RevisionScopedView, CallerMemoView):
     """``DS/commits/{c}/sheets/{sheet}/data`` (and the reads of ``DS/drafts/{n}/sheets/{sheet}/data``)."""
 
     list_key = "data"
+    column_separator = "|"
+    order_parameter = "order_by"
+
+    def order(self, request: Request) -> list[OrderColumn]:
+        """The columns ``order_by`` names, separated by ``|``."""
+        return _order(request.query_params.get(self.order_parameter, "").split("|"), self.order_parameter)
 
     @extend_schema(
         operation_id="list_commit_data", parameters=DATA_PARAMETERS, responses=envelope("data", RowSerializer)
     )
     def get(self, request: Request, workspace: str, dataset: str, sheet: str, **ids: Any) -> HttpResponseBase:
-        """A page of rows in record-key order: exactly ``min(limit, record_count - offset)`` of them.
+        """A page of rows in record-key order (or ``order_by``'s): exactly ``min(limit, record_count - offset)``.
 
         What a commit holds never changes, so its pages are kept for a while (see ``signed_page_cached``); a
         draft's pages are built each time.
         """
         revision = self.revision(request, workspace, dataset, **ids)
-        if request.query_params.get("order_by"):
-            raise errors.Invalid("order_by", "rows are listed in record-key order only")
         if revision.has_staged_changes or revision.commit is None:
             return self.rows(request, revision, sheet)
         return signed_page_cached(
@@ -233,10 +274,18 @@ class SheetDataView(RevisionScopedView, CallerMemoView):
         )
 
     def rows(self, request: Request, revision: selectors.Revision, sheet: str) -> Response:
-        """One page of the sheet's rows, with only the ``columns`` asked for."""
-        columns = _columns(request.query_params.get("columns", ""))
+        """One page of the sheet's rows in the order asked for, with only the ``columns`` asked for."""
+        columns = _columns(request.query_params.get("columns", ""), self.column_separator)
+        order = self.order(request)
         rows = self.paginator.paginate_page(
-            lambda offset, limit: selectors.sheet_row_page(revision=revision, name=sheet, offset=offset, limit=limit),
+            lambda offset, limit: selectors.sheet_row_page(
+                revision=revision,
+                name=sheet,
+                offset=offset,
+                limit=limit,
+                order=order,
+                order_field=self.order_parameter,
+            ),
             request,
             self,
         )
@@ -249,20 +298,22 @@ class SheetDataView(RevisionScopedView, CallerMemoView):
 class DraftSheetDataView(SheetDataView):
     """``DS/drafts/{n}/sheets/{sheet}/data``: also adds, updates and deletes rows."""
 
+    rows_serializer: type[RowsSerializer] = RowsSerializer
+
     @extend_schema(operation_id="add_data", request=RowsSerializer, responses={201: EMPTY})
     def post(self, request: Request, workspace: str, dataset: str, sheet: str, draft_number: int) -> Response:
         """Append rows (at most 2,048) under new record keys, after every existing row."""
-        body = parse_body(RowsSerializer, request)
+        body = parse_body(self.rows_serializer, request)
         draft = self.draft(request, workspace, dataset, draft_number)
-        services.sheet_rows_add(draft=draft, name=sheet, rows=body["data"])
+        services.sheet_rows_add(draft=draft, name=sheet, rows=body[self.rows_serializer.list_key])
         return Response({}, status=201)
 
     @extend_schema(operation_id="update_data", request=RowsSerializer, responses={200: EMPTY})
     def patch(self, request: Request, workspace: str, dataset: str, sheet: str, draft_number: int) -> Response:
         """Merge each row's top-level fields into the row its ``__record_key`` names, in order."""
-        body = parse_body(RowsSerializer, request)
+        body = parse_body(self.rows_serializer, request)
         draft = self.draft(request, workspace, dataset, draft_number)
-        services.sheet_rows_update(draft=draft, name=sheet, rows=body["data"])
+        services.sheet_rows_update(draft=draft, name=sheet, rows=body[self.rows_serializer.list_key])
         return Response({})
 
     @extend_schema(operation_id="delete_data", request=RecordKeysSerializer, responses={200: EMPTY})
@@ -272,6 +323,39 @@ class DraftSheetDataView(SheetDataView):
         draft = self.draft(request, workspace, dataset, draft_number)
         services.sheet_rows_delete(draft=draft, name=sheet, record_keys=body["record_keys"])
         return Response({})
+
+
+class RecordsRoutes:
+    """The ``…/records`` names of the ``…/data`` routes (spec §3.5)."""
+
+    list_key = "records"
+    column_separator = ","
+    order_parameter = "sort"
+    rows_serializer: type[RowsSerializer] = RecordsSerializer
+
+    def order(self, request: Request) -> list[OrderColumn]:
+        """The columns ``sort`` names, one per value (repeated for more)."""
+        return _order(request.query_params.getlist(self.order_parameter), self.order_parameter)
+
+
+RECORDS_PAGE = envelope("records", RowSerializer)
+
+
+@extend_schema_view(
+    get=extend_schema(operation_id="list_commit_records", parameters=RECORDS_PARAMETERS, responses=RECORDS_PAGE)
+)
+class SheetRecordsView(RecordsRoutes, SheetDataView):
+    """``DS/commits/{c}/sheets/{sheet}/records`` (and the reads of ``DS/drafts/{n}/sheets/{sheet}/records``)."""
+
+
+@extend_schema_view(
+    get=extend_schema(operation_id="list_draft_records", parameters=RECORDS_PARAMETERS, responses=RECORDS_PAGE),
+    post=extend_schema(operation_id="add_records", request=RecordsSerializer),
+    patch=extend_schema(operation_id="update_records", request=RecordsSerializer),
+    delete=extend_schema(operation_id="delete_records"),
+)
+class DraftSheetRecordsView(RecordsRoutes, DraftSheetDataView):
+    """``DS/drafts/{n}/sheets/{sheet}/records``: also adds, updates and deletes rows."""
 
 
 class SheetSchemaView(RevisionScopedView):
