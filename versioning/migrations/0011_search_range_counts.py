@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('versioning', '0009_merge_sheets_and_garbage_collection'),
+        ('versioning', '0010_job_result_dataset'),
     ]
 
     operations = [
