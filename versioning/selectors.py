@@ -7,7 +7,7 @@ name, tag name, commit id, the ROOT id or a draft number is turned into content.
 import re
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Generic, TypeVar
@@ -799,6 +799,14 @@ def entries_get(*, revision: Revision, segment: str, remote_paths: Sequence[str]
         if entry is not None:
             entries[entry.remote_path] = entry
     return entries
+
+
+def objects_registered(*, dataset: Dataset, sha1s: Iterable[str]) -> set[str]:
+    """Which of the SHA-1s name objects registered with the dataset (one query, however many)."""
+    wanted = set(sha1s)
+    if not wanted:
+        return set()
+    return set(DatasetObject.objects.filter(dataset=dataset, sha1__in=wanted).values_list("sha1", flat=True))
 
 
 @dataclass(frozen=True)
