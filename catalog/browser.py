@@ -434,14 +434,16 @@ class PartChange:
 
 @dataclass
 class ChangeView:
-    """One changed file or frame: what it was at the base and what it is at the head (None where it is
-    absent), and for a frame the sensors' files that changed."""
+    """One changed file, frame or sheet row: what it was at the base and what it is at the head (None where it
+    is absent); for a frame the sensors' files that changed, for a row its values before and after."""
 
     path: str
     action: str
     old: EntryView | None
     new: EntryView | None
     parts: list[PartChange] = field(default_factory=list)
+    old_row: str = ""
+    new_row: str = ""
 
 
 def _part_changes(old: Entry | None, new: Entry | None, side: Any) -> list[PartChange]:
@@ -498,16 +500,30 @@ def diff(*, dataset: Dataset, scope: str, head: str, base: str, paging: Paging) 
             )
         return entry_view(scope=scope, dataset=dataset, backend=backend, commit_id=commit_id, entry=entry)
 
+    # A sheet's row shows its values rather than a file preview.
+    sheet_names = set(selectors.sheet_list(revision=head_revision)) | set(selectors.sheet_list(revision=base_revision))
     views = []
     for change in changes.items:
-        composite = (change.old or change.new).is_composite  # type: ignore[union-attr]
+        entry: Entry = change.old or change.new  # type: ignore[assignment]
+        if entry.segment in sheet_names:
+            views.append(
+                ChangeView(
+                    path=change.path,
+                    action=change.action,
+                    old=None,
+                    new=None,
+                    old_row=_compact(change.old.label) if change.old is not None else "",
+                    new_row=_compact(change.new.label) if change.new is not None else "",
+                )
+            )
+            continue
         views.append(
             ChangeView(
                 path=change.path,
                 action=change.action,
                 old=side("base", change.old),
                 new=side("head", change.new),
-                parts=_part_changes(change.old, change.new, side) if composite else [],
+                parts=_part_changes(change.old, change.new, side) if entry.is_composite else [],
             )
         )
     return {

@@ -237,3 +237,23 @@ def test_bad_frame_input_in_the_admin_answers_a_clear_page(curator_client: Clien
     response = curator_client.get(admin_change_url(stereo), {"frame": demo_content.frame_id(42)})
     assert response.status_code == 404
     assert "does not exist" in response.content.decode()
+
+
+def test_a_sheets_diff_shows_each_changed_rows_values(client: Client, crops: Dataset) -> None:
+    html = page(client, diff_url(crops))
+    rows = re.findall(r'class="change" data-action="(\w+)" data-path="([^"]+)"', html)
+    assert rows == [("add", f"cars/10000000000000000{n}") for n in (1, 2, 3)]
+    assert html.count('<code class="row-values">{&quot;id&quot;:') == 3
+    assert "No preview" not in html
+
+
+@pytest.mark.parametrize("per_page", [1, 12])
+def test_a_page_of_changed_frames_costs_the_same_queries_whatever_its_size(
+    client: Client, team: Workspace, user: User, per_page: int, django_assert_max_num_queries: object
+) -> None:
+    dataset = stereo_dataset(team, user, frames=12, name="long-drive")
+    first = Commit.objects.filter(dataset=dataset).order_by("depth").first()
+    with django_assert_max_num_queries(12):  # type: ignore[operator]
+        html = page(client, diff_url(dataset), head=first.id, per_page=str(per_page))  # type: ignore[union-attr]
+    assert html.count('class="change"') == per_page
+    assert len(preview_paths(html)) == 2 * per_page
