@@ -366,7 +366,10 @@ def browse(
     commits = selectors.commit_list(revision=resolved, offset=history.offset, limit=history.per_page)
     history_pager = page_check(paging=history, total=commits.total)
     segments = selectors.segment_list(revision=resolved, offset=0, limit=SEGMENTS_SHOWN)
-    sheet_names = set(selectors.sheet_list(revision=resolved))
+    shown_names = [item.name for item in segments.items]
+    sheet_names = selectors.sheets_among(
+        revisions=[resolved], names=[*shown_names, *(n for n in (segment, sheet) if n)]
+    )
     if sheet is not None:
         # A sheet is a segment: naming one picks it (over any segment the query also names).
         if sheet not in sheet_names:
@@ -501,7 +504,8 @@ def diff(*, dataset: Dataset, scope: str, head: str, base: str, paging: Paging) 
         return entry_view(scope=scope, dataset=dataset, backend=backend, commit_id=commit_id, entry=entry)
 
     # A sheet's row shows its values rather than a file preview.
-    sheet_names = set(selectors.sheet_list(revision=head_revision)) | set(selectors.sheet_list(revision=base_revision))
+    changed_segments = {(change.old or change.new).segment for change in changes.items}  # type: ignore[union-attr]
+    sheet_names = selectors.sheets_among(revisions=[head_revision, base_revision], names=changed_segments)
     views = []
     for change in changes.items:
         entry: Entry = change.old or change.new  # type: ignore[assignment]

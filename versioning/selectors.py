@@ -4,6 +4,7 @@ Every read that takes a revision takes a ``Revision`` from ``revision_resolve``,
 name, tag name, commit id, the ROOT id or a draft number is turned into content.
 """
 
+import json
 import re
 import zlib
 from collections import Counter, defaultdict
@@ -27,6 +28,7 @@ from versioning.models import (
     DraftMetadata,
     Job,
     SearchHistory,
+    SegmentMetadata,
     StagedEntry,
     StagedSegment,
     Tag,
@@ -833,6 +835,21 @@ def sheet_list(*, revision: Revision) -> list[str]:
         for name in sorted(_segments_at(revision))
         if sheets.SCHEMA_KEY in metadata_load(metadata_ids.get(name, ""))
     ]
+
+
+def sheets_among(*, revisions: Sequence[Revision], names: Iterable[str]) -> set[str]:
+    """Which of the named segments are sheets at any of the revisions, their metadata read in one query."""
+    holders: dict[str, set[str]] = defaultdict(set)
+    wanted = set(names)
+    for revision in revisions:
+        metadata_ids = _metadata_at(revision)
+        for name in wanted:
+            if metadata_ids.get(name):
+                holders[metadata_ids[name]].add(name)
+    if not holders:
+        return set()
+    rows = SegmentMetadata.objects.filter(pk__in=list(holders)).values_list("id", "data")
+    return {name for pk, data in rows if sheets.SCHEMA_KEY in json.loads(data) for name in holders[pk]}
 
 
 def sheet_get(*, revision: Revision, name: str, with_record_count: bool = False) -> Sheet:

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog import browser
-from datasets import demo_content
+from datasets import demo_content, services
 from datasets.models import Dataset, User, Workspace
 from tests.catalog.conftest import SEGMENT, crops_dataset, stereo_dataset
 from tests.catalog.test_pages import dataset_url, diff_url, page, preview_paths
@@ -253,7 +253,20 @@ def test_a_page_of_changed_frames_costs_the_same_queries_whatever_its_size(
 ) -> None:
     dataset = stereo_dataset(team, user, frames=12, name="long-drive")
     first = Commit.objects.filter(dataset=dataset).order_by("depth").first()
-    with django_assert_max_num_queries(12):  # type: ignore[operator]
+    with django_assert_max_num_queries(13):  # type: ignore[operator]
         html = page(client, diff_url(dataset), head=first.id, per_page=str(per_page))  # type: ignore[union-attr]
     assert html.count('class="change"') == per_page
     assert len(preview_paths(html)) == 2 * per_page
+
+
+def test_a_page_costs_the_same_queries_however_many_segments_have_metadata(
+    client: Client, team: Workspace, user: User, django_assert_max_num_queries: object
+) -> None:
+    dataset = services.dataset_create(
+        workspace=team, creator=user, name="drives", is_public=True, kind=Dataset.Kind.FUSION
+    )
+    sensors = {f"drive-{n:02d}": [{"name": f"cam-{n}", "type": "CAMERA"}] for n in range(40)}
+    services.dataset_contents_commit(dataset=dataset, committer=user, title="Sensors", sensors=sensors)
+    with django_assert_max_num_queries(12):  # type: ignore[operator]
+        html = page(client, dataset_url(dataset))
+    assert html.count('class="sensor"') == 1 and "drive-39" in html
