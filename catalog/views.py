@@ -212,11 +212,13 @@ def _tag_link(query: QueryDict, value: str, chosen: bool) -> str:
 
 
 def browser_query(request: HttpRequest) -> dict[str, Any]:
-    """The content browser's query: revision, segment, page of files and page of history."""
+    """The content browser's query: revision, segment (or sheet, or a fusion segment's frame and sensor), page
+    of files (frames, rows) and page of history."""
     segment = request.GET.get("segment")
     return {
         "revision": query_text(request.GET, "rev"),
         "segment": segment if segment else None,
+        **{name: query_text(request.GET, name) or None for name in ("sheet", "frame", "sensor")},
         "paging": query_paging(request.GET),
         "history": browser.Paging(
             page=query_int(request.GET, "history_page", default=1, low=1, high=MAX_PAGE),
@@ -270,11 +272,11 @@ def may_preview(request: HttpRequest, scope: str, dataset: Dataset) -> bool:
 @html_errors
 def preview(request: HttpRequest, token: str) -> HttpResponse:
     """The thumbnail a signed preview link names, if its visitor may still see the dataset."""
-    scope, dataset_id, commit_id, path = browser.preview_grant(token=token)
-    dataset = Dataset.objects.select_related("storage_config").filter(pk=dataset_id).first()
-    if dataset is None or not may_preview(request, scope, dataset):
+    grant = browser.preview_grant(token=token)
+    dataset = Dataset.objects.select_related("storage_config").filter(pk=grant.dataset_id).first()
+    if dataset is None or not may_preview(request, grant.scope, dataset):
         raise errors.NotFound("this preview does not exist")
-    png = browser.preview_image(dataset=dataset, commit_id=commit_id, path=path)
+    png = browser.preview_image(dataset=dataset, commit_id=grant.commit_id, path=grant.path, slot=grant.slot)
     response = HttpResponse(png, content_type="image/png")
     # The link names a commit, whose content never changes; visibility is checked again once it expires.
     response["Cache-Control"] = "private, max-age=3600"

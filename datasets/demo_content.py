@@ -109,3 +109,104 @@ def digit_files(digits: range) -> list[DemoFile]:
             )
         )
     return files
+
+
+# Frame ids of the fusion demo: ULIDs (26 Crockford base32 digits), fixed so the demo is the same every time.
+FRAME_ID_STEM = "01J00000000000000000"
+
+
+def frame_id(index: int) -> str:
+    return f"{FRAME_ID_STEM}{index:06d}"
+
+
+@dataclass(frozen=True)
+class FrameFile:
+    """One camera's image of a frame: the frame, the sensor, the file's path, bytes, label and timestamp."""
+
+    frame_id: str
+    sensor: str
+    remote_path: str
+    content: bytes
+    label: dict[str, Any]
+    timestamp: float
+
+
+STEREO_SENSORS = [
+    {"name": "cam-left", "type": "CAMERA", "description": "left camera of the stereo pair"},
+    {"name": "cam-right", "type": "CAMERA", "description": "right camera of the stereo pair"},
+]
+FRAME_START = 1_700_000_000.0
+
+
+def stereo_frame(index: int, *, seed: int | None = None) -> list[FrameFile]:
+    """Both cameras' street scenes of one frame, each labelled with its cars' 2D boxes only."""
+    files = []
+    for offset, sensor in enumerate(STEREO_SENSORS):
+        content, label = street_scene((seed if seed is not None else index) * 2 + offset, cars=1 + index % 2)
+        files.append(
+            FrameFile(
+                frame_id=frame_id(index),
+                sensor=sensor["name"],
+                remote_path=f"{sensor['name']}/{index:04d}.png",
+                content=content,
+                label={"BOX2D": label["BOX2D"]},
+                timestamp=FRAME_START + index / 10,
+            )
+        )
+    return files
+
+
+CAR_SHEET_PORTEX = """type: record
+fields:
+  - name: id
+    type: int64
+  - name: colour
+    type: string
+  - name: doors
+    type: int32
+  - name: tags
+    type: array
+    items:
+      type: string
+  - name: image
+    type: file.Image
+"""
+_IMAGE_FIELDS = [("key", "string"), ("extension", "string"), ("size", "long"), ("height", "int"), ("width", "int")]
+CAR_SHEET_AVRO = json.dumps(
+    {
+        "type": "record",
+        "name": "root",
+        "namespace": "cn.graviti.portex",
+        "fields": [
+            {"name": "id", "type": ["null", "long"]},
+            {"name": "colour", "type": ["null", "string"]},
+            {"name": "doors", "type": ["null", "int"]},
+            {"name": "tags", "type": ["null", {"type": "array", "items": "string", "default": []}]},
+            {
+                "name": "image",
+                "type": [
+                    "null",
+                    {
+                        "type": "record",
+                        "name": "image",
+                        "fields": [{"name": name, "type": ["null", kind]} for name, kind in _IMAGE_FIELDS],
+                    },
+                ],
+            },
+        ],
+    }
+)
+CAR_COLOUR_NAMES = ["red", "blue", "yellow", "green", "white"]
+CROP_WIDTH, CROP_HEIGHT = 96, 64
+
+
+def car_crop(index: int) -> bytes:
+    """A PNG of one car, in the colour ``CAR_COLOUR_NAMES[index % 5]``."""
+    image = Image.new("RGB", (CROP_WIDTH, CROP_HEIGHT), ROAD)
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((10, 16, 86, 48), radius=8, fill=CAR_COLOURS[index % len(CAR_COLOURS)])
+    draw.ellipse((18, 40, 34, 56), fill=(20, 20, 20))
+    draw.ellipse((62, 40, 78, 56), fill=(20, 20, 20))
+    output = io.BytesIO()
+    image.save(output, format="PNG")
+    return output.getvalue()

@@ -1072,12 +1072,16 @@ def _catalog_cover(draft: Draft, labels: Sequence[dict | None]) -> None:
 
 @dataclass(frozen=True)
 class FileContent:
-    """A file given with its bytes: its segment, its path there, its content and its label."""
+    """A file given with its bytes: its segment, its path there, its content and its label; in a fusion
+    dataset also the frame (a ULID) and the sensor it belongs to, and when it was recorded."""
 
     segment: str
     remote_path: str
     content: bytes
     label: dict | None = None
+    frame_id: str | None = None
+    sensor_name: str | None = None
+    timestamp: float | None = None
 
 
 @transaction.atomic
@@ -1089,14 +1093,20 @@ def dataset_contents_commit(
     files: Sequence[FileContent] = (),
     deletes: Sequence[tuple[str, str]] = (),
     branch_name: str | None = None,
+    sensors: dict[str, Sequence[dict[str, Any]]] | None = None,
 ) -> Commit:
     """Store files and commit them, with deletes of (segment, remote path), through a draft as an SDK would.
 
     Labels are checked against the draft's catalog, so a label type the catalog lacks is first added to it,
-    with the categories the files use, as an SDK uploads a dataset's catalog before its labels.
+    with the categories the files use, as an SDK uploads a dataset's catalog before its labels. A fusion
+    dataset's ``sensors`` (by segment, each as ``Sensor.dumps()`` gives it) are defined before its files.
     """
     draft = versioning_services.draft_create(dataset=dataset, title=title, branch_name=branch_name, creator=committer)
     _catalog_cover(draft, [file.label for file in files])
+    for segment, defined in (sensors or {}).items():
+        versioning_services.draft_segment_ensure(draft=draft, name=segment)
+        for sensor in defined:
+            versioning_services.draft_sensor_put(draft=draft, segment=segment, sensor=dict(sensor))
     for segment in sorted({file.segment for file in files}):
         versioning_services.draft_segment_ensure(draft=draft, name=segment)
         stored = []
@@ -1105,11 +1115,54 @@ def dataset_contents_commit(
                 uploaded = dataset_object_store(dataset=dataset, content=file.content)
                 stored.append(
                     UploadedObject(
-                        remote_path=file.remote_path, sha1=uploaded.sha1, size=uploaded.size, label=file.label
+                        remote_path=file.remote_path,
+                        sha1=uploaded.sha1,
+                        size=uploaded.size,
+                        label=file.label,
+                        timestamp=file.timestamp,
+                        frame_id=file.frame_id,
+                        sensor_name=file.sensor_name,
                     )
                 )
         dataset_objects_register(draft=draft, segment=segment, objects=stored)
     for segment in sorted({segment for segment, _ in deletes}):
         paths = [remote_path for deleted_segment, remote_path in deletes if deleted_segment == segment]
         versioning_services.draft_stage_deletes(draft=draft, segment=segment, remote_paths=paths)
+    return versioning_services.draft_commit(draft=draft, title=title, committer=committer)
+
+
+@dataclass(frozen=True)
+class SheetFile:
+    """A file a sheet row holds in a column, given with its bytes, its extension and any further fields."""
+
+    content: bytes
+    extension: str
+    fields: dict[str, Any] | None = None
+
+
+@transaction.atomic
+def dataset_sheet_commit(
+    *,
+    dataset: Dataset,
+    committer: User | None,
+    title: str,
+    sheet: str,
+    schema: dict[str, str],
+    rows: Sequence[dict[str, Any]],
+) -> Commit:
+    """Create a sheet (schema texts as ``versioning.sheets.schema_texts`` keeps them) with rows and commit it, as
+    the graviti SDK does: each ``SheetFile`` value is stored under its SHA-1 first and the row names its key."""
+    draft = versioning_services.draft_create(dataset=dataset, title=title, creator=committer)
+    versioning_services.sheet_create(draft=draft, name=sheet, schema=schema)
+    sent = []
+    for row in rows:
+        values = {}
+        for name, value in row.items():
+            if isinstance(value, SheetFile):
+                stored = dataset_object_store(dataset=dataset, content=value.content)
+                key = selectors.dataset_object_key(dataset=dataset, sha1=stored.sha1)
+                value = {"key": key, "extension": value.extension, "size": stored.size, **(value.fields or {})}
+            values[name] = value
+        sent.append(values)
+    versioning_services.sheet_rows_add(draft=draft, name=sheet, rows=sent)
     return versioning_services.draft_commit(draft=draft, title=title, committer=committer)

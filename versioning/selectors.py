@@ -4,11 +4,12 @@ Every read that takes a revision takes a ``Revision`` from ``revision_resolve``,
 name, tag name, commit id, the ROOT id or a draft number is turned into content.
 """
 
+import json
 import re
 import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Generic, TypeVar
@@ -28,6 +29,7 @@ from versioning.models import (
     DraftMetadata,
     Job,
     SearchHistory,
+    SegmentMetadata,
     StagedEntry,
     StagedSegment,
     Tag,
@@ -802,6 +804,14 @@ def entries_get(*, revision: Revision, segment: str, remote_paths: Sequence[str]
     return entries
 
 
+def objects_registered(*, dataset: Dataset, sha1s: Iterable[str]) -> set[str]:
+    """Which of the SHA-1s name objects registered with the dataset (one query, however many)."""
+    wanted = set(sha1s)
+    if not wanted:
+        return set()
+    return set(DatasetObject.objects.filter(dataset=dataset, sha1__in=wanted).values_list("sha1", flat=True))
+
+
 @dataclass(frozen=True)
 class Sheet:
     """A sheet at a revision: its schema texts as they were sent and, when asked for, its row count."""
@@ -826,6 +836,21 @@ def sheet_list(*, revision: Revision) -> list[str]:
         for name in sorted(_segments_at(revision))
         if sheets.SCHEMA_KEY in metadata_load(metadata_ids.get(name, ""))
     ]
+
+
+def sheets_among(*, revisions: Sequence[Revision], names: Iterable[str]) -> set[str]:
+    """Which of the named segments are sheets at any of the revisions, their metadata read in one query."""
+    holders: dict[str, set[str]] = defaultdict(set)
+    wanted = set(names)
+    for revision in revisions:
+        metadata_ids = _metadata_at(revision)
+        for name in wanted:
+            if metadata_ids.get(name):
+                holders[metadata_ids[name]].add(name)
+    if not holders:
+        return set()
+    rows = SegmentMetadata.objects.filter(pk__in=list(holders)).values_list("id", "data")
+    return {name for pk, data in rows if sheets.SCHEMA_KEY in json.loads(data) for name in holders[pk]}
 
 
 def sheet_get(*, revision: Revision, name: str, with_record_count: bool = False) -> Sheet:

@@ -8,7 +8,7 @@ from django.conf import LazySettings
 from django.core.management import call_command
 from django.db import DataError, IntegrityError
 
-from datasets import services
+from datasets import demo_content, services
 from datasets.models import Dataset, DatasetFile, Membership, User, Workspace
 from project import errors
 from storage_configs.backends import hub_backend
@@ -101,8 +101,8 @@ def test_seed_demo_can_run_twice_without_duplicates(settings: LazySettings, tmp_
     call_command("seed_demo")
     assert list(Dataset.objects.values_list("name", flat=True).order_by("name")) == first
     assert Commit.objects.count() == commits
-    assert len(first) == 5
-    assert Dataset.objects.filter(is_public=True, hidden=False).count() == 4
+    assert len(first) == 7
+    assert Dataset.objects.filter(is_public=True, hidden=False).count() == 6
 
 
 @pytest.mark.django_db
@@ -142,3 +142,45 @@ def test_seed_demo_leaves_a_hidden_dataset_for_the_curator(settings: LazySetting
     assert faces.hidden and faces.is_public
     assert faces.moderation_events.get().reason
     assert Commit.objects.filter(dataset=faces).exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_makes_a_fusion_dataset_with_two_cameras_over_two_commits(
+    settings: LazySettings, tmp_path: Path
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo")
+    stereo = Dataset.objects.get(name="stereo-streets-demo")
+    assert stereo.kind == Dataset.Kind.FUSION
+    main = versioning_selectors.revision_resolve(dataset=stereo, revision="main")
+    sensors = versioning_selectors.segment_sensors(revision=main, segment="drive-01")
+    assert [(sensor["name"], sensor["type"]) for sensor in sensors] == [("cam-left", "CAMERA"), ("cam-right", "CAMERA")]
+    frames = versioning_selectors.entry_list(revision=main, segment="drive-01").items
+    assert len(frames) == 4
+    parts = frames[0].part_list()
+    assert [part.name for part in parts] == ["cam-left", "cam-right"]
+    assert parts[0].label is not None and parts[0].label["BOX2D"]
+    assert hub_backend().open(parts[0].object_key).read().startswith(b"\x89PNG")
+    changes = versioning_selectors.diff_entries(base=versioning_selectors.diff_base(revision=main), head=main)
+    assert {(change.path, change.action) for change in changes.items} == {
+        (f"drive-01/{demo_content.frame_id(1)}", "modify"),
+        (f"drive-01/{demo_content.frame_id(3)}", "add"),
+    }
+
+
+@pytest.mark.django_db
+def test_seed_demo_makes_a_sheet_whose_image_column_names_registered_files(
+    settings: LazySettings, tmp_path: Path
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo")
+    crops = Dataset.objects.get(name="car-crops-demo")
+    main = versioning_selectors.revision_resolve(dataset=crops, revision="main")
+    assert versioning_selectors.sheet_list(revision=main) == ["cars"]
+    rows = versioning_selectors.sheet_row_page(revision=main, name="cars", offset=0, limit=10).items
+    assert len(rows) == 6
+    image = rows[0][1]["image"]
+    assert image["key"].startswith(f"{crops.hex_id}/") and image["extension"] == ".png"
+    assert hub_backend().open(image["key"]).read().startswith(b"\x89PNG")
+    sha1s = {row["image"]["key"].rpartition("/")[2] for _, row in rows}
+    assert versioning_selectors.objects_registered(dataset=crops, sha1s=sha1s) == sha1s

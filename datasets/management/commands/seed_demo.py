@@ -7,9 +7,10 @@ from django.db import transaction
 
 from datasets import demo_content, services
 from datasets.models import Dataset, User, Workspace
-from datasets.services import FileContent
+from datasets.services import FileContent, SheetFile
 from versioning import selectors as versioning_selectors
 from versioning import services as versioning_services
+from versioning import sheets
 
 IMAGE_TAGS = {"数据类型": ["图片"], "应用场景": ["目标检测"]}
 DEMO_DATASETS: list[dict[str, Any]] = [
@@ -45,6 +46,24 @@ DEMO_DATASETS: list[dict[str, Any]] = [
         "licence": "CC BY-NC-SA 3.0",
         "data_type": Dataset.DataType.POINT_CLOUD,
         "tags": {"数据类型": ["点云", "图片"], "应用场景": ["自动驾驶"]},
+    },
+    {
+        "name": "stereo-streets-demo",
+        "title": "Stereo streets (demo)",
+        "description": "A fusion dataset: frames from a left and a right camera, cars labelled as 2D boxes. Two "
+        "commits: the second adds a frame and redraws one camera's image of another.",
+        "licence": "CC BY 4.0",
+        "data_type": Dataset.DataType.IMAGE,
+        "kind": Dataset.Kind.FUSION,
+        "tags": {"数据类型": ["图片"], "应用场景": ["自动驾驶"]},
+    },
+    {
+        "name": "car-crops-demo",
+        "title": "Car crops (demo)",
+        "description": "A Graviti-style dataset: a sheet of cars with their colour, doors, tags and an image column.",
+        "licence": "CC BY 4.0",
+        "data_type": Dataset.DataType.IMAGE,
+        "tags": IMAGE_TAGS,
     },
     {
         "name": "street-faces-demo",
@@ -119,6 +138,67 @@ def _reviews(dataset: Dataset, user: User) -> None:
     services.dataset_contents_commit(dataset=dataset, committer=user, title="Four reviews", files=files)
 
 
+def _frame_contents(frames: list[demo_content.FrameFile]) -> list[FileContent]:
+    return [
+        FileContent(
+            STEREO_SEGMENT,
+            file.remote_path,
+            file.content,
+            file.label,
+            frame_id=file.frame_id,
+            sensor_name=file.sensor,
+            timestamp=file.timestamp,
+        )
+        for file in frames
+    ]
+
+
+STEREO_SEGMENT = "drive-01"
+
+
+def _stereo_streets(dataset: Dataset, user: User) -> None:
+    first = [file for index in range(3) for file in demo_content.stereo_frame(index)]
+    services.dataset_contents_commit(
+        dataset=dataset,
+        committer=user,
+        title="First three stereo frames",
+        files=_frame_contents(first),
+        sensors={STEREO_SEGMENT: demo_content.STEREO_SENSORS},
+    )
+    redrawn = [file for file in demo_content.stereo_frame(1, seed=40) if file.sensor == "cam-right"]
+    services.dataset_contents_commit(
+        dataset=dataset,
+        committer=user,
+        title="Add a fourth frame, redraw the right camera of the second",
+        files=_frame_contents(demo_content.stereo_frame(3) + redrawn),
+    )
+
+
+def _car_crops(dataset: Dataset, user: User) -> None:
+    rows = [
+        {
+            "id": index,
+            "colour": demo_content.CAR_COLOUR_NAMES[index % len(demo_content.CAR_COLOUR_NAMES)],
+            "doors": 2 + 2 * (index % 2),
+            "tags": ["parked"] if index % 3 == 0 else [],
+            "image": SheetFile(
+                demo_content.car_crop(index),
+                ".png",
+                {"width": demo_content.CROP_WIDTH, "height": demo_content.CROP_HEIGHT},
+            ),
+        }
+        for index in range(6)
+    ]
+    services.dataset_sheet_commit(
+        dataset=dataset,
+        committer=user,
+        title="Six cars",
+        sheet="cars",
+        schema=sheets.schema_texts(portex=demo_content.CAR_SHEET_PORTEX, avro=demo_content.CAR_SHEET_AVRO),
+        rows=rows,
+    )
+
+
 def _faces(dataset: Dataset, user: User) -> None:
     files = [
         FileContent("all", file.remote_path, file.content, file.label)
@@ -134,6 +214,8 @@ CONTENT = {
     "street-scenes-demo": _street_scenes,
     "mnist-demo": _digits,
     "imdb-reviews-demo": _reviews,
+    "stereo-streets-demo": _stereo_streets,
+    "car-crops-demo": _car_crops,
     "street-faces-demo": _faces,
 }
 
@@ -146,7 +228,8 @@ def _has_commits(dataset: Dataset) -> bool:
 class Command(BaseCommand):
     help = (
         "Load a small demo catalog (user 'demo'): labelled images over two commits and a branch, digits, reviews, "
-        "and a dataset a curator hid; running it again changes nothing."
+        "a fusion dataset with two cameras, a sheet with an image column, and a dataset a curator hid; running it "
+        "again changes nothing."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
