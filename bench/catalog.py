@@ -68,11 +68,11 @@ def clean_up(workspace: Workspace, user: User) -> None:
     """Delete the scratch datasets and every tree and range only they used."""
     commits = Commit.objects.filter(dataset__workspace=workspace)
     tree_ids = set(commits.values_list("tree_id", flat=True))
-    range_ids = {ref.id for tree_id in tree_ids for ref in tree_load(tree_id).ranges}
+    range_ids = {ref.id for tree_id in tree_ids for ref in tree_load(tree_id).ranges()}
     Dataset.objects.filter(workspace=workspace).delete()
     still_used = set(Commit.objects.filter(tree_id__in=tree_ids).values_list("tree_id", flat=True))
     for tree_id in Tree.objects.exclude(pk__in=tree_ids - still_used).values_list("pk", flat=True):
-        range_ids -= {ref.id for ref in tree_load(tree_id).ranges}
+        range_ids -= {ref.id for ref in tree_load(tree_id).ranges()}
     Tree.objects.filter(pk__in=tree_ids - still_used).delete()
     ids = sorted(range_ids)
     for start in range(0, len(ids), 1000):

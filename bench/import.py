@@ -141,7 +141,7 @@ def create_table(table: str) -> None:
 def clean_up(workspace: Workspace, owner: User, tables: list[str]) -> None:
     """Remove the run's datasets with their commits, trees and ranges, the workspace, the user and the tables."""
     trees = set(Commit.objects.filter(dataset__workspace=workspace).values_list("tree_id", flat=True))
-    ranges = {ref.id for tree_id in trees for ref in tree_load(tree_id).ranges}
+    ranges = {ref.id for tree_id in trees for ref in tree_load(tree_id).ranges()}
     for dataset in Dataset.objects.filter(workspace=workspace):
         services.dataset_delete(dataset=dataset)
     # Paths and SHA-1s carry the run id, so no other tree can share these ranges.

@@ -120,7 +120,7 @@ class Case:
 def clean_up(workspace: Workspace, user: User) -> None:
     commits = Commit.objects.filter(dataset__workspace=workspace)
     tree_ids = set(commits.values_list("tree_id", flat=True))
-    range_ids = {ref.id for tree_id in tree_ids for ref in tree_load(tree_id).ranges}
+    range_ids = {ref.id for tree_id in tree_ids for ref in tree_load(tree_id).ranges()}
     Dataset.objects.filter(workspace=workspace).delete()
     Tree.objects.filter(pk__in=tree_ids).exclude(commits__isnull=False).delete()
     ids = sorted(range_ids)

@@ -52,6 +52,7 @@ from versioning.models import (
     DatasetObject,
     DeletedDataset,
     Draft,
+    Metarange,
     Range,
     SegmentMetadata,
     StagedEntry,
@@ -136,7 +137,7 @@ class Tally:
     kept_bytes: int = 0
 
 
-KINDS = ("trees", "ranges", "segment metadata", "object records", "storage objects")
+KINDS = ("trees", "metaranges", "ranges", "segment metadata", "object records", "storage objects")
 
 
 @dataclass
@@ -213,6 +214,7 @@ class Collector:
         if self.after_mark is not None:
             self.after_mark()
         self._sweep_rows(Tree, live["trees"], "trees")
+        self._sweep_rows(Metarange, live["metaranges"], "metaranges")
         self._sweep_rows(Range, live["ranges"], "ranges")
         self._sweep_rows(SegmentMetadata, live["metadata"], "segment metadata")
         self._sweep_object_records(live["objects"], report.tallies["object records"])
@@ -261,7 +263,7 @@ class Collector:
 
     def _mark(self, *, key_refs: set[str]) -> dict[str, SortedSpill]:
         """Everything the roots reach: ids of trees, ranges and metadata, storage keys, (dataset, sha1) pairs."""
-        live = {name: SortedSpill() for name in ("trees", "ranges", "metadata", "keys", "objects")}
+        live = {name: SortedSpill() for name in ("trees", "metaranges", "ranges", "metadata", "keys", "objects")}
         config_of = dict(Dataset.all_objects.values_list("pk", "storage_config_id"))
         bar = self._bar("marking")
         # Drafts first, commits second (see the module docstring).
@@ -301,21 +303,29 @@ class Collector:
             content = TreeContent.decode(zlib.decompress(data))
             for metadata_id in content.metadata_ids.values():
                 live["metadata"].add(metadata_id)
-            for range_ref in content.ranges:
-                if range_ref.id in seen_ranges:
-                    continue
-                seen_ranges.add(range_ref.id)
-                live["ranges"].add(range_ref.id)
-                # Entries are read only for a storage holding candidate objects; a dataset's object records
-                # change only with its commits, so they are checked on the same pass, at no further reads.
-                if ref in key_refs:
-                    for row in range_rows(range_ref.id):
-                        # A fusion frame's row holds its parts, each with its object key and SHA-1.
-                        for object_key, sha1 in _row_objects(row):
-                            live["keys"].add(f"{ref}\0{object_key}")
-                            live["objects"].add(f"{dataset_id:012d}:{sha1}")
-                    self.checked_records.add(dataset_id)
-                bar.update(range_ref.length)
+            for index, node in enumerate(content.nodes):
+                if node.id:
+                    if node.id in seen_ranges:
+                        bar.update(node.length)
+                        continue  # a metarange another commit of the dataset shares: its ranges are marked
+                    seen_ranges.add(node.id)
+                    live["metaranges"].add(node.id)
+                for range_ref in content.node_ranges(index).refs:
+                    if range_ref.id in seen_ranges:
+                        bar.update(range_ref.length)
+                        continue
+                    seen_ranges.add(range_ref.id)
+                    live["ranges"].add(range_ref.id)
+                    # Entries are read only for a storage holding candidate objects; a dataset's object records
+                    # change only with its commits, so they are checked on the same pass, at no further reads.
+                    if ref in key_refs:
+                        for row in range_rows(range_ref.id):
+                            # A fusion frame's row holds its parts, each with its object key and SHA-1.
+                            for object_key, sha1 in _row_objects(row):
+                                live["keys"].add(f"{ref}\0{object_key}")
+                                live["objects"].add(f"{dataset_id:012d}:{sha1}")
+                        self.checked_records.add(dataset_id)
+                    bar.update(range_ref.length)
         bar.close()
         return live
 

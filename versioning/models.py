@@ -1,7 +1,8 @@
 """Branches, commits, tags, drafts and the content-addressed file tree (issue #4).
 
-A commit points at an immutable ``Tree``: the ordered list of its ``Range`` ids, each range holding about a
-thousand entries sorted by path (``segment/remotePath``) and stored once under the hash of its contents.
+A commit points at an immutable ``Tree``: its segments and its ranges, each range holding about a thousand
+entries sorted by path (``segment/remotePath``) and stored once under the hash of its contents. A tree of more
+than a few dozen ranges lists them through ``Metarange`` nodes of a few dozen range pointers each.
 A draft stages upserts and deletes in ``StagedEntry`` and ``StagedSegment`` until it is committed.
 """
 
@@ -40,8 +41,20 @@ class Range(models.Model):
         return self.id
 
 
+class Metarange(models.Model):
+    """An ordered run of range pointers (a node of a two-level tree), keyed by the SHA-256 of its encoding."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.id
+
+
 class Tree(models.Model):
-    """A commit's content: its segments and the ordered ids of its ranges, keyed by the hash of its encoding."""
+    """A commit's content: its segments and its ranges (inline, or through metaranges), keyed by the hash of its
+    encoding."""
 
     id = models.CharField(max_length=64, primary_key=True)
     data = models.BinaryField()

@@ -7,7 +7,6 @@ name, tag name, commit id, the ROOT id or a draft number is turned into content.
 import json
 import re
 import zlib
-from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -373,9 +372,8 @@ def _draft_page(
         return Page(items=[], total=total)
     spans: list[tuple[str, int]] = []  # (span start, base entries in span)
     if base_total:
-        starts = base.starts
-        for index, ref in enumerate(base.ranges):
-            in_span = min(starts[index + 1], base_high) - max(starts[index], base_low)
+        for ref, range_start in base.range_windows(base_low, base_high):
+            in_span = min(range_start + ref.length, base_high) - max(range_start, base_low)
             if in_span > 0:
                 spans.append((low if not spans else ref.first, in_span))
     if not spans:
@@ -952,9 +950,10 @@ def _sheet_windows(base: TreeContent, sheet: str) -> list[tuple[int, int]]:
     start, stop = base.spans[sheet]
     if start >= stop:
         return []
-    starts = base.starts
-    first, last = bisect_right(starts, start) - 1, bisect_left(starts, stop) - 1
-    return [(max(starts[index], start), min(starts[index + 1], stop)) for index in range(first, last + 1)]
+    return [
+        (max(range_start, start), min(range_start + ref.length, stop))
+        for ref, range_start in base.range_windows(start, stop)
+    ]
 
 
 def _commit_search_counts(search: SearchHistory) -> tuple[TreeContent, list[int]]:

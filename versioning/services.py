@@ -670,7 +670,7 @@ def draft_commit(
         cleared = [s.name for s in staged_segments if s.clears_entries]
         enumerable = label_rules.enumerable_attributes(selectors.draft_catalog(draft=locked))
         label_delta = selectors.staged_label_counts(draft=locked, base=head_tree, enumerable=enumerable)
-        ranges, delta = ranges_apply(head_tree.ranges, selectors.staged_changes(draft=locked), cleared)
+        ranges, delta = ranges_apply(head_tree, selectors.staged_changes(draft=locked), cleared)
         staged_by_name = {s.name: s for s in staged_segments}
         descriptions = selectors.segments_overlay(base=head_tree, staged=staged_by_name)
         tree = TreeContent.build(
@@ -793,7 +793,7 @@ def commit_import(
     file_counts = Counter(branch.head.file_counts) if branch.head and branch.head.file_counts is not None else None
     if file_counts is None and composite:
         file_counts = Counter(head_tree.counts)
-    ranges, delta = ranges_apply(head_tree.ranges, changes())
+    ranges, delta = ranges_apply(head_tree, changes())
     _objects_register(dataset.pk, sha1s)
     _record_counter_reach(dataset.pk, highest_record_number)
     tree = TreeContent.build(

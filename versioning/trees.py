@@ -1,10 +1,16 @@
-"""The content-addressed file tree: entries, ranges and trees, and the streaming algorithms over them.
+"""The content-addressed file tree: entries, ranges, metaranges and trees, and the streaming algorithms over them.
 
 Entries are sorted by path (``segment/remotePath``) and cut into ranges: after ``MIN_RANGE_SIZE`` entries, a
 range ends at the first entry whose path hashes to a cut point (one in ``CUT_ODDS``), or at ``MAX_RANGE_SIZE``
-entries, so ranges hold about a thousand entries. Cut points depend only on the entries, so equal contents
-give equal ranges and trees whatever history built them, unchanged ranges are shared, and a rewrite stops as
-soon as it meets a cut point of the old tree again.
+entries, so ranges hold about a thousand entries. The ranges are grouped into metaranges by the same rule one
+level up (a node ends after a range whose last path hashes to a node cut point), and a tree lists its
+metaranges, so a tree has two levels: at ten million entries about three hundred metaranges of some thirty
+ranges each. A tree whose ranges fit in one metarange holds them inline instead, as every tree did before
+trees had two levels, so small trees keep the ids they had.
+
+Cut points depend only on the entries, so equal contents give equal ranges, metaranges and trees whatever
+history built them, unchanged ranges and metaranges are shared, and a rewrite stops as soon as it meets a cut
+point of the old tree again. A change opens the metaranges and ranges on its path only.
 """
 
 import hashlib
@@ -28,11 +34,17 @@ from django.db import connection, models
 from django.utils import timezone
 
 from versioning.fence import fence_share
-from versioning.models import Range, SegmentMetadata, Tree
+from versioning.models import Metarange, Range, SegmentMetadata, Tree
 
 MIN_RANGE_SIZE = 500
 CUT_ODDS = 500
 MAX_RANGE_SIZE = 4000
+# Ranges per metarange, by the same rule: about thirty-two, so a change opens a node of a few kilobytes.
+MIN_NODE_SIZE = 8
+NODE_CUT_ODDS = 24
+MAX_NODE_SIZE = 256
+# Decoded metaranges are immutable and keyed by content hash, so many are kept per process.
+NODE_CACHE_SIZE = 4096
 # Decoded trees are immutable and keyed by content hash, so a few are kept per process.
 TREE_CACHE_SIZE = 32
 # New ranges are inserted this many at a time, so a big rewrite holds few encoded ranges in memory.
@@ -136,13 +148,47 @@ class Change(NamedTuple):
 
 
 class RangeRef(NamedTuple):
-    """A tree's pointer to one range, with what a page or a diff needs to know without opening it."""
+    """A pointer to one range, with what a page or a diff needs to know without opening it."""
 
     id: str
     first: str
     last: str
     length: int
     size: int
+
+
+class NodeRef(NamedTuple):
+    """A tree's pointer to one metarange: its id ("" for the ranges a one-node tree holds inline), its first
+    and last paths, its entries, their bytes and its number of ranges."""
+
+    id: str
+    first: str
+    last: str
+    length: int
+    size: int
+    range_count: int
+
+
+@dataclass(frozen=True)
+class RangeList:
+    """The decoded range pointers of one metarange, with their entry positions and last paths for bisecting."""
+
+    refs: tuple[RangeRef, ...]
+    starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    lasts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "starts", tuple(accumulate((r.length for r in self.refs), initial=0)))
+        object.__setattr__(self, "lasts", tuple(r.last for r in self.refs))
+
+    def node(self, node_id: str) -> NodeRef:
+        """The pointer to these ranges stored under ``node_id``."""
+        refs = self.refs
+        return NodeRef(node_id, refs[0].first, refs[-1].last, self.starts[-1], sum(r.size for r in refs), len(refs))
+
+    def encode(self) -> bytes:
+        """The canonical encoding whose hash is the metarange id."""
+        return msgpack.packb([list(r) for r in self.refs])
 
 
 class EntryChange(NamedTuple):
@@ -183,24 +229,40 @@ def ends_at_cut(ref: "RangeRef") -> bool:
     return ref.length >= MAX_RANGE_SIZE or (ref.length >= MIN_RANGE_SIZE and is_cut_point(ref.last))
 
 
+def is_node_cut(path: str) -> bool:
+    """Whether a metarange long enough may end after a range ending at this path (one in NODE_CUT_ODDS, drawn
+    independently of the range cut points)."""
+    digest = hashlib.blake2b(path.encode(), digest_size=8, person=b"metarange").digest()
+    return int.from_bytes(digest, "big") % NODE_CUT_ODDS == 0
+
+
 def _content_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
+
+
+class RangeIndex(NamedTuple):
+    """A tree's ranges: its metarange pointers, and the ranges themselves when they fit in one metarange."""
+
+    nodes: tuple[NodeRef, ...] = ()
+    inline: RangeList | None = None
 
 
 @dataclass(frozen=True)
 class TreeContent:
     """A decoded tree: segments (name, description, entry count and, when it has any, the ids of its metadata
-    and of its label statistics) by name and the ordered range pointers."""
+    and of its label statistics) by name, and its ranges: the ordered metarange pointers, or for a tree of one
+    metarange a single pointer with id "" and the range pointers inline."""
 
     segments: tuple[tuple[Any, ...], ...] = ()
-    ranges: tuple[RangeRef, ...] = ()
+    nodes: tuple[NodeRef, ...] = ()
+    inline: RangeList | None = None
     starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
     lasts: tuple[str, ...] = field(init=False, repr=False, compare=False)
     spans: dict[str, tuple[int, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "starts", tuple(accumulate((r.length for r in self.ranges), initial=0)))
-        object.__setattr__(self, "lasts", tuple(r.last for r in self.ranges))
+        object.__setattr__(self, "starts", tuple(accumulate((n.length for n in self.nodes), initial=0)))
+        object.__setattr__(self, "lasts", tuple(n.last for n in self.nodes))
         spans, position = {}, 0
         # Segments lie in the tree in the order of their path prefix ("a-b/" before "a/"), not of their names.
         for name, _, count, *_ in sorted(self.segments, key=lambda s: s[0] + "/"):
@@ -214,7 +276,7 @@ class TreeContent:
         *,
         descriptions: dict[str, str],
         counts: dict[str, int],
-        ranges: Iterable[RangeRef],
+        ranges: RangeIndex,
         metadata: dict[str, str] | None = None,
         statistics: dict[str, str] | None = None,
     ) -> "TreeContent":
@@ -231,7 +293,8 @@ class TreeContent:
                 return (*fields, metadata.get(name, ""), statistics[name])
             return (*fields, metadata[name]) if metadata.get(name) else fields
 
-        return cls(segments=tuple(segment(name) for name in sorted(descriptions)), ranges=tuple(ranges))
+        segments = tuple(segment(name) for name in sorted(descriptions))
+        return cls(segments=segments, nodes=ranges.nodes, inline=ranges.inline)
 
     @property
     def descriptions(self) -> dict[str, str]:
@@ -261,17 +324,63 @@ class TreeContent:
     @property
     def total_size(self) -> int:
         """Sum of the entries' sizes in bytes."""
-        return sum(r.size for r in self.ranges)
+        return sum(n.size for n in self.nodes)
+
+    @property
+    def range_index(self) -> RangeIndex:
+        """The tree's ranges, to build another tree holding the same."""
+        return RangeIndex(self.nodes, self.inline)
+
+    def node_ranges(self, index: int) -> RangeList:
+        """The range pointers of the tree's ``index``-th metarange."""
+        node_id = self.nodes[index].id
+        return node_load(node_id) if node_id else self.inline  # type: ignore[return-value]
+
+    def ranges(self) -> Iterator[RangeRef]:
+        """Every range pointer in path order, opening every metarange (for a pass over the whole tree)."""
+        for index in range(len(self.nodes)):
+            yield from self.node_ranges(index).refs
+
+    def range_windows(self, start: int, stop: int) -> Iterator[tuple[RangeRef, int]]:
+        """(range, position of its first entry) of each range holding entries at positions ``start`` to ``stop``,
+        opening only the metaranges over them."""
+        if start >= stop:
+            return
+        index = bisect_right(self.starts, start) - 1
+        while index < len(self.nodes) and self.starts[index] < stop:
+            ranges, node_start = self.node_ranges(index), self.starts[index]
+            first = max(bisect_right(ranges.starts, start - node_start) - 1, 0)
+            for position in range(first, len(ranges.refs)):
+                range_start = node_start + ranges.starts[position]
+                if range_start >= stop:
+                    return
+                yield ranges.refs[position], range_start
+            index += 1
 
     def encode(self) -> bytes:
-        """The canonical encoding whose hash is the tree id."""
-        return msgpack.packb({"segments": [list(s) for s in self.segments], "ranges": [list(r) for r in self.ranges]})
+        """The canonical encoding whose hash is the tree id (a one-metarange tree lists its ranges inline)."""
+        segments = [list(s) for s in self.segments]
+        if len(self.nodes) > 1:
+            return msgpack.packb({"segments": segments, "nodes": [list(n) for n in self.nodes]})
+        refs = self.inline.refs if self.inline is not None else ()
+        return msgpack.packb({"segments": segments, "ranges": [list(r) for r in refs]})
 
     @classmethod
     def decode(cls, raw: bytes) -> "TreeContent":
         """Read a tree back from its encoding."""
         data = msgpack.unpackb(raw, use_list=False)
-        return cls(segments=data["segments"], ranges=tuple(RangeRef._make(r) for r in data["ranges"]))
+        if "nodes" in data:
+            return cls(segments=data["segments"], nodes=tuple(NodeRef._make(n) for n in data["nodes"]))
+        index = inline_index(tuple(RangeRef._make(r) for r in data["ranges"]))
+        return cls(segments=data["segments"], nodes=index.nodes, inline=index.inline)
+
+
+def inline_index(refs: tuple[RangeRef, ...]) -> RangeIndex:
+    """The index of a tree holding ``refs`` inline, as one metarange without an id (no ranges, no metarange)."""
+    if not refs:
+        return RangeIndex()
+    ranges = RangeList(refs)
+    return RangeIndex((ranges.node(""),), ranges)
 
 
 EMPTY_TREE = TreeContent()
@@ -367,11 +476,37 @@ def range_slice(range_id: str, start: int, stop: int) -> list[Entry]:
     return [entry_from_row(unpacker.unpack()) for _ in range(start, min(stop, count))]
 
 
-class RangeWriter:
-    """Builds ranges from a stream of sorted entries, cutting at content-defined points, and stores them."""
+_node_cache: OrderedDict[str, RangeList] = OrderedDict()
+_node_cache_lock = threading.Lock()
 
-    def __init__(self) -> None:
+
+def _node_remember(node_id: str, ranges: RangeList) -> None:
+    with _node_cache_lock:
+        _node_cache[node_id] = ranges
+        _node_cache.move_to_end(node_id)
+        while len(_node_cache) > NODE_CACHE_SIZE:
+            _node_cache.popitem(last=False)
+
+
+def node_load(node_id: str) -> RangeList:
+    """Read and decode a stored metarange (kept in a per-process cache: metaranges never change)."""
+    ranges = _node_cache.get(node_id)
+    if ranges is None:
+        data = Metarange.objects.values_list("data", flat=True).get(pk=node_id)
+        ranges = RangeList(tuple(RangeRef._make(r) for r in msgpack.unpackb(zlib.decompress(data), use_list=False)))
+    _node_remember(node_id, ranges)
+    return ranges
+
+
+class RangeWriter:
+    """Builds ranges from a stream of sorted entries, cutting at content-defined points, and stores them.
+
+    Each range pointer, built or reused, goes to ``sink`` (by default the writer's own ``refs``).
+    """
+
+    def __init__(self, sink: Callable[[RangeRef], None] | None = None) -> None:
         self.refs: list[RangeRef] = []
+        self._sink = sink or self.refs.append
         self._pending: list[Sequence[Any]] = []
         self._unsaved: list[Range] = []
 
@@ -391,7 +526,7 @@ class RangeWriter:
 
     def reuse(self, ref: RangeRef) -> None:
         """Append an existing range unchanged."""
-        self.refs.append(ref)
+        self._sink(ref)
 
     def cut(self) -> None:
         """Close the range being built, if any."""
@@ -401,7 +536,7 @@ class RangeWriter:
         range_id = _content_hash(raw)
         self._unsaved.append(Range(id=range_id, data=zlib.compress(raw, COMPRESSION_LEVEL)))
         first, last = self._pending[0][0], self._pending[-1][0]
-        self.refs.append(RangeRef(range_id, first, last, len(self._pending), sum(e[3] for e in self._pending)))
+        self._sink(RangeRef(range_id, first, last, len(self._pending), sum(e[3] for e in self._pending)))
         self._pending = []
         if len(self._unsaved) >= RANGE_WRITE_BATCH:
             self.flush()
@@ -414,10 +549,86 @@ class RangeWriter:
             self._unsaved = []
 
     def finish(self) -> list[RangeRef]:
-        """Close and store everything and return the range pointers in order."""
+        """Close and store everything and return the range pointers in order (those the writer kept)."""
         self.cut()
         self.flush()
         return self.refs
+
+
+class NodeWriter:
+    """Groups a stream of range pointers into metaranges, cutting at content-defined points, and stores them.
+
+    A tree whose ranges make one metarange keeps them inline, so that metarange is never stored.
+    """
+
+    def __init__(self) -> None:
+        self.nodes: list[NodeRef] = []
+        self._pending: list[RangeRef] = []
+        self._unsaved: list[Metarange] = []
+        self._first: RangeList | None = None  # the ranges of the first metarange, while it may stay inline
+
+    @property
+    def is_at_cut(self) -> bool:
+        """Whether no range pointers are waiting, so an existing metarange can be appended as it is."""
+        return not self._pending
+
+    def add(self, ref: RangeRef) -> None:
+        """Append the next range pointer (in path order)."""
+        self._pending.append(ref)
+        size = len(self._pending)
+        if size >= MAX_NODE_SIZE or (size >= MIN_NODE_SIZE and is_node_cut(ref.last)):
+            self.cut()
+
+    def reuse(self, node: NodeRef, ranges: RangeList | None = None) -> None:
+        """Append an existing metarange unchanged (the inline ranges of a one-metarange tree, range by range)."""
+        if not node.id:
+            for ref in ranges.refs:  # type: ignore[union-attr]
+                self.add(ref)
+            return
+        self.nodes.append(node)
+        if len(self.nodes) == 1:
+            self._first = ranges
+
+    def cut(self) -> None:
+        """Close the metarange being built, if any."""
+        if not self._pending:
+            return
+        ranges = RangeList(tuple(self._pending))
+        raw = ranges.encode()
+        node = ranges.node(_content_hash(raw))
+        self._unsaved.append(Metarange(id=node.id, data=zlib.compress(raw, COMPRESSION_LEVEL)))
+        _node_remember(node.id, ranges)
+        self.nodes.append(node)
+        if len(self.nodes) == 1:
+            self._first = ranges
+        self._pending = []
+        if len(self._unsaved) >= RANGE_WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Store the metaranges built so far (in id order, as ranges are)."""
+        if self._unsaved:
+            self._unsaved.sort(key=lambda r: r.id)
+            content_store(Metarange, self._unsaved)
+            self._unsaved = []
+
+    def finish(self) -> RangeIndex:
+        """Close everything and return the tree's range index: inline for one metarange, else stored."""
+        self.cut()
+        if len(self.nodes) == 1:
+            self._unsaved = []
+            first = self._first or node_load(self.nodes[0].id)
+            return inline_index(first.refs)
+        self.flush()
+        return RangeIndex(tuple(self.nodes))
+
+
+def ranges_build(refs: Iterable[RangeRef]) -> RangeIndex:
+    """The range index of a tree holding these range pointers, in path order (its metaranges stored)."""
+    nodes = NodeWriter()
+    for ref in refs:
+        nodes.add(ref)
+    return nodes.finish()
 
 
 class _ChangeStream:
@@ -463,75 +674,105 @@ def _anywhere(path: str) -> bool:
 
 
 def ranges_apply(
-    ranges: tuple[RangeRef, ...], changes: Iterable[Change], cleared_segments: Iterable[str] = ()
-) -> tuple[list[RangeRef], Counter[str]]:
-    """Apply sorted changes (and drop the entries of cleared segments), rewriting only the ranges touched.
+    tree: TreeContent, changes: Iterable[Change], cleared_segments: Iterable[str] = ()
+) -> tuple[RangeIndex, Counter[str]]:
+    """Apply sorted changes to the tree's ranges (and drop the entries of cleared segments), rewriting only the
+    metaranges and ranges touched.
 
-    Untouched ranges are reused by id; a touched range is merged with its changes and cut again, carrying on
-    into the next ranges only until a cut point of the old tree is met again. Returns the new ranges and the
+    Untouched metaranges and ranges are reused by id; a touched range is merged with its changes and cut again,
+    carrying on into the next ranges only until a cut point of the old tree is met again, and the range pointers
+    of a touched metarange are grouped again the same way one level up. Returns the new range index and the
     change in entry count per segment.
     """
     bounds = sorted(segment_bounds(name) for name in cleared_segments)
     stream = _ChangeStream(changes)
-    writer = RangeWriter()
+    nodes = NodeWriter()
+    writer = RangeWriter(nodes.add)
     delta: Counter[str] = Counter()
 
     def add(entry: Entry | list[Any]) -> None:
         delta[entry[0].partition("/")[0]] += 1
         writer.add(entry)
 
-    def overlaps_cleared(ref: RangeRef) -> bool:
+    def overlaps_cleared(ref: RangeRef | NodeRef) -> bool:
         return any(ref.first < high and ref.last >= low for low, high in bounds)
 
-    def inside_cleared(ref: RangeRef) -> bool:
+    def inside_cleared(ref: RangeRef | NodeRef) -> bool:
         return any(ref.first >= low and ref.last < high for low, high in bounds)
 
     def is_cleared(path: str) -> bool:
         return any(low <= path < high for low, high in bounds)
 
-    count = len(ranges)
-    for index, ref in enumerate(ranges):
-        head = stream.peek()
-        if head is None and not bounds and writer.is_at_cut:
-            writer.refs.extend(ranges[index:])  # nothing left to change: the rest is reused as it is
-            break
-        following = ranges[index + 1].first if index + 1 < count else None
-        if head is None:
-            touched = False
-        elif head.path <= ref.last:
-            touched = True
-        elif following is not None and head.path >= following:
-            touched = False
-        else:
-            touched = not ends_at_cut(ref)  # a change in the gap after a range cut short extends it
-        if not touched and not overlaps_cleared(ref):
-            if writer.is_at_cut:
-                writer.reuse(ref)
+    def settled() -> bool:
+        return writer.is_at_cut and nodes.is_at_cut
+
+    def apply_node(refs: tuple[RangeRef, ...], after: str | None) -> None:
+        """Rewrite the ranges of one opened metarange; ``after`` is the first path of the next metarange."""
+        count = len(refs)
+        for index, ref in enumerate(refs):
+            head = stream.peek()
+            if head is None and not bounds and writer.is_at_cut:
+                for rest in refs[index:]:  # nothing left to change: the rest is reused as it is
+                    nodes.add(rest)
+                return
+            following = refs[index + 1].first if index + 1 < count else after
+            if head is None:
+                touched = False
+            elif head.path <= ref.last:
+                touched = True
+            elif following is not None and head.path >= following:
+                touched = False
+            else:
+                touched = not ends_at_cut(ref)  # a change in the gap after a range cut short extends it
+            if not touched and not overlaps_cleared(ref):
+                if writer.is_at_cut:
+                    writer.reuse(ref)
+                    continue
+            elif not touched and inside_cleared(ref):
+                delta[ref.first.partition("/")[0]] -= ref.length
                 continue
-        elif not touched and inside_cleared(ref):
-            delta[ref.first.partition("/")[0]] -= ref.length
+            belongs: Callable[[str], bool]
+            if ends_at_cut(ref):
+                belongs = partial(operator.ge, ref.last)  # path <= ref.last
+            elif following is not None:
+                belongs = partial(operator.gt, following)  # path < following
+            else:
+                belongs = _anywhere
+            rows = range_rows(ref.id)
+            delta.subtract(row[0].partition("/")[0] for row in rows)
+            if bounds:
+                rows = [row for row in rows if not is_cleared(row[0])]
+            for entry in entries_apply(rows, stream.take_while(belongs)):
+                add(entry)
+
+    old_nodes = tree.nodes
+    node_count = len(old_nodes)
+    for node_index, node in enumerate(old_nodes):
+        head = stream.peek()
+        if head is None and not bounds and settled():
+            for rest in old_nodes[node_index:]:  # nothing left to change: the rest is reused as it is
+                nodes.reuse(rest, tree.inline if not rest.id else None)
+            break
+        after = old_nodes[node_index + 1].first if node_index + 1 < node_count else None
+        # A metarange is opened for a change up to the next one's first path, which covers the gap after it.
+        touched = head is not None and (after is None or head.path < after)
+        if not touched and not overlaps_cleared(node) and settled():
+            nodes.reuse(node, tree.inline if not node.id else None)
             continue
-        belongs: Callable[[str], bool]
-        if ends_at_cut(ref):
-            belongs = partial(operator.ge, ref.last)  # path <= ref.last
-        elif following is not None:
-            belongs = partial(operator.gt, following)  # path < following
-        else:
-            belongs = _anywhere
-        rows = range_rows(ref.id)
-        delta.subtract(row[0].partition("/")[0] for row in rows)
-        if bounds:
-            rows = [row for row in rows if not is_cleared(row[0])]
-        for entry in entries_apply(rows, stream.take_while(belongs)):
-            add(entry)
-    for change in stream.take_while(lambda path: True):
+        if not touched and inside_cleared(node):
+            delta[node.first.partition("/")[0]] -= node.length
+            continue
+        apply_node(tree.node_ranges(node_index).refs, after)
+    for change in stream.take_while(_anywhere):
         if change.entry is not None:
             add(change.entry)
-    return writer.finish(), delta
+    writer.finish()
+    return nodes.finish(), delta
 
 
 class TreeReader:
-    """Reads parts of one tree, opening only the ranges needed (and each at most once while it is current)."""
+    """Reads parts of one tree, opening only the metaranges and ranges needed (a range at most once while it is
+    current)."""
 
     def __init__(self, content: TreeContent) -> None:
         self.content = content
@@ -539,8 +780,7 @@ class TreeReader:
         self._open_entries: list[Entry] = []
         self._open_paths: list[str] = []
 
-    def _range(self, index: int) -> tuple[list[Entry], list[str]]:
-        ref = self.content.ranges[index]
+    def _range(self, ref: RangeRef) -> tuple[list[Entry], list[str]]:
         if ref.id != self._open_id:
             self._open_entries = range_load(ref.id)
             self._open_paths = [e.path for e in self._open_entries]
@@ -549,57 +789,80 @@ class TreeReader:
 
     def slice(self, start: int, stop: int) -> Iterator[Entry]:
         """Entries at positions ``start`` to ``stop`` (exclusive) of the whole tree, in path order."""
-        content = self.content
-        if start >= stop:
-            return
-        index = bisect_right(content.starts, start) - 1
-        while start < stop and index < len(content.ranges):
-            offset = start - content.starts[index]
-            if content.ranges[index].id == self._open_id:
+        for ref, range_start in self.content.range_windows(start, stop):
+            offset = max(start - range_start, 0)
+            if ref.id == self._open_id:
                 taken = self._open_entries[offset : offset + stop - start]
             else:
-                taken = range_slice(content.ranges[index].id, offset, offset + stop - start)
+                taken = range_slice(ref.id, offset, offset + stop - start)
             yield from taken
             start += len(taken)
+
+    def _ranges_from(self, path: str) -> Iterator[RangeRef]:
+        """The range pointers from the first one whose last path is at or after ``path`` on, in order."""
+        content = self.content
+        index = bisect_left(content.lasts, path)
+        while index < len(content.nodes):
+            ranges = content.node_ranges(index)
+            yield from ranges.refs[bisect_left(ranges.lasts, path) :]
             index += 1
 
     def interval(self, low: str, high: str | None) -> Iterator[Entry]:
         """Entries with ``low <= path < high``, streaming range by range."""
-        content = self.content
-        index = bisect_left(content.lasts, low)
-        while index < len(content.ranges):
-            ref = content.ranges[index]
+        for ref in self._ranges_from(low):
             if high is not None and ref.first >= high:
                 return
-            entries, paths = self._range(index)
+            entries, paths = self._range(ref)
             begin = bisect_left(paths, low)
             end = len(paths) if high is None else bisect_left(paths, high)
             yield from entries[begin:end]
             if end < len(paths):
                 return
-            index += 1
 
     def get(self, path: str) -> Entry | None:
         """The entry at ``path``, or None."""
-        content = self.content
-        index = bisect_left(content.lasts, path)
-        if index == len(content.ranges) or path < content.ranges[index].first:
+        ref = next(self._ranges_from(path), None)
+        if ref is None or path < ref.first:
             return None
-        entries, paths = self._range(index)
+        entries, paths = self._range(ref)
         found = bisect_left(paths, path)
         return entries[found] if found < len(paths) and paths[found] == path else None
 
 
-def trees_diff(old: TreeContent, new: TreeContent, low: str = "", high: str | None = None) -> Iterator[EntryChange]:
-    """Differences between two trees within ``[low, high)`` in path order, opening only ranges that differ."""
+def _differing_ranges(
+    old: TreeContent, new: TreeContent, low: str, high: str | None
+) -> tuple[list[RangeRef], list[RangeRef]]:
+    """The range pointers of each tree within ``[low, high)``, leaving out the metaranges both trees share (they
+    hold the same entries in both), so only the metaranges that differ are opened."""
 
-    def window(ranges: tuple[RangeRef, ...]) -> list[RangeRef]:
-        return [r for r in ranges if r.last >= low and (high is None or r.first < high)]
+    def within(ref: RangeRef | NodeRef) -> bool:
+        return ref.last >= low and (high is None or ref.first < high)
+
+    old_nodes = [index for index, node in enumerate(old.nodes) if within(node)]
+    new_nodes = [index for index, node in enumerate(new.nodes) if within(node)]
+    shared = {old.nodes[i].id for i in old_nodes} & {new.nodes[i].id for i in new_nodes}
+    shared.discard("")
+
+    def ranges(tree: TreeContent, indexes: list[int]) -> list[RangeRef]:
+        return [
+            ref
+            for index in indexes
+            if tree.nodes[index].id not in shared
+            for ref in tree.node_ranges(index).refs
+            if within(ref)
+        ]
+
+    return ranges(old, old_nodes), ranges(new, new_nodes)
+
+
+def trees_diff(old: TreeContent, new: TreeContent, low: str = "", high: str | None = None) -> Iterator[EntryChange]:
+    """Differences between two trees within ``[low, high)`` in path order, opening only the metaranges and the
+    ranges that differ."""
 
     def inside(path: str) -> bool:
         return path >= low and (high is None or path < high)
 
-    old_ranges, new_ranges = window(old.ranges), window(new.ranges)
+    old_ranges, new_ranges = _differing_ranges(old, new, low, high)
     old_index = new_index = 0
     old_buffer: list[list[Any]] = []
     new_buffer: list[list[Any]] = []

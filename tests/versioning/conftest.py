@@ -1,10 +1,13 @@
 """Fixtures for the versioning tests: a user, a dataset, and a short way to build entries."""
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from datasets.models import Dataset, User
+from versioning import trees
 from versioning.trees import Entry
 
 
@@ -44,3 +47,19 @@ def commit_frames(dataset: Dataset, segment: str, frames: int, sensors: tuple[st
             parts.append((frame_id, Part(sensor, f"{index:03d}.bin", entry.object_key, entry.sha1, entry.size)))
     services.draft_frame_parts_put(draft=draft, segment=segment, parts=parts)
     services.draft_commit(draft=draft, title="frames")
+
+
+@contextmanager
+def small_trees(*, narrow_nodes: bool = False) -> Iterator[None]:
+    """Ranges of about three entries (and, with ``narrow_nodes``, metaranges of about five ranges), so a few
+    dozen paths already span many ranges (and metaranges) and every split, merge and reuse path is taken."""
+    names = ("MIN_RANGE_SIZE", "CUT_ODDS", "MAX_RANGE_SIZE", "MIN_NODE_SIZE", "NODE_CUT_ODDS", "MAX_NODE_SIZE")
+    saved = [getattr(trees, name) for name in names]
+    small = [2, 2, 5, *([2, 3, 12] if narrow_nodes else saved[3:])]
+    for name, value in zip(names, small, strict=True):
+        setattr(trees, name, value)
+    try:
+        yield
+    finally:
+        for name, value in zip(names, saved, strict=True):
+            setattr(trees, name, value)

@@ -1,11 +1,11 @@
 """Random sequences of stage/commit/branch operations against a naive in-memory model.
 
 Ranges are made tiny here (about three entries) so that a few dozen paths already span many ranges and the
-range reuse, rewrite, paging and diff code paths are all exercised.
+range reuse, rewrite, paging and diff code paths are all exercised; each test runs once with metaranges of the
+usual width (a tree of one metarange, its ranges inline) and once with metaranges of about five ranges, so
+trees have two levels and metaranges split, merge and are shared between commits.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 
@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from datasets.models import Dataset, User
 from project import errors
-from tests.versioning.conftest import make_entry
-from versioning import selectors, services, trees
+from tests.versioning.conftest import make_entry, small_trees
+from versioning import selectors, services
 from versioning.models import ROOT_COMMIT_ID, Draft
 from versioning.trees import Entry
 
@@ -28,16 +28,6 @@ CONTENTS = ["x", "y"]
 BIG = 10**6
 
 _datasets = count()
-
-
-@contextmanager
-def tiny_ranges() -> Iterator[None]:
-    saved = trees.MIN_RANGE_SIZE, trees.CUT_ODDS, trees.MAX_RANGE_SIZE
-    trees.MIN_RANGE_SIZE, trees.CUT_ODDS, trees.MAX_RANGE_SIZE = 2, 2, 5
-    try:
-        yield
-    finally:
-        trees.MIN_RANGE_SIZE, trees.CUT_ODDS, trees.MAX_RANGE_SIZE = saved
 
 
 @dataclass
@@ -241,12 +231,13 @@ class Run:
         assert commit.total_size == sum(e.size for e in expected.entries.values())
 
 
+@pytest.mark.parametrize("narrow_nodes", [False, True], ids=["wide-nodes", "narrow-nodes"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=initial_files, operations=st.lists(operation, min_size=5, max_size=60))
 def test_random_operations_match_the_model_at_every_commit(
-    user: User, files: list[tuple[str, str, str]], operations: list[tuple]
+    user: User, narrow_nodes: bool, files: list[tuple[str, str, str]], operations: list[tuple]
 ) -> None:
-    with tiny_ranges():
+    with small_trees(narrow_nodes=narrow_nodes):
         run = Run(new_dataset(user), files)
         for op in operations:
             run.step(op)
@@ -257,12 +248,13 @@ def test_random_operations_match_the_model_at_every_commit(
             assert listing(run.dataset, commit_id) == state
 
 
+@pytest.mark.parametrize("narrow_nodes", [False, True], ids=["wide-nodes", "narrow-nodes"])
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=initial_files, operations=st.lists(operation, min_size=5, max_size=60), data=st.data())
 def test_diff_equals_the_set_difference_of_listings(
-    user: User, files: list[tuple[str, str, str]], operations: list[tuple], data: st.DataObject
+    user: User, narrow_nodes: bool, files: list[tuple[str, str, str]], operations: list[tuple], data: st.DataObject
 ) -> None:
-    with tiny_ranges():
+    with small_trees(narrow_nodes=narrow_nodes):
         run = Run(new_dataset(user), files)
         for op in operations:
             run.step(op)
@@ -284,12 +276,13 @@ def test_diff_equals_the_set_difference_of_listings(
                 assert change.new == head_state.entries.get(change.path)
 
 
+@pytest.mark.parametrize("narrow_nodes", [False, True], ids=["wide-nodes", "narrow-nodes"])
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=initial_files, operations=st.lists(operation, min_size=5, max_size=60), data=st.data())
 def test_pages_are_slices_of_the_full_listing(
-    user: User, files: list[tuple[str, str, str]], operations: list[tuple], data: st.DataObject
+    user: User, narrow_nodes: bool, files: list[tuple[str, str, str]], operations: list[tuple], data: st.DataObject
 ) -> None:
-    with tiny_ranges():
+    with small_trees(narrow_nodes=narrow_nodes):
         run = Run(new_dataset(user), files)
         for op in operations:
             run.step(op)
@@ -306,12 +299,13 @@ def test_pages_are_slices_of_the_full_listing(
             assert page.total == len(expected)
 
 
+@pytest.mark.parametrize("narrow_nodes", [False, True], ids=["wide-nodes", "narrow-nodes"])
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=initial_files, operations=st.lists(operation, min_size=5, max_size=60))
 def test_equal_contents_give_equal_trees_whatever_the_history(
-    user: User, files: list[tuple[str, str, str]], operations: list[tuple]
+    user: User, narrow_nodes: bool, files: list[tuple[str, str, str]], operations: list[tuple]
 ) -> None:
-    with tiny_ranges():
+    with small_trees(narrow_nodes=narrow_nodes):
         run = Run(new_dataset(user), files)
         for op in operations:
             run.step(op)

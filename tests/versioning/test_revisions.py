@@ -167,7 +167,7 @@ def test_commits_share_ranges_they_did_not_change(dataset: Dataset) -> None:
     )
     before = selectors.revision_resolve(dataset=dataset, revision="main").commit
     after = commit_files(dataset, {"s": ["00042"]}, content="changed")
-    old_ranges, new_ranges = trees.tree_load(before.tree_id).ranges, trees.tree_load(after.tree_id).ranges  # type: ignore[union-attr]
+    old_ranges, new_ranges = trees.tree_load(before.tree_id).ranges(), trees.tree_load(after.tree_id).ranges()  # type: ignore[union-attr]
     assert len({r.id for r in old_ranges} - {r.id for r in new_ranges}) == 1
 
 
