@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from datasets.models import Dataset, User
 from project import errors
-from tests.versioning.conftest import make_entry
+from tests.versioning.conftest import make_entry, small_trees
 from tests.versioning.test_properties import (
     BIG,
     ModelDraft,
@@ -19,7 +19,6 @@ from tests.versioning.test_properties import (
     listing,
     new_dataset,
     operation,
-    tiny_ranges,
 )
 from versioning import merges, selectors, services
 from versioning.models import ROOT_COMMIT_ID, Branch, Draft
@@ -180,6 +179,7 @@ def reported(conflicts: list[merges.MergeConflict]) -> set[str]:
     return {f"segment:{c.path}" if c.kind == "segment" else c.path for c in conflicts}
 
 
+@pytest.mark.parametrize("narrow_nodes", [False, True], ids=["wide-nodes", "narrow-nodes"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     files=initial_files,
@@ -190,13 +190,14 @@ def reported(conflicts: list[merges.MergeConflict]) -> set[str]:
 )
 def test_merge_matches_the_naive_three_way_merge(
     user: User,
+    narrow_nodes: bool,
     files: list[tuple[str, str, str]],
     operations: list[tuple],
     rounds: list[tuple[bool, list[tuple]]],
     strategy: str,
     data: st.DataObject,
 ) -> None:
-    with tiny_ranges():
+    with small_trees(narrow_nodes=narrow_nodes):
         run = MergeRun(new_dataset(user), files)
         run.step(("branch", 0))
         for op in operations:
