@@ -1,15 +1,25 @@
 """Benchmark the versioning engine at 1,000 / 100,000 / 1,000,000 / 10,000,000 entries, and git at 100,000 files.
 
-Run ``python bench/versioning.py`` (MariaDB when DATABASE_URL points at it, SQLite otherwise). Each dataset is
-one commit of sorted entries built by the tree code itself (``trees.ranges_apply``, as the bulk import does,
-without the per-object records an import also writes: ``bench/import.py`` measures imports). Each figure is
-the median of several runs, the sizes taking turns. It prints a table, then the RATIO lines, the time of one
-garbage collection pass over everything with about 1% garbage (a deleted dataset) and the process's peak
-RSS. Everything it creates is removed at the end.
+Run ``python bench/versioning.py``. On MariaDB (``DATABASE_URL=mysql://…/NAME``) it drops and recreates the
+database ``NAME``, which must therefore be a scratch one: its name must contain ``bench``; without a MariaDB URL
+it runs on a temporary SQLite file. Objects (filesystem storage) and the SQLite file go to a temporary
+directory, in /dev/shm when there is one, the git repository to one on disk. At the end the database is
+dropped and left empty and the directories removed, so teardown costs no row deletes.
+
+Each dataset is one commit of sorted entries written by the tree code itself (``trees.RangeWriter``, streamed
+from plain rows, without the per-object records an import also writes: ``bench/import.py`` measures imports),
+so building 10M entries costs what encoding and storing its ranges costs. Each figure is the median of
+``BENCH_RUNS`` runs (5), the sizes taking turns. It prints a table, then the RATIO lines, what one garbage
+collection pass found and deleted and how long it took (the history of every dataset above, plus a deleted
+dataset of 1% as many entries with their objects in storage: its tree, metaranges, ranges and objects are the
+garbage, and the run fails unless the pass deletes exactly those), the process's peak RSS, and how long each
+phase of the run took (``WALL_SECONDS`` is the whole run). The "diff all" column (every entry against the empty tree)
+stops at 1M entries: it reads every entry, so it grows with the size by design, and took 2 minutes at 10M.
 """
 
 import os
 import random
+import re
 import resource
 import shutil
 import statistics
@@ -18,15 +28,53 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+STARTED = time.perf_counter()
+# Objects and the SQLite file: creating 100,000 files takes a minute on a disk here and seconds in memory.
+SCRATCH = Path(tempfile.mkdtemp(prefix="bench-versioning-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+
+
+def scratch_database() -> Callable[[], None] | None:
+    """Point the run at a database of its own; on MariaDB, return what drops and recreates it empty."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("mysql://"):
+        os.environ["DATABASE_URL"] = f"sqlite:///{SCRATCH / 'bench.sqlite3'}"
+        return None
+    import MySQLdb
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not re.fullmatch(r"\w+", name) or "bench" not in name:
+        raise SystemExit(f"the bench drops DATABASE_URL's database: name a scratch one (*bench*), not {name!r}")
+
+    def recreate() -> None:
+        server = MySQLdb.connect(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 3306,
+            user=unquote(parts.username or "root"),
+            password=unquote(parts.password or ""),
+        )
+        with server.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        server.close()
+
+    return recreate
+
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+os.environ["MEDIA_ROOT"] = str(SCRATCH / "media")
+os.environ["STORAGE_BACKEND"] = "filesystem"
+recreate_database = scratch_database()
 
-import django
+import django  # noqa: E402
 
 django.setup()
 
@@ -37,8 +85,9 @@ from django.utils import timezone  # noqa: E402
 from datasets.models import Dataset, User, Workspace  # noqa: E402
 from versioning import merges, selectors, services  # noqa: E402
 from versioning.garbage import CollectionReport  # noqa: E402
-from versioning.models import Branch, Commit, Range, Tree  # noqa: E402
-from versioning.trees import Change, Entry, TreeContent, ranges_apply, tree_load, tree_save  # noqa: E402
+from versioning.labels import NO_LABELS  # noqa: E402
+from versioning.models import Branch, Commit, Metarange, Range  # noqa: E402
+from versioning.trees import Entry, RangeWriter, TreeContent, ranges_build, tree_save  # noqa: E402
 
 # BENCH_SIZES (comma-separated) runs a quicker subset; a RATIO line is printed when both its sizes ran.
 SIZES = tuple(int(n) for n in os.environ.get("BENCH_SIZES", "1000,100000,1000000,10000000").split(","))
@@ -55,6 +104,10 @@ MERGE_LAYOUTS = ("clustered", "scattered")
 PAGE = 100
 GIT_FILES = 100_000
 GARBAGE_SHARE = 0.01
+# Rows are made this many at a time, in comprehensions: a Python call per entry would cost more than the tree.
+ROW_CHUNK = 10_000
+# The largest dataset read whole for the "diff all" column: beyond it that diff is the size times the 1M one.
+FULL_DIFF_LIMIT = 1_000_000
 
 
 def file_name(index: int) -> str:
@@ -68,11 +121,21 @@ def entry(segment: str, index: int, version: int = 0) -> Entry:
     )
 
 
-def sorted_entries(size: int, version: int = 0) -> Iterator[Entry]:
+def sorted_rows(size: int, version: int = 0, key_prefix: str = "objects") -> Iterator[list[list[Any]]]:
+    """The stored rows of ``entry(segment, index, version)`` for ``size`` entries in path order, in chunks.
+
+    ``key_prefix`` is the folder of their object keys (``<dataset hex id>`` for objects in a dataset's storage).
+    """
     per_segment = size // len(SEGMENTS)
+    suffix = f"{version:08x}"
     for segment in SEGMENTS:
-        for index in range(per_segment):
-            yield entry(segment, index, version)
+        for start in range(0, per_segment, ROW_CHUNK):
+            indexes = range(start, min(start + ROW_CHUNK, per_segment))
+            sha1s = [f"{index:032x}{suffix}" for index in indexes]
+            yield [
+                [f"{segment}/img_{index:09d}.jpg", f"{key_prefix}/{sha1}", sha1, 1000 + index % 977, None, None]
+                for index, sha1 in zip(indexes, sha1s, strict=True)
+            ]
 
 
 def timed(call: Callable[[], object]) -> float:
@@ -204,10 +267,24 @@ class HubCase:
         return timed(diff)
 
 
-def build_commit(dataset: Dataset, size: int, user: User, version: int = 0) -> Commit:
-    """Commit ``size`` sorted entries as the dataset's first commit on its default branch."""
-    ranges, delta = ranges_apply((), (Change(e.path, e) for e in sorted_entries(size, version)))
-    tree = TreeContent.build(descriptions=dict.fromkeys(SEGMENTS, ""), counts=delta, ranges=ranges)
+def build_commit(dataset: Dataset, size: int, user: User, version: int = 0, key_prefix: str = "objects") -> Commit:
+    """Commit ``size`` sorted entries as the dataset's first commit on its default branch.
+
+    The rows stream straight into the range writer, as a bulk import's would; the bench reads nothing of the
+    ranges it gets back and has the tree code group them into metaranges.
+    """
+    writer = RangeWriter()
+    add = writer.add
+    for rows in sorted_rows(size, version, key_prefix):
+        deque(map(add, rows), maxlen=0)
+    per_segment = size // len(SEGMENTS)
+    tree = TreeContent.build(
+        descriptions=dict.fromkeys(SEGMENTS, ""),
+        counts=dict.fromkeys(SEGMENTS, per_segment),
+        ranges=ranges_build(writer.finish()),
+        # Counted, as an import counts them: no entry has a label. Without it the first commit counts them all.
+        statistics=dict.fromkeys(SEGMENTS, NO_LABELS),
+    )
     branch = Branch.objects.get(dataset=dataset, name=dataset.default_branch)
     commit = Commit.objects.create(
         id=uuid.uuid4().hex,
@@ -231,7 +308,8 @@ def git(repo: Path, *args: str) -> None:
 
 def git_runs(rng: random.Random) -> dict[tuple[str, int], tuple[list[float], list[float]]]:
     """Commit the same kinds of change in a git repository of 100,000 files (one folder per segment)."""
-    root = Path(tempfile.mkdtemp(prefix="bench-git-", dir=Path(__file__).resolve().parent.parent))
+    # On disk, where its figures were first taken.
+    root = Path(tempfile.mkdtemp(prefix="bench-git-"))
     try:
         repo = root / "repo"
         repo.mkdir()
@@ -274,33 +352,49 @@ def git_runs(rng: random.Random) -> dict[tuple[str, int], tuple[list[float], lis
         shutil.rmtree(root, ignore_errors=True)
 
 
-def clean_up(workspace: Workspace, user: User) -> None:
-    """Delete the scratch datasets and every tree and range only they used."""
-    commits = Commit.objects.filter(dataset__workspace=workspace)
-    tree_ids = set(commits.values_list("tree_id", flat=True))
-    range_ids = {ref.id for tree_id in tree_ids for ref in tree_load(tree_id).ranges}
-    Dataset.objects.filter(workspace=workspace).delete()
-    still_used = set(Commit.objects.filter(tree_id__in=tree_ids).values_list("tree_id", flat=True))
-    for tree_id in Tree.objects.exclude(pk__in=tree_ids - still_used).values_list("pk", flat=True):
-        range_ids -= {ref.id for ref in tree_load(tree_id).ranges}
-    Tree.objects.filter(pk__in=tree_ids - still_used).delete()
-    ids = sorted(range_ids)
-    for start in range(0, len(ids), 1000):
-        Range.objects.filter(pk__in=ids[start : start + 1000]).delete()
-    workspace.delete()
-    user.delete()
+class Phases:
+    """Wall-clock seconds of each phase of the run, in the order they ran."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._since = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._since
+        print(f"{name}: {now - self._since:.1f} s", file=sys.stderr, flush=True)  # progress while it runs
+        self._since = now
 
 
-def gc_pass(workspace: Workspace, user: User, live_entries: int) -> tuple[float, CollectionReport]:
-    """Delete a dataset of about 1% of the live entries, then time one collection pass (no grace period)."""
+def gc_pass(workspace: Workspace, user: User, live_entries: int, phases: Phases) -> tuple[float, CollectionReport, int]:
+    """Delete a dataset of 1% as many entries as live ones, with their objects in storage, and time one
+    collection pass (no grace period): (its seconds, its report, how many ranges the dataset had)."""
     doomed = Dataset.objects.create(workspace=workspace, name=f"bench-garbage-{uuid.uuid4().hex[:8]}")
     size = max(int(live_entries * GARBAGE_SHARE) // len(SEGMENTS) * len(SEGMENTS), len(SEGMENTS))
+    ranges_before, metaranges_before = Range.objects.count(), Metarange.objects.count()
     # Entries of their own version, so no range is shared with the live datasets: all of it is garbage.
-    build_commit(doomed, size, user, version=2**31)
+    build_commit(doomed, size, user, version=2**31, key_prefix=doomed.hex_id)
+    garbage_ranges = Range.objects.count() - ranges_before
+    garbage_metaranges = Metarange.objects.count() - metaranges_before
+    # Written as the filesystem storage lays them out (MEDIA_ROOT/<key>), without its per-call checks.
+    folder = Path(os.environ["MEDIA_ROOT"]) / doomed.hex_id
+    folder.mkdir(parents=True)
+    for rows in sorted_rows(size, 2**31, doomed.hex_id):
+        for row in rows:
+            with open(folder / row[2], "wb") as stored:
+                stored.write(b"x")
+    objects = len(os.listdir(folder))  # entries of different segments share objects of equal SHA-1
     doomed.delete()
+    phases.done("gc garbage")
     started = time.perf_counter()
     report = services.garbage_collect(grace=timedelta(0))
-    return time.perf_counter() - started, report
+    seconds = time.perf_counter() - started
+    phases.done("gc pass")
+    deleted = {kind: tally.deleted for kind, tally in report.tallies.items()}
+    expected = {"trees": 1, "metaranges": garbage_metaranges, "ranges": garbage_ranges, "storage objects": objects}
+    if any(deleted[kind] != count for kind, count in expected.items()) or report.errors:
+        raise RuntimeError(f"the pass should have deleted {expected}, deleted {deleted}: {report.errors}")
+    return seconds, report, garbage_ranges
 
 
 def label(pattern: tuple[str, int]) -> str:
@@ -308,6 +402,9 @@ def label(pattern: tuple[str, int]) -> str:
 
 
 def main() -> None:
+    phases = Phases()
+    if recreate_database is not None:
+        recreate_database()
     call_command("migrate", verbosity=0)
     rng = random.Random(4)
     user = User.objects.create(username=f"bench-{uuid.uuid4().hex[:12]}")
@@ -315,8 +412,12 @@ def main() -> None:
     figures: dict[tuple[str, int], float] = {}
     samples: dict[tuple[str, int], list[float]] = defaultdict(list)
     gc_s: float | None = None
+    phases.done("set up")
     try:
-        cases = [HubCase(workspace, user, size, rng) for size in SIZES]
+        cases = []
+        for size in SIZES:
+            cases.append(HubCase(workspace, user, size, rng))
+            phases.done(f"build {size:,}")
         # Sizes take turns within every run, so a change in the machine's load hits them alike.
         for pattern in PATTERNS:
             layout, count = pattern
@@ -327,29 +428,40 @@ def main() -> None:
                     samples[f"stage {label(pattern)}", case.size].append(stage_s)
                     samples[f"commit {label(pattern)}", case.size].append(commit_s)
                     commits[case.size].append(commit)
+            phases.done(f"commits {label(pattern)}")
             for index in range(RUNS - 1):
                 for case in cases:
                     older, newer = commits[case.size][index], commits[case.size][index + 1]
                     samples[f"diff {label(pattern)}", case.size].append(case.diff_once(older, newer, count))
+            phases.done(f"diffs {label(pattern)}")
         for _ in range(RUNS):
             for case in cases:
                 samples["page 100", case.size].append(case.page_once())
+        phases.done("pages")
         for layout in MERGE_LAYOUTS:
             branches = {case.size: case.merge_branches(clustered=layout == "clustered") for case in cases}
             for _ in range(RUNS):
                 for case in cases:
                     samples[f"merge {layout}", case.size].append(case.merge_once(*branches[case.size]))
+            phases.done(f"merges {layout}")
         for key, values in samples.items():
             figures[key] = median_ms(values)
         for case in cases:
             figures["build s", case.size] = case.build_s
-            figures["diff all s", case.size] = case.full_diff()
+            if case.size <= FULL_DIFF_LIMIT:
+                figures["diff all s", case.size] = case.full_diff()
+        phases.done("diffs all")
         for pattern, (commit_s, add_s) in git_runs(rng).items():
             figures[f"commit {label(pattern)}", GIT] = median_ms(commit_s)
             figures[f"stage {label(pattern)}", GIT] = median_ms(add_s)
-        gc_s, gc_report = gc_pass(workspace, user, sum(SIZES))
+        phases.done("git")
+        gc_s, gc_report, garbage_ranges = gc_pass(workspace, user, sum(SIZES), phases)
     finally:
-        clean_up(workspace, user)
+        connection.close()
+        if recreate_database is not None:
+            recreate_database()
+        shutil.rmtree(SCRATCH, ignore_errors=True)
+        phases.done("tear down")
     columns = ["build s", "page 100", "diff all s"]
     columns += [f"{kind} {label(pattern)}" for pattern in PATTERNS for kind in ("stage", "commit", "diff")]
     columns += [f"merge {layout}" for layout in MERGE_LAYOUTS]
@@ -382,13 +494,18 @@ def main() -> None:
     print(f"MERGE_MS_AT_{big}={figures['merge clustered', big]:.1f}")
     if gc_s is not None:
         tallies = gc_report.tallies
-        print(
-            f"gc pass over {sum(SIZES):,} live entries: {tallies['trees'].deleted} trees and "
-            f"{tallies['ranges'].deleted} ranges deleted ({tallies['ranges'].deleted_bytes / 1e6:.1f} MB), "
-            f"{len(gc_report.errors)} errors"
+        deleted = ", ".join(
+            f"{tally.deleted} {kind} ({tally.deleted_bytes / 1e6:.1f} MB)" for kind, tally in tallies.items()
         )
+        print(
+            f"gc pass over {sum(SIZES):,} live entries and a deleted dataset of {garbage_ranges} ranges: "
+            f"deleted {deleted}"
+        )
+        print(f"gc errors: {len(gc_report.errors)}, unreachable but kept: {sum(t.kept for t in tallies.values())}")
         print(f"gc_seconds_{'10m' if 10_000_000 in SIZES else 'largest'}={gc_s:.2f}")
     print(f"PEAK_RSS_MB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}")
+    print("phases (s): " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in phases.seconds.items()))
+    print(f"WALL_SECONDS={time.perf_counter() - STARTED:.0f}")
 
 
 if __name__ == "__main__":

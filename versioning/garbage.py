@@ -21,7 +21,8 @@ not staged or committed since the mark began.
 Cost: one pass over the stored rows and the listed objects, and over the live trees (each distinct tree and
 range once per dataset), streamed; the entries of live ranges are read only for storages where the listing
 found candidate objects. The sets compared are sorted on disk in bounded runs; what stays in memory per
-dataset is the set of its range ids, one per about a thousand entries.
+dataset is the set of its range ids, one per about a thousand entries. A storage with few candidates
+(``CANDIDATES_IN_MEMORY``) holds them in memory, so of the keys live entries hold only those are set aside.
 """
 
 import contextlib
@@ -62,6 +63,9 @@ from versioning.models import (
 from versioning.trees import PLAIN_ROW_LENGTH, TreeContent, range_rows
 
 SORT_RUN_SIZE = 100_000
+# A storage with at most this many candidate objects keeps them in memory, so the mark sets aside only the live
+# keys among them rather than every key a live entry holds.
+CANDIDATES_IN_MEMORY = 200_000
 ROW_BATCH = 2000
 DELETE_BATCH = 200
 HUB = "hub"
@@ -84,14 +88,16 @@ class SortedSpill:
         if len(self._run) >= self.run_size:
             self._spill()
 
+    def extend(self, items: list[str]) -> None:
+        """Add a batch of strings (a run then overshoots its size by at most one batch)."""
+        self._run.extend(items)
+        self.count += len(items)
+        if len(self._run) >= self.run_size:
+            self._spill()
+
     def _spill(self) -> None:
         spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed once read back)
-        packer = msgpack.Packer()
-        previous = None
-        for item in sorted(self._run):
-            if item != previous:
-                spool.write(packer.pack(item))
-                previous = item
+        spool.write(b"".join(map(msgpack.Packer().pack, sorted(set(self._run)))))
         spool.seek(0)
         self._spools.append(spool)
         self._run = []
@@ -209,8 +215,16 @@ class Collector:
         marked_at = fence_mark()
         report = CollectionReport(dry_run=self.dry_run, marked_at=marked_at, cutoff=marked_at - self.grace)
         self.report = report
-        backends, prefixes, candidates = self._list_objects()
-        live = self._mark(key_refs={ref for ref, spill in candidates.items() if spill.count})
+        backends, prefixes, spills = self._list_objects()
+        candidates: dict[str, Iterable[str]] = dict(spills)
+        wanted: dict[str, set[str] | None] = {}  # storages with candidates: those live keys matter (None: all)
+        for ref, spill in spills.items():
+            if spill.count > CANDIDATES_IN_MEMORY:
+                wanted[ref] = None
+            elif spill.count:
+                candidates[ref] = list(spill)
+                wanted[ref] = set(candidates[ref])
+        live = self._mark(wanted=wanted)
         if self.after_mark is not None:
             self.after_mark()
         self._sweep_rows(Tree, live["trees"], "trees")
@@ -261,8 +275,12 @@ class Collector:
 
     # Mark ------------------------------------------------------------------------------------------------
 
-    def _mark(self, *, key_refs: set[str]) -> dict[str, SortedSpill]:
-        """Everything the roots reach: ids of trees, ranges and metadata, storage keys, (dataset, sha1) pairs."""
+    def _mark(self, *, wanted: dict[str, set[str] | None]) -> dict[str, SortedSpill]:
+        """Everything the roots reach: ids of trees, metaranges, ranges and metadata, storage keys, (dataset, sha1)
+        pairs.
+
+        Storage keys are read for the storages in ``wanted`` alone, and of those only the candidates it holds.
+        """
         live = {name: SortedSpill() for name in ("trees", "metaranges", "ranges", "metadata", "keys", "objects")}
         config_of = dict(Dataset.all_objects.values_list("pk", "storage_config_id"))
         bar = self._bar("marking")
@@ -271,14 +289,14 @@ class Collector:
             StagedEntry, "object_key", "label", "parts", "draft__dataset__storage_config_id"
         ):
             ref = _storage_ref(config_id)
-            if ref in key_refs:
+            if ref in wanted:
                 # A staged frame has no object of its own: each of its parts (a sensor's file) has one. Masks
                 # are objects a label refers to.
                 keys = [object_key] if parts is None else [part[2] for part in parts]
                 labels = [label] if parts is None else [part[5] if len(part) > 5 else None for part in parts]
                 keys.extend(key for key, _ in _mask_objects(labels))
                 for key in keys:
-                    if key:
+                    if key and _is_wanted(wanted, ref, key):
                         live["keys"].add(f"{ref}\0{key}")
             bar.update()
         for _, metadata_id in _rows(StagedSegment, "metadata_id"):
@@ -286,7 +304,7 @@ class Collector:
                 live["metadata"].add(metadata_id)
         for _, object_key, config_id in _rows(DatasetFile, "oss_object", "storage_config_id"):
             ref = _storage_ref(config_id)
-            if ref in key_refs:
+            if ref in wanted and _is_wanted(wanted, ref, object_key):
                 live["keys"].add(f"{ref}\0{object_key}")
         dataset_id: int | None = None
         seen_trees: set[str] = set()
@@ -318,16 +336,29 @@ class Collector:
                     live["ranges"].add(range_ref.id)
                     # Entries are read only for a storage holding candidate objects; a dataset's object records
                     # change only with its commits, so they are checked on the same pass, at no further reads.
-                    if ref in key_refs:
-                        for row in range_rows(range_ref.id):
-                            # A fusion frame's row holds its parts, each with its object key and SHA-1.
-                            for object_key, sha1 in _row_objects(row):
-                                live["keys"].add(f"{ref}\0{object_key}")
-                                live["objects"].add(f"{dataset_id:012d}:{sha1}")
-                        self.checked_records.add(dataset_id)
+                    if ref in wanted:
+                        self._mark_objects(range_rows(range_ref.id), ref, wanted[ref], dataset_id, live)
                     bar.update(range_ref.length)
         bar.close()
         return live
+
+    def _mark_objects(
+        self, rows: list[list[Any]], ref: str, keep: set[str] | None, dataset_id: int, live: dict[str, SortedSpill]
+    ) -> None:
+        """Mark the storage keys (those in ``keep``, when given) and (dataset, sha1) pairs of a range's rows."""
+        # Most rows are a file without a label, whose object is its own: read without a call each.
+        plain = [len(row) == PLAIN_ROW_LENGTH and not row[4] for row in rows]
+        keys = [row[1] for row, simple in zip(rows, plain, strict=True) if simple]
+        sha1s = [row[2] for row, simple in zip(rows, plain, strict=True) if simple]
+        for row, simple in zip(rows, plain, strict=True):
+            # A fusion frame's row holds its parts, each with its object key and SHA-1.
+            for object_key, sha1 in [] if simple else _row_objects(row):
+                keys.append(object_key)
+                sha1s.append(sha1)
+        live["keys"].extend([f"{ref}\0{key}" for key in keys if keep is None or key in keep])
+        tag = f"{dataset_id:012d}:"
+        live["objects"].extend([tag + sha1 for sha1 in sha1s])
+        self.checked_records.add(dataset_id)
 
     def _commits(self) -> Iterator[tuple[str, int, str]]:
         """(id, dataset id, tree id) of every commit, dataset by dataset."""
@@ -423,7 +454,7 @@ class Collector:
         self,
         backends: dict[str, StorageBackend],
         prefixes: dict[str, _Prefix],
-        candidates: dict[str, SortedSpill],
+        candidates: dict[str, Iterable[str]],
         live: Iterable[str],
         tally: Tally,
     ) -> None:
@@ -522,6 +553,12 @@ class Collector:
 FILE_CLOCK_SLACK = timedelta(seconds=1)
 # A key the hub addresses itself: ``<dataset hex id>/<sha1>``.
 HUB_KEY = re.compile(r"[0-9a-f]{32}/([0-9a-f]{40})")
+
+
+def _is_wanted(wanted: dict[str, set[str] | None], ref: str, key: str) -> bool:
+    """Whether the mark must keep a live key of a storage with candidates (all of them, or the candidates)."""
+    keep = wanted[ref]
+    return keep is None or key in keep
 
 
 def _file_references(value: Any, found: list[tuple[str, str]]) -> None:

@@ -170,6 +170,15 @@ def test_every_revision_reads_the_same_after_collection(user: User, seed: int) -
     assert not DeletedDataset.objects.exists()
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_every_revision_reads_the_same_when_the_candidates_do_not_fit_in_memory(
+    user: User, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``CANDIDATES_IN_MEMORY`` candidate objects the mark sets aside every live key, sorted on disk."""
+    monkeypatch.setattr(garbage, "CANDIDATES_IN_MEMORY", 0)
+    test_every_revision_reads_the_same_after_collection(user, seed)
+
+
 def test_a_second_pass_finds_nothing(dataset: Dataset, user: User) -> None:
     draft = services.draft_create(dataset=dataset, title="t")
     services.draft_stage_upserts(draft=draft, entries=[stored_entry(dataset, "s", "a", b"a")])
