@@ -519,9 +519,10 @@ class RangeWriter:
         """Append the next entry or raw row (paths must arrive in increasing order)."""
         # A plain entry is stored without its empty ``parts``, so ranges of plain entries keep the encoding
         # (and the ids) they had before entries could hold parts.
-        self._pending.append(entry[:PLAIN_ROW_LENGTH] if entry[-1] is None and len(entry) > PLAIN_ROW_LENGTH else entry)
-        size = len(self._pending)
-        if size >= MAX_RANGE_SIZE or (size >= MIN_RANGE_SIZE and is_cut_point(entry[0])):
+        pending = self._pending
+        pending.append(entry[:PLAIN_ROW_LENGTH] if len(entry) > PLAIN_ROW_LENGTH and entry[-1] is None else entry)
+        size = len(pending)
+        if size >= MIN_RANGE_SIZE and (size >= MAX_RANGE_SIZE or is_cut_point(entry[0])):
             self.cut()
 
     def reuse(self, ref: RangeRef) -> None:
@@ -647,24 +648,32 @@ class _ChangeStream:
             self._head = next(self._iterator, None)
 
 
-def entries_apply(entries: Iterable[Any], changes: Iterable[Change]) -> Iterator[Any]:
-    """Apply sorted changes to sorted entries (or raw rows), streaming."""
+def entries_apply(
+    entries: Iterable[Any], changes: Iterable[Change], delta: Counter[str] | None = None
+) -> Iterator[Any]:
+    """Apply sorted changes to sorted entries (or raw rows), streaming; with ``delta``, count there the entries
+    each segment gains (a new path) or loses (a deleted one)."""
+    counts: Counter[str] = Counter() if delta is None else delta
     change_iterator = iter(changes)
     change = next(change_iterator, None)
     for entry in entries:
         path = entry[0]
         while change is not None and change.path < path:
             if change.entry is not None:
+                counts[change.path.partition("/")[0]] += 1
                 yield change.entry
             change = next(change_iterator, None)
         if change is not None and change.path == path:
             if change.entry is not None:
                 yield change.entry
+            else:
+                counts[path.partition("/")[0]] -= 1
             change = next(change_iterator, None)
         else:
             yield entry
     while change is not None:
         if change.entry is not None:
+            counts[change.path.partition("/")[0]] += 1
             yield change.entry
         change = next(change_iterator, None)
 
@@ -690,9 +699,7 @@ def ranges_apply(
     writer = RangeWriter(nodes.add)
     delta: Counter[str] = Counter()
 
-    def add(entry: Entry | list[Any]) -> None:
-        delta[entry[0].partition("/")[0]] += 1
-        writer.add(entry)
+    write = writer.add
 
     def overlaps_cleared(ref: RangeRef | NodeRef) -> bool:
         return any(ref.first < high and ref.last >= low for low, high in bounds)
@@ -739,11 +746,11 @@ def ranges_apply(
             else:
                 belongs = _anywhere
             rows = range_rows(ref.id)
-            delta.subtract(row[0].partition("/")[0] for row in rows)
             if bounds:
+                delta.subtract(row[0].partition("/")[0] for row in rows if is_cleared(row[0]))
                 rows = [row for row in rows if not is_cleared(row[0])]
-            for entry in entries_apply(rows, stream.take_while(belongs)):
-                add(entry)
+            for entry in entries_apply(rows, stream.take_while(belongs), delta):
+                write(entry)
 
     old_nodes = tree.nodes
     node_count = len(old_nodes)
@@ -763,9 +770,8 @@ def ranges_apply(
             delta[node.first.partition("/")[0]] -= node.length
             continue
         apply_node(tree.node_ranges(node_index).refs, after)
-    for change in stream.take_while(_anywhere):
-        if change.entry is not None:
-            add(change.entry)
+    for entry in entries_apply((), stream.take_while(_anywhere), delta):
+        write(entry)
     writer.finish()
     return nodes.finish(), delta
 
@@ -777,22 +783,24 @@ class TreeReader:
     def __init__(self, content: TreeContent) -> None:
         self.content = content
         self._open_id: str | None = None
-        self._open_entries: list[Entry] = []
+        self._open_rows: list[list[Any]] = []
         self._open_paths: list[str] = []
 
-    def _range(self, ref: RangeRef) -> tuple[list[Entry], list[str]]:
+    def _range(self, ref: RangeRef) -> tuple[list[list[Any]], list[str]]:
+        """The open range's raw rows and paths (entries are built only for the rows read)."""
         if ref.id != self._open_id:
-            self._open_entries = range_load(ref.id)
-            self._open_paths = [e.path for e in self._open_entries]
+            self._open_rows = range_rows(ref.id)
+            self._open_paths = [row[0] for row in self._open_rows]
             self._open_id = ref.id
-        return self._open_entries, self._open_paths
+        return self._open_rows, self._open_paths
 
     def slice(self, start: int, stop: int) -> Iterator[Entry]:
         """Entries at positions ``start`` to ``stop`` (exclusive) of the whole tree, in path order."""
         for ref, range_start in self.content.range_windows(start, stop):
             offset = max(start - range_start, 0)
+            taken: list[Entry]
             if ref.id == self._open_id:
-                taken = self._open_entries[offset : offset + stop - start]
+                taken = list(map(entry_from_row, self._open_rows[offset : offset + stop - start]))
             else:
                 taken = range_slice(ref.id, offset, offset + stop - start)
             yield from taken
@@ -812,10 +820,10 @@ class TreeReader:
         for ref in self._ranges_from(low):
             if high is not None and ref.first >= high:
                 return
-            entries, paths = self._range(ref)
+            rows, paths = self._range(ref)
             begin = bisect_left(paths, low)
             end = len(paths) if high is None else bisect_left(paths, high)
-            yield from entries[begin:end]
+            yield from map(entry_from_row, rows[begin:end])
             if end < len(paths):
                 return
 
@@ -824,9 +832,9 @@ class TreeReader:
         ref = next(self._ranges_from(path), None)
         if ref is None or path < ref.first:
             return None
-        entries, paths = self._range(ref)
+        rows, paths = self._range(ref)
         found = bisect_left(paths, path)
-        return entries[found] if found < len(paths) and paths[found] == path else None
+        return entry_from_row(rows[found]) if found < len(paths) and paths[found] == path else None
 
 
 def _differing_ranges(
