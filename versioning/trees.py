@@ -865,12 +865,138 @@ def _differing_ranges(
 
 def trees_diff(old: TreeContent, new: TreeContent, low: str = "", high: str | None = None) -> Iterator[EntryChange]:
     """Differences between two trees within ``[low, high)`` in path order, opening only the metaranges and the
-    ranges that differ."""
+    ranges that differ.
+
+    Two differing ranges over the same paths (a change that kept a range's first and last path, the usual
+    case) hold exactly the entries of that span in each tree, so they are compared on their own, by bytes;
+    the rest are walked together.
+    """
 
     def inside(path: str) -> bool:
         return path >= low and (high is None or path < high)
 
     old_ranges, new_ranges = _differing_ranges(old, new, low, high)
+    old_from = new_from = 0
+    new_at = 0
+    for old_at, ref in enumerate(old_ranges):
+        if not inside(ref.first) or not inside(ref.last):
+            continue
+        while new_at < len(new_ranges) and new_ranges[new_at].first < ref.first:
+            new_at += 1
+        if new_at == len(new_ranges):
+            break
+        match = new_ranges[new_at]
+        if match.first == ref.first and match.last == ref.last:
+            yield from _ranges_walk(old_ranges[old_from:old_at], new_ranges[new_from:new_at], inside)
+            if match.id != ref.id:
+                yield from _range_pair_diff(ref.id, match.id)
+            old_from, new_from = old_at + 1, new_at + 1
+    yield from _ranges_walk(old_ranges[old_from:], new_ranges[new_from:], inside)
+
+
+_CHUNK = 4096
+
+
+def _common_prefix(a: bytes, a_start: int, b: bytes, b_start: int, limit: int) -> int:
+    """How many bytes from ``a_start`` and ``b_start`` on are equal, at most ``limit``."""
+    length = 0
+    while (
+        length < limit
+        and a[a_start + length : a_start + length + _CHUNK] == b[b_start + length : b_start + length + _CHUNK]
+    ):
+        length += _CHUNK
+    if length >= limit:
+        return limit
+    low, high = length, min(length + _CHUNK, limit)  # equal up to low; unequal somewhere before high
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[a_start + low : a_start + middle] == b[b_start + low : b_start + middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    """How many bytes at the ends of ``a`` and ``b`` are equal, at most ``limit``."""
+    return _common_prefix(a[::-1], 0, b[::-1], 0, limit)
+
+
+class _RowReader:
+    """Reads the rows of one encoded range from a byte position on, keeping track of where it is."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        unpacker = msgpack.Unpacker()
+        unpacker.feed(raw)
+        unpacker.read_array_header()
+        self.body = unpacker.tell()
+        self._unpacker = unpacker
+        self._base = 0
+        self.rows: list[Any] = []
+
+    @property
+    def left(self) -> int:
+        """Bytes after the rows read so far."""
+        return len(self.raw) - self._base - self._unpacker.tell()
+
+    def skip_within(self, end: int) -> None:
+        """Skip the rows that lie wholly before byte ``end``."""
+        unpacker = self._unpacker
+        while unpacker.tell() < len(self.raw):
+            position = unpacker.tell()
+            unpacker.skip()
+            if unpacker.tell() > end:  # this row reaches past ``end``: read on from its start
+                self._unpacker = msgpack.Unpacker()
+                self._unpacker.feed(self.raw[position:])
+                self._base = position
+                return
+
+    def read(self) -> None:
+        """Read one more row."""
+        self.rows.append(self._unpacker.unpack())
+
+
+def _range_pair_diff(old_id: str, new_id: str) -> Iterator[EntryChange]:
+    """Differences between two ranges over the same paths, decoding only the rows between their common
+    leading and trailing bytes."""
+    old, new = _RowReader(_range_bytes(old_id)), _RowReader(_range_bytes(new_id))
+    limit = min(len(old.raw) - old.body, len(new.raw) - new.body)
+    prefix = _common_prefix(old.raw, old.body, new.raw, new.body, limit)
+    suffix = _common_suffix(old.raw, new.raw, limit - prefix)
+    # Rows wholly inside the common leading bytes are the same on both sides (equal bytes parse alike).
+    old.skip_within(old.body + prefix)
+    new.skip_within(new.body + prefix)
+    # Read on until both sides are inside the common trailing bytes at the same distance from their ends:
+    # what follows is the same bytes on both sides, each starting at a row, so the same rows.
+    while not (old.left == new.left <= suffix):
+        if old.left >= new.left:
+            old.read()
+        else:
+            new.read()
+    old_rows, new_rows = old.rows, new.rows
+    old_at = new_at = 0
+    while old_at < len(old_rows) or new_at < len(new_rows):
+        old_row = old_rows[old_at] if old_at < len(old_rows) else None
+        new_row = new_rows[new_at] if new_at < len(new_rows) else None
+        if new_row is None or (old_row is not None and old_row[0] < new_row[0]):
+            yield EntryChange(old_row[0], entry_from_row(old_row), None)  # type: ignore[index,arg-type]
+            old_at += 1
+        elif old_row is None or new_row[0] < old_row[0]:
+            yield EntryChange(new_row[0], None, entry_from_row(new_row))
+            new_at += 1
+        else:
+            if old_row != new_row:
+                yield EntryChange(old_row[0], entry_from_row(old_row), entry_from_row(new_row))
+            old_at += 1
+            new_at += 1
+
+
+def _ranges_walk(
+    old_ranges: list[RangeRef], new_ranges: list[RangeRef], inside: Callable[[str], bool]
+) -> Iterator[EntryChange]:
+    """Differences between the entries of two sorted runs of ranges (those ``inside`` the window), opening a
+    range only when the walk reaches it and stepping over a range both runs hold."""
     old_index = new_index = 0
     old_buffer: list[list[Any]] = []
     new_buffer: list[list[Any]] = []

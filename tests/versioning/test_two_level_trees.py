@@ -10,6 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from datasets.models import Dataset, User
 from datasets.services import dataset_delete
@@ -270,3 +272,30 @@ def test_collection_keeps_shared_metaranges_and_sweeps_unreachable_ones(dataset:
     assert live <= left
     assert not (other_nodes - live) & left
     assert report.tallies["metaranges"].deleted == len(other_nodes - live)
+
+
+rows = st.lists(
+    st.tuples(st.integers(0, 60), st.sampled_from(["", "x", "yy"]), st.one_of(st.none(), st.integers(0, 2))),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(old=rows, new=rows)
+def test_two_ranges_over_the_same_paths_differ_by_their_changed_rows(old: list, new: list) -> None:
+    def entries(picks: list) -> list[trees.Entry]:
+        # The same first and last path on both sides, as the ranges the comparison by bytes is used for.
+        chosen = {n: (content, label) for n, content, label in picks}
+        chosen[-1], chosen[99] = ("", None), ("", None)
+        return [
+            make_entry("s", f"{n:03d}", content, None if label is None else {"n": label})
+            for n, (content, label) in sorted(chosen.items())
+        ]
+
+    old_entries, new_entries = entries(old), entries(new)
+    old_writer, new_writer = trees.RangeWriter(), trees.RangeWriter()
+    for writer, stored in ((old_writer, old_entries), (new_writer, new_entries)):
+        writer._pending = list(stored)  # one range each, whatever the cut points
+        writer.finish()
+    (old_ref,), (new_ref,) = old_writer.refs, new_writer.refs
+    assert list(trees._range_pair_diff(old_ref.id, new_ref.id)) == list(trees.entries_diff(old_entries, new_entries))
