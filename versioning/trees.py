@@ -942,15 +942,19 @@ class _RowReader:
 
     def skip_within(self, end: int) -> None:
         """Skip the rows that lie wholly before byte ``end``."""
-        unpacker = self._unpacker
-        while unpacker.tell() < len(self.raw):
-            position = unpacker.tell()
-            unpacker.skip()
-            if unpacker.tell() > end:  # this row reaches past ``end``: read on from its start
-                self._unpacker = msgpack.Unpacker()
-                self._unpacker.feed(self.raw[position:])
-                self._base = position
-                return
+        tell, skip = self._unpacker.tell, self._unpacker.skip
+        try:
+            while True:
+                position = tell()
+                skip()
+                if tell() > end:
+                    break
+        except msgpack.OutOfData:
+            return  # every row lies before ``end``
+        # This row reaches past ``end``: read on from its start.
+        self._unpacker = msgpack.Unpacker()
+        self._unpacker.feed(self.raw[position:])
+        self._base = position
 
     def read(self) -> None:
         """Read one more row."""
