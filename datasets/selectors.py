@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from datasets.models import AccessKey, Dataset, DatasetFile, Membership, ModerationEvent, Tag, User, Workspace
 from project import errors
+from project.prepared import PreparedQuery, first_row
 from storage_configs.backends import ListPage, ObjectAccess, UploadPolicy, backend_for
 from storage_configs.models import StorageConfig
 from versioning.models import Branch, Draft
@@ -136,6 +137,18 @@ def dataset_list_with_head(
     return datasets.order_by("created_at", "pk")
 
 
+_DATASET_BY_NAME: PreparedQuery[Dataset] = PreparedQuery(
+    lambda workspace, name: first_row(dataset_list_with_head().filter(workspace__name=workspace, name=name)),
+    workspace="<workspace name>",
+    name="<dataset name>",
+)
+# A search result is found by its id too.
+_DATASET_BY_ID: PreparedQuery[Dataset] = PreparedQuery(
+    lambda dataset_uuid: first_row(dataset_list_with_head(with_search_results=True).filter(uuid=dataset_uuid)),
+    dataset_uuid=uuid.UUID(int=0),
+)
+
+
 def dataset_get_for_key(*, workspace: str, name: str, key: AccessKey, write: bool = False) -> Dataset:
     """The dataset ``workspace/name`` as the key may use it.
 
@@ -143,7 +156,7 @@ def dataset_get_for_key(*, workspace: str, name: str, key: AccessKey, write: boo
     elsewhere it reads public datasets only, and not those a curator has hidden. A dataset the key may not
     read does not exist for it.
     """
-    dataset = dataset_list_with_head().filter(workspace__name=workspace, name=name).first()
+    dataset = _DATASET_BY_NAME.first(workspace=workspace, name=name)
     return _dataset_as_key_may_use(dataset, key=key, write=write, missing=f"dataset {workspace}/{name} does not exist")
 
 
@@ -206,7 +219,7 @@ def dataset_get_by_id_for_key(*, dataset_id: str, key: AccessKey, write: bool = 
         dataset_uuid = uuid.UUID(hex=dataset_id) if len(dataset_id) == 32 else None
     except ValueError:
         dataset_uuid = None
-    found = dataset_list_with_head(with_search_results=True).filter(uuid=dataset_uuid).first() if dataset_uuid else None
+    found = _DATASET_BY_ID.first(dataset_uuid=dataset_uuid) if dataset_uuid else None
     return _dataset_as_key_may_use(found, key=key, write=write, missing=f"dataset {dataset_id!r} does not exist")
 
 

@@ -19,6 +19,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from datasets.models import Dataset
 from project import errors
+from project.prepared import PreparedQuery, first_row
 from versioning import labels, sheet_order, sheet_search, sheets
 from versioning.models import (
     ROOT_COMMIT_ID,
@@ -126,6 +127,15 @@ def _commit_revision(dataset: Dataset, commit: Commit | None) -> Revision:
     return Revision(dataset=dataset, kind="COMMIT", name=commit.id, commit=commit)
 
 
+_BRANCH: PreparedQuery[Branch] = PreparedQuery(
+    lambda dataset_id, name: first_row(
+        Branch.objects.select_related("head__committer").filter(dataset_id=dataset_id, name=name)
+    ),
+    dataset_id=-1,
+    name="<branch name>",
+)
+
+
 def revision_resolve(*, dataset: Dataset, revision: str | int) -> Revision:
     """Resolve a draft number (int), the ROOT id, a branch name, a tag name or a commit id, in that order."""
     if isinstance(revision, int) and not isinstance(revision, bool):
@@ -136,7 +146,7 @@ def revision_resolve(*, dataset: Dataset, revision: str | int) -> Revision:
         raise errors.Invalid("revision", "must be a branch, tag or commit id, or a draft number")
     if revision == ROOT_COMMIT_ID:
         return _root(dataset)
-    branch = Branch.objects.select_related("head__committer").filter(dataset=dataset, name=revision).first()
+    branch = _BRANCH.first(dataset_id=dataset.pk, name=revision)
     if branch is not None:
         return Revision(dataset=dataset, kind="BRANCH", name=revision, commit=branch.head, branch=branch)
     if revision == dataset.default_branch:

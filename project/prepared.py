@@ -1,0 +1,137 @@
+"""Reads of a fixed shape whose SQL is compiled once per database connection, then run with new values.
+
+Compiling a queryset (its joins, ``select_related`` columns and ordering) costs as much as running a small
+indexed lookup. A ``PreparedQuery`` builds its queryset once with sample values, keeps the compiled SQL and
+the recipe for turning rows into instances, and for every call runs that SQL with the call's values in the
+samples' places: the same statement, the same instances, without compiling it again.
+"""
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model, QuerySet
+from django.db.models import query as querysets
+from django.db.models.query import ModelIterable, ValuesIterable
+from django.db.models.sql.compiler import SQLCompiler
+
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """One connection's compiled statement, where each named value goes, and how rows become results."""
+
+    compiler: SQLCompiler
+    sql: str
+    params: tuple[Any, ...]
+    positions: dict[str, int]
+    prepare: dict[str, Callable[[Any], Any]]
+    converters: dict[int, Any]
+    build_row: Callable[[Any], Any]
+
+
+class PreparedQuery(Generic[M]):
+    """``build(**values)`` returns the queryset; ``samples`` are values of each name's type, each unlike every
+    other parameter of the statement, as an exact lookup passes it to the database (a UUID may become its hex).
+
+    Only plain model or ``values()`` querysets with ``select_related`` and annotations are supported.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet[M]], **samples: Any) -> None:
+        self.build = build
+        self.samples = samples
+        self.compiled: WeakKeyDictionary[BaseDatabaseWrapper, _Compiled] = WeakKeyDictionary()
+
+    def first(self, **values: Any) -> Any:
+        """The first result, or ``None``: the queryset must be sliced to one row (``[:1]``)."""
+        return next(self.iterate(**values), None)
+
+    def iterate(self, **values: Any) -> Iterator[Any]:
+        """Run the statement with ``values`` and yield instances (or dicts, for a ``values()`` queryset)."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        compiled = self.compiled.get(connection)
+        if compiled is None:
+            compiled = self.compiled[connection] = self.compile(connection)
+        params = list(compiled.params)
+        for name, position in compiled.positions.items():
+            params[position] = compiled.prepare[name](values[name])
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows: Any = cursor.fetchall()
+        if compiled.converters:
+            rows = compiled.compiler.apply_converters(rows, compiled.converters)
+        return map(compiled.build_row, rows)
+
+    def compile(self, connection: BaseDatabaseWrapper) -> _Compiled:
+        """Compile the queryset built from the samples, as a ``QuerySet`` would for this connection."""
+        # The queryset's internals, which django-stubs does not describe.
+        queryset: Any = self.build(**self.samples)
+        if queryset._prefetch_related_lookups or queryset._known_related_objects:
+            raise ValueError("a prepared query cannot prefetch or carry known related objects")
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        positions: dict[str, int] = {}
+        prepare: dict[str, Callable[[Any], Any]] = {}
+        for name, sample in self.samples.items():
+            forms: list[tuple[Any, Callable[[Any], Any]]] = [(sample, _unchanged)]
+            if isinstance(sample, uuid.UUID):
+                forms.append((sample.hex, _hex))  # what a database without a UUID type receives
+            for form, prepare[name] in forms:
+                found = [position for position, param in enumerate(params) if param == form]
+                if len(found) == 1:
+                    break
+            else:
+                raise ValueError(f"the sample of {name!r} must appear exactly once among the parameters")
+            positions[name] = found[0]
+        fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
+        converters = compiler.get_converters(fields)
+        if queryset._iterable_class is ValuesIterable:
+            names = [*queryset.query.extra_select, *queryset.query.values_select, *queryset.query.annotation_select]
+            build_row: Callable[[Any], Any] = lambda row: dict(zip(names, row, strict=True))  # noqa: E731
+        elif queryset._iterable_class is ModelIterable:
+            build_row = _instance_builder(compiler, connection.alias)
+        else:
+            raise ValueError("a prepared query yields model instances or values() dicts")
+        return _Compiled(compiler, sql, tuple(params), positions, prepare, converters, build_row)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _hex(value: uuid.UUID) -> str:
+    return value.hex
+
+
+def first_row(queryset: QuerySet[M]) -> QuerySet[M]:
+    """The one-row queryset ``queryset.first()`` runs (ordered by pk unless already ordered)."""
+    return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
+
+
+def _instance_builder(compiler: SQLCompiler, alias: str) -> Callable[[Any], Model]:
+    """What ``ModelIterable`` does with each row, its column layout worked out once."""
+    select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
+    assert klass_info is not None
+    model_cls = klass_info["model"]
+    select_fields = klass_info["select_fields"]
+    start, end = select_fields[0], select_fields[-1] + 1
+    init_list = [column[0].target.attname for column in select[start:end]]
+    # Called as this Django version defines it (django-stubs describe a later one).
+    populators: Any = querysets.get_related_populators
+    related_populators = populators(klass_info, select, alias)
+    annotations = list((annotation_col_map or {}).items())
+
+    def build(row: Any) -> Model:
+        instance = model_cls.from_db(alias, init_list, row[start:end])
+        for populator in related_populators:
+            populator.populate(row, instance)
+        for name, position in annotations:
+            setattr(instance, name, row[position])
+        return instance
+
+    return build

@@ -1,0 +1,56 @@
+"""Prepared queries: the queryset's own statement and results, compiled once per connection."""
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from datasets.models import Dataset, User, Workspace
+from project.prepared import PreparedQuery, first_row
+from tests.factories import UserFactory
+
+BY_USERNAME: PreparedQuery[User] = PreparedQuery(
+    lambda username: first_row(User.objects.filter(username=username, is_active=True)), username="<username>"
+)
+WORKSPACES: PreparedQuery[Workspace] = PreparedQuery(
+    lambda owner_id: Workspace.objects.select_related("owner").filter(owner_id=owner_id).order_by("name"),
+    owner_id=-1,
+)
+NAMES: PreparedQuery[Dataset] = PreparedQuery(
+    lambda dataset_uuid: Dataset.objects.filter(uuid=dataset_uuid).values("name"), dataset_uuid=uuid.UUID(int=0)
+)
+
+
+def test_it_runs_the_statement_the_queryset_runs(user: User, other_user: User) -> None:
+    with CaptureQueriesContext(connection) as expected:
+        assert User.objects.filter(username="bob", is_active=True).first() == other_user
+    with CaptureQueriesContext(connection) as prepared:
+        assert BY_USERNAME.first(username="bob") == other_user
+    assert [query["sql"] for query in prepared.captured_queries] == [
+        query["sql"] for query in expected.captured_queries
+    ]
+
+
+def test_it_finds_nothing_as_first_does(db: None) -> None:
+    assert BY_USERNAME.first(username="nobody") is None
+
+
+def test_it_loads_related_rows_as_select_related_does(user: User) -> None:
+    UserFactory(username="carol")
+    workspaces = list(WORKSPACES.iterate(owner_id=user.pk))
+    assert workspaces == list(Workspace.objects.filter(owner=user).order_by("name"))
+    with CaptureQueriesContext(connection) as queries:
+        assert workspaces[0].owner.username == "alice"
+    assert queries.captured_queries == []
+
+
+def test_it_yields_values_dicts(workspace: Workspace, user: User) -> None:
+    dataset = Dataset.objects.create(workspace=workspace, creator=user, name="cats")
+    assert list(NAMES.iterate(dataset_uuid=dataset.uuid)) == [{"name": "cats"}]
+
+
+def test_a_sample_the_statement_does_not_hold_is_refused(db: None) -> None:
+    broken: PreparedQuery[User] = PreparedQuery(lambda username: User.objects.filter(pk=1), username="<username>")
+    with pytest.raises(ValueError, match="username"):
+        broken.first(username="alice")
