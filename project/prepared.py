@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from weakref import WeakKeyDictionary
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models import query as querysets
-from django.db.models.query import ModelIterable, ValuesIterable
+from django.db.models.query import ModelIterable, ValuesIterable, ValuesListIterable
 from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=Model)
@@ -29,7 +30,7 @@ class _Compiled:
     compiler: SQLCompiler
     sql: str
     params: tuple[Any, ...]
-    positions: dict[str, int]
+    positions: dict[str, list[int]]
     prepare: dict[str, Callable[[Any], Any]]
     converters: dict[int, Any]
     build_row: Callable[[Any], Any]
@@ -39,13 +40,19 @@ class PreparedQuery(Generic[M]):
     """``build(**values)`` returns the queryset; ``samples`` are values of each name's type, each unlike every
     other parameter of the statement, as an exact lookup passes it to the database (a UUID may become its hex).
 
-    Only plain model or ``values()`` querysets with ``select_related`` and annotations are supported.
+    A list sample (``ids=[-1]``) stands for a list value of an ``__in`` lookup: the statement is compiled once
+    for each length of list it is called with. Only plain model, ``values()`` and ``values_list()`` querysets,
+    with ``select_related`` and annotations, are supported.
     """
 
     def __init__(self, build: Callable[..., QuerySet[M]], **samples: Any) -> None:
         self.build = build
         self.samples = samples
-        self.compiled: WeakKeyDictionary[BaseDatabaseWrapper, _Compiled] = WeakKeyDictionary()
+        self.lists = tuple(name for name, sample in samples.items() if isinstance(sample, list))
+        # Per connection, the statement compiled for each length of the list values.
+        self.compiled: WeakKeyDictionary[BaseDatabaseWrapper, dict[tuple[int, ...], _Compiled | None]] = (
+            WeakKeyDictionary()
+        )
 
     def first(self, **values: Any) -> Any:
         """The first result, or ``None``: the queryset must be sliced to one row (``[:1]``)."""
@@ -54,12 +61,23 @@ class PreparedQuery(Generic[M]):
     def iterate(self, **values: Any) -> Iterator[Any]:
         """Run the statement with ``values`` and yield instances (or dicts, for a ``values()`` queryset)."""
         connection = connections[DEFAULT_DB_ALIAS]
-        compiled = self.compiled.get(connection)
+        # An ``__in`` lookup drops repeated values and None, so its statement has a parameter per value left.
+        values = {
+            name: [item for item in dict.fromkeys(value) if item is not None] if name in self.lists else value
+            for name, value in values.items()
+        }
+        shape = tuple(len(values[name]) for name in self.lists)
+        compiled_shapes = self.compiled.setdefault(connection, {})
+        if shape not in compiled_shapes:
+            compiled_shapes[shape] = self.compile(connection, dict(zip(self.lists, shape, strict=True)))
+        compiled = compiled_shapes[shape]
         if compiled is None:
-            compiled = self.compiled[connection] = self.compile(connection)
+            return iter(())
         params = list(compiled.params)
-        for name, position in compiled.positions.items():
-            params[position] = compiled.prepare[name](values[name])
+        for name, positions in compiled.positions.items():
+            prepare = compiled.prepare[name]
+            for position, value in zip(positions, values[name] if name in self.lists else [values[name]], strict=True):
+                params[position] = prepare(value)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows: Any = cursor.fetchall()
@@ -67,37 +85,59 @@ class PreparedQuery(Generic[M]):
             rows = compiled.compiler.apply_converters(rows, compiled.converters)
         return map(compiled.build_row, rows)
 
-    def compile(self, connection: BaseDatabaseWrapper) -> _Compiled:
-        """Compile the queryset built from the samples, as a ``QuerySet`` would for this connection."""
+    def compile(self, connection: BaseDatabaseWrapper, lengths: dict[str, int]) -> _Compiled | None:
+        """Compile the queryset built from the samples (a list's sample repeated to ``lengths``, each unlike the
+        others), as a ``QuerySet`` would for this connection; ``None`` for a statement Django does not run (an
+        ``__in`` lookup of no values)."""
+        samples = {
+            name: [_nth(sample[0], n) for n in range(lengths[name])] if name in lengths else sample
+            for name, sample in self.samples.items()
+        }
         # The queryset's internals, which django-stubs does not describe.
-        queryset: Any = self.build(**self.samples)
+        queryset: Any = self.build(**samples)
         if queryset._prefetch_related_lookups or queryset._known_related_objects:
             raise ValueError("a prepared query cannot prefetch or carry known related objects")
         compiler = queryset.query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
-        positions: dict[str, int] = {}
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return None
+        positions: dict[str, list[int]] = {}
         prepare: dict[str, Callable[[Any], Any]] = {}
-        for name, sample in self.samples.items():
-            forms: list[tuple[Any, Callable[[Any], Any]]] = [(sample, _unchanged)]
-            if isinstance(sample, uuid.UUID):
-                forms.append((sample.hex, _hex))  # what a database without a UUID type receives
-            for form, prepare[name] in forms:
-                found = [position for position, param in enumerate(params) if param == form]
-                if len(found) == 1:
-                    break
-            else:
-                raise ValueError(f"the sample of {name!r} must appear exactly once among the parameters")
-            positions[name] = found[0]
+        for name, sample in samples.items():
+            positions[name] = []
+            for item in sample if name in lengths else [sample]:
+                forms: list[tuple[Any, Callable[[Any], Any]]] = [(item, _unchanged)]
+                if isinstance(item, uuid.UUID):
+                    forms.append((item.hex, _hex))  # what a database without a UUID type receives
+                for form, prepare[name] in forms:
+                    found = [position for position, param in enumerate(params) if param == form]
+                    if len(found) == 1:
+                        break
+                else:
+                    raise ValueError(f"the sample of {name!r} must appear exactly once among the parameters")
+                positions[name].append(found[0])
         fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
         converters = compiler.get_converters(fields)
+        names = [*queryset.query.extra_select, *queryset.query.values_select, *queryset.query.annotation_select]
         if queryset._iterable_class is ValuesIterable:
-            names = [*queryset.query.extra_select, *queryset.query.values_select, *queryset.query.annotation_select]
             build_row: Callable[[Any], Any] = lambda row: dict(zip(names, row, strict=True))  # noqa: E731
+        elif queryset._iterable_class is ValuesListIterable and list(queryset._fields or names) == names:
+            build_row = tuple
         elif queryset._iterable_class is ModelIterable:
             build_row = _instance_builder(compiler, connection.alias)
         else:
-            raise ValueError("a prepared query yields model instances or values() dicts")
+            raise ValueError("a prepared query yields model instances, values() dicts or values_list() tuples in order")
         return _Compiled(compiler, sql, tuple(params), positions, prepare, converters, build_row)
+
+
+def _nth(sample: Any, n: int) -> Any:
+    """The ``n``-th of a list's distinct samples."""
+    if isinstance(sample, uuid.UUID):
+        return uuid.UUID(int=sample.int + n)
+    if isinstance(sample, int):
+        return sample - n
+    return f"{sample}{n}"
 
 
 def _unchanged(value: Any) -> Any:

@@ -221,6 +221,12 @@ def commit_get(*, dataset: Dataset, commit_id: str) -> Commit:
     return commit
 
 
+# What ``in_bulk(ids)`` runs.
+_COMMITS: PreparedQuery[Commit] = PreparedQuery(
+    lambda ids: Commit.objects.select_related("committer").filter(pk__in=ids), ids=["<commit id>"]
+)
+
+
 def commit_list(*, revision: Revision, offset: int = 0, limit: int = 128) -> Page[Commit]:
     """The revision's commit and its ancestors, newest first (a draft's history is its base's)."""
     head = revision.commit
@@ -237,7 +243,7 @@ def commit_list(*, revision: Revision, offset: int = 0, limit: int = 128) -> Pag
             [head.id, offset + limit, offset],
         )
         ids = [row[0] for row in cursor.fetchall()]
-    commits = Commit.objects.select_related("committer").in_bulk(ids)
+    commits = {commit.pk: commit for commit in _COMMITS.iterate(ids=ids)}
     return Page(items=[commits[commit_id] for commit_id in ids], total=head.depth)
 
 
@@ -607,33 +613,34 @@ class DatasetSummary:
         return self.head.total_size if self.head else 0
 
 
+def _counts_by_dataset(model: type[Branch | Commit | DatasetObject]) -> PreparedQuery:
+    return PreparedQuery(
+        lambda ids: (
+            model.objects.filter(dataset_id__in=ids)
+            .values("dataset_id")
+            .annotate(n=Count("pk"))
+            .values_list("dataset_id", "n")
+        ),
+        ids=[-1],
+    )
+
+
+_BRANCH_COUNTS = _counts_by_dataset(Branch)
+_COMMIT_COUNTS = _counts_by_dataset(Commit)
+_OBJECT_COUNTS = _counts_by_dataset(DatasetObject)
+_DEFAULT_BRANCHES: PreparedQuery[Branch] = PreparedQuery(
+    lambda ids: Branch.objects.filter(dataset_id__in=ids, name=F("dataset__default_branch")).select_related("head"),
+    ids=[-1],
+)
+
+
 def dataset_summaries(*, datasets: Sequence[Dataset], with_segments: bool = False) -> dict[int, DatasetSummary]:
     """Summaries of many datasets in a fixed number of queries; ``with_segments`` adds head segment counts."""
     ids = [dataset.pk for dataset in datasets]
-    branch_counts = dict(
-        Branch.objects.filter(dataset_id__in=ids)
-        .values("dataset_id")
-        .annotate(n=Count("pk"))
-        .values_list("dataset_id", "n")
-    )
-    commit_counts = dict(
-        Commit.objects.filter(dataset_id__in=ids)
-        .values("dataset_id")
-        .annotate(n=Count("pk"))
-        .values_list("dataset_id", "n")
-    )
-    object_counts = dict(
-        DatasetObject.objects.filter(dataset_id__in=ids)
-        .values("dataset_id")
-        .annotate(n=Count("pk"))
-        .values_list("dataset_id", "n")
-    )
-    heads = {
-        branch.dataset_id: branch.head
-        for branch in Branch.objects.filter(dataset_id__in=ids, name=F("dataset__default_branch")).select_related(
-            "head"
-        )
-    }
+    branch_counts = dict(_BRANCH_COUNTS.iterate(ids=ids))
+    commit_counts = dict(_COMMIT_COUNTS.iterate(ids=ids))
+    object_counts = dict(_OBJECT_COUNTS.iterate(ids=ids))
+    heads = {branch.dataset_id: branch.head for branch in _DEFAULT_BRANCHES.iterate(ids=ids)}
     counts: dict[str, tuple[tuple[str, int], ...]] = {}
     if with_segments:
         tree_ids = {head.tree_id for head in heads.values() if head is not None}

@@ -54,3 +54,19 @@ def test_a_sample_the_statement_does_not_hold_is_refused(db: None) -> None:
     broken: PreparedQuery[User] = PreparedQuery(lambda username: User.objects.filter(pk=1), username="<username>")
     with pytest.raises(ValueError, match="username"):
         broken.first(username="alice")
+
+
+USERS_BY_ID: PreparedQuery[User] = PreparedQuery(
+    lambda ids: User.objects.filter(pk__in=ids).order_by("pk").values_list("username"), ids=[-1]
+)
+
+
+def test_a_list_value_is_run_as_its_in_lookup_whatever_its_length(user: User, other_user: User) -> None:
+    assert list(USERS_BY_ID.iterate(ids=[other_user.pk])) == [("bob",)]
+    assert list(USERS_BY_ID.iterate(ids=[other_user.pk, user.pk, user.pk, None])) == [("alice",), ("bob",)]
+
+
+def test_an_empty_list_runs_no_statement_as_the_in_lookup_does(db: None) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        assert list(USERS_BY_ID.iterate(ids=[])) == []
+    assert queries.captured_queries == []
