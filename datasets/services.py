@@ -189,18 +189,23 @@ def signature_compute(*, secret: str, message: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
+_ACTIVE_SIGNING_KEY: PreparedQuery[SigningKey] = PreparedQuery(
+    lambda secret_id: first_row(
+        SigningKey.objects.select_related("user", "workspace")
+        .filter(secret_id=secret_id, revoked_at__isnull=True, user__is_active=True)
+        .filter(_STILL_A_MEMBER)
+    ),
+    secret_id="<secret id>",
+)
+
+
 def signing_key_authenticate(
     *, secret_id: str, timestamp_ms: str, signature: str, message: str, now: datetime | None = None
 ) -> SigningKey:
     """Check a signed request: known active SecretId of a workspace member, timestamp within five minutes,
     matching HMAC."""
     now = now or timezone.now()
-    key = (
-        SigningKey.objects.select_related("user", "workspace")
-        .filter(secret_id=secret_id, revoked_at__isnull=True, user__is_active=True)
-        .filter(_STILL_A_MEMBER)
-        .first()
-    )
+    key = _ACTIVE_SIGNING_KEY.first(secret_id=secret_id)
     if key is None:
         raise errors.Unauthorized("unknown or revoked SecretId", reason="unknown_key")
     try:
