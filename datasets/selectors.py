@@ -1,7 +1,9 @@
 """Reads of the catalog that are more than a ``get``."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -109,6 +111,38 @@ def dataset_list_public(*, keyword: str = "") -> QuerySet[Dataset]:
             Q(name__icontains=keyword) | Q(alias__icontains=keyword) | Q(description__icontains=keyword)
         )
     return datasets.order_by("-created_at", "-pk")
+
+
+# What a row of the public list (``dataset_list_public``) is read as by pages that build their items directly.
+PUBLIC_LIST_COLUMNS = (
+    "id", "uuid", "name", "alias", "description", "default_branch", "is_public", "origin", "created_at",
+    "updated_at", "workspace_id", "creator_id", "creator__uuid", "creator__username", "storage_config_id",
+    "storage_config__bucket", "storage_config__file_path",
+)  # fmt: skip
+_WORKSPACE_ROWS: PreparedQuery[Workspace] = PreparedQuery(
+    lambda ids: Workspace.objects.filter(pk__in=ids).values("id", "uuid", "name"), ids=[-1]
+)
+_TAG_NAMES: PreparedQuery[Any] = PreparedQuery(
+    lambda ids: (
+        Dataset.tags.through.objects.filter(dataset_id__in=ids)
+        .order_by("tag_id")
+        .values_list("dataset_id", "tag__category__name", "tag__name")
+    ),
+    ids=[-1],
+)
+
+
+def workspace_rows(*, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The workspaces with these ids as ``{id, uuid, name}`` rows, by id."""
+    return {row["id"]: row for row in _WORKSPACE_ROWS.iterate(ids=ids)}
+
+
+def dataset_tag_names(*, dataset_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    """Each dataset's tags as (category name, tag name), in tag order, in one query."""
+    names: dict[int, list[tuple[str, str]]] = {}
+    for dataset_id, category, name in _TAG_NAMES.iterate(ids=dataset_ids):
+        names.setdefault(dataset_id, []).append((category, name))
+    return names
 
 
 def dataset_list_for_workspace(*, workspace: Workspace, data_type: int | None = None) -> QuerySet[Dataset]:

@@ -45,7 +45,7 @@ class PreparedQuery(Generic[M]):
     with ``select_related`` and annotations, are supported.
     """
 
-    def __init__(self, build: Callable[..., QuerySet[M]], **samples: Any) -> None:
+    def __init__(self, build: Callable[..., QuerySet[M, Any]], **samples: Any) -> None:
         self.build = build
         self.samples = samples
         self.lists = tuple(name for name, sample in samples.items() if isinstance(sample, list))

@@ -636,7 +636,11 @@ _DEFAULT_BRANCHES: PreparedQuery[Branch] = PreparedQuery(
 
 def dataset_summaries(*, datasets: Sequence[Dataset], with_segments: bool = False) -> dict[int, DatasetSummary]:
     """Summaries of many datasets in a fixed number of queries; ``with_segments`` adds head segment counts."""
-    ids = [dataset.pk for dataset in datasets]
+    return dataset_summaries_by_id(ids=[dataset.pk for dataset in datasets], with_segments=with_segments)
+
+
+def dataset_summaries_by_id(*, ids: Sequence[int], with_segments: bool = False) -> dict[int, DatasetSummary]:
+    """``dataset_summaries`` of the datasets with these ids."""
     branch_counts = dict(_BRANCH_COUNTS.iterate(ids=ids))
     commit_counts = dict(_COMMIT_COUNTS.iterate(ids=ids))
     object_counts = dict(_OBJECT_COUNTS.iterate(ids=ids))
@@ -649,16 +653,16 @@ def dataset_summaries(*, datasets: Sequence[Dataset], with_segments: bool = Fals
             for tree in Tree.objects.filter(pk__in=tree_ids)
         }
     summaries = {}
-    for dataset in datasets:
-        head = heads.get(dataset.pk)
+    for dataset_id in ids:
+        head = heads.get(dataset_id)
         segments = counts.get(head.tree_id, ()) if head is not None else ()
         if head is not None and head.file_counts is not None and with_segments:
             segments = tuple(head.file_counts.items())
-        summaries[dataset.pk] = DatasetSummary(
-            branch_count=max(branch_counts.get(dataset.pk, 0), 1),
-            commit_count=commit_counts.get(dataset.pk, 0),
+        summaries[dataset_id] = DatasetSummary(
+            branch_count=max(branch_counts.get(dataset_id, 0), 1),
+            commit_count=commit_counts.get(dataset_id, 0),
             head=head,
-            object_count=object_counts.get(dataset.pk, 0),
+            object_count=object_counts.get(dataset_id, 0),
             segments=segments,
         )
     return summaries
