@@ -17,7 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models import query as querysets
-from django.db.models.query import ModelIterable, ValuesIterable, ValuesListIterable
+from django.db.models.query import MAX_GET_RESULTS, ModelIterable, ValuesIterable, ValuesListIterable
 from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=Model)
@@ -57,6 +57,18 @@ class PreparedQuery(Generic[M]):
     def first(self, **values: Any) -> Any:
         """The first result, or ``None``: the queryset must be sliced to one row (``[:1]``)."""
         return next(self.iterate(**values), None)
+
+    def get(self, **values: Any) -> Any:
+        """The one result, raising as ``QuerySet.get`` does: the queryset must be ``get_rows``' of the model's."""
+        results = list(self.iterate(**values))
+        if len(results) == 1:
+            return results[0]
+        model: Any = self.build(**self.samples).model
+        name = model._meta.object_name
+        if not results:
+            raise model.DoesNotExist(f"{name} matching query does not exist.")
+        count = f"more than {MAX_GET_RESULTS - 1}" if len(results) == MAX_GET_RESULTS else len(results)
+        raise model.MultipleObjectsReturned(f"get() returned more than one {name} -- it returned {count}!")
 
     def iterate(self, **values: Any) -> Iterator[Any]:
         """Run the statement with ``values`` and yield instances (or dicts, for a ``values()`` queryset)."""
@@ -151,6 +163,11 @@ def _hex(value: uuid.UUID) -> str:
 def first_row(queryset: QuerySet[M]) -> QuerySet[M]:
     """The one-row queryset ``queryset.first()`` runs (ordered by pk unless already ordered)."""
     return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
+
+
+def get_rows(queryset: QuerySet[M, Any]) -> QuerySet[M, Any]:
+    """The queryset ``queryset.get()`` runs: unordered, at most ``MAX_GET_RESULTS`` rows."""
+    return queryset.order_by()[:MAX_GET_RESULTS]
 
 
 def _instance_builder(compiler: SQLCompiler, alias: str) -> Callable[[Any], Model]:

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from datasets.models import Dataset, User, Workspace
-from project.prepared import PreparedQuery, first_row
+from project.prepared import PreparedQuery, first_row, get_rows
 from tests.factories import UserFactory
 
 BY_USERNAME: PreparedQuery[User] = PreparedQuery(
@@ -70,3 +70,23 @@ def test_an_empty_list_runs_no_statement_as_the_in_lookup_does(db: None) -> None
     with CaptureQueriesContext(connection) as queries:
         assert list(USERS_BY_ID.iterate(ids=[])) == []
     assert queries.captured_queries == []
+
+
+USER_BY_USERNAME: PreparedQuery[User] = PreparedQuery(
+    lambda username: get_rows(User.objects.filter(username=username).values_list("pk")), username="<username>"
+)
+
+
+def test_get_runs_the_statement_get_runs(user: User) -> None:
+    with CaptureQueriesContext(connection) as expected:
+        assert User.objects.values_list("pk").get(username="alice") == (user.pk,)
+    with CaptureQueriesContext(connection) as prepared:
+        assert USER_BY_USERNAME.get(username="alice") == (user.pk,)
+    assert [query["sql"] for query in prepared.captured_queries] == [
+        query["sql"] for query in expected.captured_queries
+    ]
+
+
+def test_get_of_nothing_raises_does_not_exist_as_get_does(db: None) -> None:
+    with pytest.raises(User.DoesNotExist, match=r"^User matching query does not exist\.$"):
+        USER_BY_USERNAME.get(username="nobody")
