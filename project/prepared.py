@@ -6,6 +6,7 @@ the recipe for turning rows into instances, and for every call runs that SQL wit
 samples' places: the same statement, the same instances, without compiling it again.
 """
 
+import inspect
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +18,10 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models import query as querysets
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import MAX_GET_RESULTS, ModelIterable, ValuesIterable, ValuesListIterable
+from django.db.models.signals import post_init, pre_init
 from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=Model)
@@ -178,13 +182,12 @@ def _instance_builder(compiler: SQLCompiler, alias: str) -> Callable[[Any], Mode
     select_fields = klass_info["select_fields"]
     start, end = select_fields[0], select_fields[-1] + 1
     init_list = [column[0].target.attname for column in select[start:end]]
-    # Called as this Django version defines it (django-stubs describe a later one).
-    populators: Any = querysets.get_related_populators
-    related_populators = populators(klass_info, select, alias)
+    construct = _constructor(model_cls, init_list, alias)
+    related_populators = [_RelatedPopulator(info, select, alias) for info in klass_info.get("related_klass_infos", [])]
     annotations = list((annotation_col_map or {}).items())
 
     def build(row: Any) -> Model:
-        instance = model_cls.from_db(alias, init_list, row[start:end])
+        instance = construct(row[start:end])
         for populator in related_populators:
             populator.populate(row, instance)
         for name, position in annotations:
@@ -192,3 +195,58 @@ def _instance_builder(compiler: SQLCompiler, alias: str) -> Callable[[Any], Mode
         return instance
 
     return build
+
+
+class _RelatedPopulator(querysets.RelatedPopulator):  # type: ignore[misc]
+    """Django's ``select_related`` populator, building its instances with ``_constructor``."""
+
+    def __init__(self, klass_info: dict[str, Any], select: Any, db: str) -> None:
+        super().__init__(klass_info, select, db)  # type: ignore[call-arg]  # django-stubs describe a later Django
+        self.construct = _constructor(self.model_cls, self.init_list, db)
+        self.related_populators = [
+            _RelatedPopulator(info, select, db) for info in klass_info.get("related_klass_infos", [])
+        ]
+
+    def populate(self, row: Any, from_obj: Model) -> None:
+        data = self.reorder_for_init(row) if self.reorder_for_init else row[self.cols_start : self.cols_end]
+        instance = None if data[self.pk_idx] is None else self.construct(data)
+        if instance is not None:
+            for populator in self.related_populators:
+                populator.populate(row, instance)
+        self.local_setter(from_obj, instance)
+        if instance is not None:
+            self.remote_setter(instance, from_obj)
+
+
+def _constructor(model_cls: type[Model], attnames: list[str], alias: str) -> Callable[[Any], Model]:
+    """``model_cls.from_db(alias, attnames, values)``, or, for a model that neither overrides how it is built
+    nor has a field setter of its own, the same instance without the per-field ``__init__`` loop: a row of
+    every concrete field in order, whose values ``__init__`` would only store in the instance's ``__dict__``."""
+    concrete = [field.attname for field in model_cls._meta.concrete_fields]
+    plain = (
+        attnames == concrete
+        and model_cls.__init__ is Model.__init__
+        and getattr(model_cls.from_db, "__func__", None) is getattr(Model.from_db, "__func__", None)
+        and all(_stored_as_is(model_cls, name) for name in attnames)
+    )
+
+    def from_db(values: Any) -> Model:
+        return model_cls.from_db(alias, attnames, values)
+
+    def fast(values: Any) -> Model:
+        if pre_init.has_listeners(model_cls) or post_init.has_listeners(model_cls):
+            return from_db(values)
+        instance = model_cls.__new__(model_cls)
+        state = instance._state = ModelState()
+        instance.__dict__.update(zip(attnames, values, strict=True))
+        state.adding = False
+        state.db = alias
+        return instance
+
+    return fast if plain else from_db
+
+
+def _stored_as_is(model_cls: type[Model], attname: str) -> bool:
+    """Whether setting the attribute on a new instance only stores the value in its ``__dict__``."""
+    descriptor = inspect.getattr_static(model_cls, attname, None)
+    return not hasattr(type(descriptor), "__set__") or type(descriptor) is ForeignKeyDeferredAttribute

@@ -90,3 +90,23 @@ def test_get_runs_the_statement_get_runs(user: User) -> None:
 def test_get_of_nothing_raises_does_not_exist_as_get_does(db: None) -> None:
     with pytest.raises(User.DoesNotExist, match=r"^User matching query does not exist\.$"):
         USER_BY_USERNAME.get(username="nobody")
+
+
+def test_instances_hold_what_the_querysets_instances_hold(user: User, workspace: Workspace) -> None:
+    Dataset.objects.create(workspace=workspace, creator=user, name="cats")
+    by_name: PreparedQuery[Dataset] = PreparedQuery(
+        lambda name: Dataset.objects.select_related("workspace__owner", "creator", "licence").filter(name=name),
+        name="<name>",
+    )
+    [prepared] = by_name.iterate(name="cats")
+    [expected] = Dataset.objects.select_related("workspace__owner", "creator", "licence").filter(name="cats")
+
+    def state(instance: object) -> dict:
+        held = {name: value for name, value in vars(instance).items() if name != "_state"}
+        return {**held, "_state": (instance._state.adding, instance._state.db)}  # type: ignore[attr-defined]
+
+    assert state(prepared) == state(expected)
+    assert state(prepared.workspace) == state(expected.workspace)
+    assert state(prepared.workspace.owner) == state(expected.workspace.owner)
+    assert prepared.licence is expected.licence is None
+    assert prepared._state.fields_cache.keys() == expected._state.fields_cache.keys()
