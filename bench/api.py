@@ -16,8 +16,8 @@ page (cache on against off) and ``RATIO <page>_vs_bare=<x>`` (hub with its defau
 the bare app's). Rate limits are off and DEBUG is off. It prints figures; nothing is a pass or fail.
 
 Then the cold measurement (issue #20): the list cache and the per-caller memo off (``LIST_CACHE_SECONDS=0``),
-and every page asked for over many distinct URLs (pages, orders, filters) with several access or signing
-keys, so no layer can answer from memory; each signed institution request carries a fresh signature. The
+and every page asked for over many distinct URLs (pages, orders, filters, sheet rows) with several access or
+signing keys, so no layer can answer from memory; each signed institution request carries a fresh signature. The
 bare app replays the SQL the hub ran for each of those (URL, key) requests and, for pages with signed
 download URLs, signs as many URLs with the hub's own primitive. It prints, per page, requests/s and p99 of
 the hub and the bare app, the hub's statements per request, and ``RATIO <page>_cold_vs_bare=<x>``. With
@@ -234,7 +234,7 @@ def load(count: int) -> tuple[list[Page], str]:
     versioning.commit_import(dataset=details, entries=entries(ENTRIES, "images"), title="import", committer=owner)
     sheet_commit = load_sheet(team, owner)
     key = services.access_key_create(user=owner, workspace=team)[1]
-    cold_pages = cold_load(owner=owner, team=team, details=details, datasets=datasets)
+    cold_pages = cold_load(owner=owner, team=team, details=details, datasets=datasets, sheet_commit=sheet_commit)
     pages = [
         Page("whalerun_list", "/api/datasets/?page=1&per_page=20", keyed=False),
         Page("aidmp_list", "/aids/aidmp/data/v1/datasets?page=1&page_size=10", keyed=False),
@@ -256,7 +256,7 @@ def load(count: int) -> tuple[list[Page], str]:
 COLD_KEYS = 6
 
 
-def cold_load(*, owner: Any, team: Any, details: Dataset, datasets: list[Dataset]) -> list[ColdPage]:
+def cold_load(*, owner: Any, team: Any, details: Dataset, datasets: list[Dataset], sheet_commit: str) -> list[ColdPage]:
     """The cold pages: each over many distinct URLs, spread over ``COLD_KEYS`` keys of the team's owner."""
     tokens = [services.access_key_create(user=owner, workspace=team)[1] for _ in range(COLD_KEYS)]
     signing = [services.signing_key_create(user=owner, workspace=team) for _ in range(COLD_KEYS)]
@@ -271,6 +271,8 @@ def cold_load(*, owner: Any, team: Any, details: Dataset, datasets: list[Dataset
     with_commits = [dataset for dataset in datasets[-300:] if dataset.workspace_id == team.pk][:12]
     commits = [f"/v1/datasets/{dataset.hex_id}/commits?offset=0&limit=128" for dataset in with_commits]
     graviti = [f"/v2/datasets?offset={offset}&limit={limit}" for offset in range(0, 1280, 128) for limit in (128, 64)]
+    sheet = f"/v2/datasets/bench-team/sheet/commits/{sheet_commit}/sheets/train/data"
+    sheet_rows = [f"{sheet}?offset={offset}&limit=128" for offset in range(0, SHEET_ROWS, SHEET_ROWS // 24)]
 
     def keyed(paths: list[str]) -> list[ColdRequest]:
         return [ColdRequest(path, token=tokens[n % len(tokens)]) for n, path in enumerate(paths)]
@@ -290,6 +292,7 @@ def cold_load(*, owner: Any, team: Any, details: Dataset, datasets: list[Dataset
         ),
         ColdPage("tensorbay_commits", keyed(commits)),
         ColdPage("graviti_dataset_list", keyed(graviti)),
+        ColdPage("graviti_sheet_data", keyed(sheet_rows)),
     ]
 
 

@@ -1,13 +1,16 @@
 """Reads of the catalog that are more than a ``get``."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from datasets.models import AccessKey, Dataset, DatasetFile, Membership, ModerationEvent, Tag, User, Workspace
 from project import errors
+from project.prepared import PreparedQuery, first_row
 from storage_configs.backends import ListPage, ObjectAccess, UploadPolicy, backend_for
 from storage_configs.models import StorageConfig
 from versioning.models import Branch, Draft
@@ -110,6 +113,38 @@ def dataset_list_public(*, keyword: str = "") -> QuerySet[Dataset]:
     return datasets.order_by("-created_at", "-pk")
 
 
+# What a row of the public list (``dataset_list_public``) is read as by pages that build their items directly.
+PUBLIC_LIST_COLUMNS = (
+    "id", "uuid", "name", "alias", "description", "default_branch", "is_public", "origin", "created_at",
+    "updated_at", "workspace_id", "creator_id", "creator__uuid", "creator__username", "storage_config_id",
+    "storage_config__bucket", "storage_config__file_path",
+)  # fmt: skip
+_WORKSPACE_ROWS: PreparedQuery[Workspace] = PreparedQuery(
+    lambda ids: Workspace.objects.filter(pk__in=ids).values("id", "uuid", "name"), ids=[-1]
+)
+_TAG_NAMES: PreparedQuery[Any] = PreparedQuery(
+    lambda ids: (
+        Dataset.tags.through.objects.filter(dataset_id__in=ids)
+        .order_by("tag_id")
+        .values_list("dataset_id", "tag__category__name", "tag__name")
+    ),
+    ids=[-1],
+)
+
+
+def workspace_rows(*, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The workspaces with these ids as ``{id, uuid, name}`` rows, by id."""
+    return {row["id"]: row for row in _WORKSPACE_ROWS.iterate(ids=ids)}
+
+
+def dataset_tag_names(*, dataset_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    """Each dataset's tags as (category name, tag name), in tag order, in one query."""
+    names: dict[int, list[tuple[str, str]]] = {}
+    for dataset_id, category, name in _TAG_NAMES.iterate(ids=dataset_ids):
+        names.setdefault(dataset_id, []).append((category, name))
+    return names
+
+
 def dataset_list_for_workspace(*, workspace: Workspace, data_type: int | None = None) -> QuerySet[Dataset]:
     """The workspace's datasets, newest first, optionally of one data type."""
     datasets = (
@@ -136,6 +171,18 @@ def dataset_list_with_head(
     return datasets.order_by("created_at", "pk")
 
 
+_DATASET_BY_NAME: PreparedQuery[Dataset] = PreparedQuery(
+    lambda workspace, name: first_row(dataset_list_with_head().filter(workspace__name=workspace, name=name)),
+    workspace="<workspace name>",
+    name="<dataset name>",
+)
+# A search result is found by its id too.
+_DATASET_BY_ID: PreparedQuery[Dataset] = PreparedQuery(
+    lambda dataset_uuid: first_row(dataset_list_with_head(with_search_results=True).filter(uuid=dataset_uuid)),
+    dataset_uuid=uuid.UUID(int=0),
+)
+
+
 def dataset_get_for_key(*, workspace: str, name: str, key: AccessKey, write: bool = False) -> Dataset:
     """The dataset ``workspace/name`` as the key may use it.
 
@@ -143,7 +190,7 @@ def dataset_get_for_key(*, workspace: str, name: str, key: AccessKey, write: boo
     elsewhere it reads public datasets only, and not those a curator has hidden. A dataset the key may not
     read does not exist for it.
     """
-    dataset = dataset_list_with_head().filter(workspace__name=workspace, name=name).first()
+    dataset = _DATASET_BY_NAME.first(workspace=workspace, name=name)
     return _dataset_as_key_may_use(dataset, key=key, write=write, missing=f"dataset {workspace}/{name} does not exist")
 
 
@@ -206,7 +253,7 @@ def dataset_get_by_id_for_key(*, dataset_id: str, key: AccessKey, write: bool = 
         dataset_uuid = uuid.UUID(hex=dataset_id) if len(dataset_id) == 32 else None
     except ValueError:
         dataset_uuid = None
-    found = dataset_list_with_head(with_search_results=True).filter(uuid=dataset_uuid).first() if dataset_uuid else None
+    found = _DATASET_BY_ID.first(dataset_uuid=dataset_uuid) if dataset_uuid else None
     return _dataset_as_key_may_use(found, key=key, write=write, missing=f"dataset {dataset_id!r} does not exist")
 
 

@@ -35,6 +35,7 @@ from datasets.models import (
     Workspace,
 )
 from project import crypto, errors
+from project.prepared import PreparedQuery, first_row
 from storage_configs import selectors as storage_config_selectors
 from storage_configs import services as storage_config_services
 from storage_configs.backends import FilesystemBackend, StorageBackend, backend_for, clean_key, hub_read_backend
@@ -123,19 +124,23 @@ def access_key_create(*, user: User, workspace: Workspace, name: str = "") -> tu
 _STILL_A_MEMBER = Exists(Membership.objects.filter(workspace=OuterRef("workspace"), user=OuterRef("user")))
 _MEMBER_ROLE = Membership.objects.filter(workspace=OuterRef("workspace"), user=OuterRef("user")).values("role")[:1]
 
+# The user's role comes along (``member_role``, see ``selectors.key_role``): no role, no key.
+_ACTIVE_ACCESS_KEY: PreparedQuery[AccessKey] = PreparedQuery(
+    lambda key_hash: first_row(
+        AccessKey.objects.select_related("user", "workspace")
+        .annotate(member_role=Subquery(_MEMBER_ROLE))
+        .filter(key_hash=key_hash, revoked_at__isnull=True, user__is_active=True)
+        .exclude(member_role=None)
+    ),
+    key_hash="<the key's hash>",
+)
+
 
 def access_key_authenticate(*, raw_key: str, now: datetime | None = None) -> AccessKey:
     """Return the active key matching ``raw_key``, recording its use; unknown or revoked keys fail, and so do
     keys whose user has left the key's workspace."""
     now = now or timezone.now()
-    # The user's role comes along (``member_role``, see ``selectors.key_role``): no role, no key.
-    key = (
-        AccessKey.objects.select_related("user", "workspace")
-        .annotate(member_role=Subquery(_MEMBER_ROLE))
-        .filter(key_hash=_hash_key(raw_key), revoked_at__isnull=True, user__is_active=True)
-        .exclude(member_role=None)
-        .first()
-    )
+    key = _ACTIVE_ACCESS_KEY.first(key_hash=_hash_key(raw_key))
     if key is None:
         raise errors.Unauthorized("unknown or revoked access key", reason="unknown_key")
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
@@ -184,18 +189,23 @@ def signature_compute(*, secret: str, message: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
+_ACTIVE_SIGNING_KEY: PreparedQuery[SigningKey] = PreparedQuery(
+    lambda secret_id: first_row(
+        SigningKey.objects.select_related("user", "workspace")
+        .filter(secret_id=secret_id, revoked_at__isnull=True, user__is_active=True)
+        .filter(_STILL_A_MEMBER)
+    ),
+    secret_id="<secret id>",
+)
+
+
 def signing_key_authenticate(
     *, secret_id: str, timestamp_ms: str, signature: str, message: str, now: datetime | None = None
 ) -> SigningKey:
     """Check a signed request: known active SecretId of a workspace member, timestamp within five minutes,
     matching HMAC."""
     now = now or timezone.now()
-    key = (
-        SigningKey.objects.select_related("user", "workspace")
-        .filter(secret_id=secret_id, revoked_at__isnull=True, user__is_active=True)
-        .filter(_STILL_A_MEMBER)
-        .first()
-    )
+    key = _ACTIVE_SIGNING_KEY.first(secret_id=secret_id)
     if key is None:
         raise errors.Unauthorized("unknown or revoked SecretId", reason="unknown_key")
     try:

@@ -18,6 +18,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from datasets.models import Dataset
 from project import errors
+from project.prepared import PreparedQuery, first_row
 from versioning import labels, sheet_order, sheet_search, sheets
 from versioning.models import (
     ROOT_COMMIT_ID,
@@ -125,6 +126,15 @@ def _commit_revision(dataset: Dataset, commit: Commit | None) -> Revision:
     return Revision(dataset=dataset, kind="COMMIT", name=commit.id, commit=commit)
 
 
+_BRANCH: PreparedQuery[Branch] = PreparedQuery(
+    lambda dataset_id, name: first_row(
+        Branch.objects.select_related("head__committer").filter(dataset_id=dataset_id, name=name)
+    ),
+    dataset_id=-1,
+    name="<branch name>",
+)
+
+
 def revision_resolve(*, dataset: Dataset, revision: str | int) -> Revision:
     """Resolve a draft number (int), the ROOT id, a branch name, a tag name or a commit id, in that order."""
     if isinstance(revision, int) and not isinstance(revision, bool):
@@ -135,7 +145,7 @@ def revision_resolve(*, dataset: Dataset, revision: str | int) -> Revision:
         raise errors.Invalid("revision", "must be a branch, tag or commit id, or a draft number")
     if revision == ROOT_COMMIT_ID:
         return _root(dataset)
-    branch = Branch.objects.select_related("head__committer").filter(dataset=dataset, name=revision).first()
+    branch = _BRANCH.first(dataset_id=dataset.pk, name=revision)
     if branch is not None:
         return Revision(dataset=dataset, kind="BRANCH", name=revision, commit=branch.head, branch=branch)
     if revision == dataset.default_branch:
@@ -210,6 +220,12 @@ def commit_get(*, dataset: Dataset, commit_id: str) -> Commit:
     return commit
 
 
+# What ``in_bulk(ids)`` runs.
+_COMMITS: PreparedQuery[Commit] = PreparedQuery(
+    lambda ids: Commit.objects.select_related("committer").filter(pk__in=ids), ids=["<commit id>"]
+)
+
+
 def commit_list(*, revision: Revision, offset: int = 0, limit: int = 128) -> Page[Commit]:
     """The revision's commit and its ancestors, newest first (a draft's history is its base's)."""
     head = revision.commit
@@ -226,7 +242,7 @@ def commit_list(*, revision: Revision, offset: int = 0, limit: int = 128) -> Pag
             [head.id, offset + limit, offset],
         )
         ids = [row[0] for row in cursor.fetchall()]
-    commits = Commit.objects.select_related("committer").in_bulk(ids)
+    commits = {commit.pk: commit for commit in _COMMITS.iterate(ids=ids)}
     return Page(items=[commits[commit_id] for commit_id in ids], total=head.depth)
 
 
@@ -595,33 +611,38 @@ class DatasetSummary:
         return self.head.total_size if self.head else 0
 
 
+def _counts_by_dataset(model: type[Branch | Commit | DatasetObject]) -> PreparedQuery:
+    return PreparedQuery(
+        lambda ids: (
+            model.objects.filter(dataset_id__in=ids)
+            .values("dataset_id")
+            .annotate(n=Count("pk"))
+            .values_list("dataset_id", "n")
+        ),
+        ids=[-1],
+    )
+
+
+_BRANCH_COUNTS = _counts_by_dataset(Branch)
+_COMMIT_COUNTS = _counts_by_dataset(Commit)
+_OBJECT_COUNTS = _counts_by_dataset(DatasetObject)
+_DEFAULT_BRANCHES: PreparedQuery[Branch] = PreparedQuery(
+    lambda ids: Branch.objects.filter(dataset_id__in=ids, name=F("dataset__default_branch")).select_related("head"),
+    ids=[-1],
+)
+
+
 def dataset_summaries(*, datasets: Sequence[Dataset], with_segments: bool = False) -> dict[int, DatasetSummary]:
     """Summaries of many datasets in a fixed number of queries; ``with_segments`` adds head segment counts."""
-    ids = [dataset.pk for dataset in datasets]
-    branch_counts = dict(
-        Branch.objects.filter(dataset_id__in=ids)
-        .values("dataset_id")
-        .annotate(n=Count("pk"))
-        .values_list("dataset_id", "n")
-    )
-    commit_counts = dict(
-        Commit.objects.filter(dataset_id__in=ids)
-        .values("dataset_id")
-        .annotate(n=Count("pk"))
-        .values_list("dataset_id", "n")
-    )
-    object_counts = dict(
-        DatasetObject.objects.filter(dataset_id__in=ids)
-        .values("dataset_id")
-        .annotate(n=Count("pk"))
-        .values_list("dataset_id", "n")
-    )
-    heads = {
-        branch.dataset_id: branch.head
-        for branch in Branch.objects.filter(dataset_id__in=ids, name=F("dataset__default_branch")).select_related(
-            "head"
-        )
-    }
+    return dataset_summaries_by_id(ids=[dataset.pk for dataset in datasets], with_segments=with_segments)
+
+
+def dataset_summaries_by_id(*, ids: Sequence[int], with_segments: bool = False) -> dict[int, DatasetSummary]:
+    """``dataset_summaries`` of the datasets with these ids."""
+    branch_counts = dict(_BRANCH_COUNTS.iterate(ids=ids))
+    commit_counts = dict(_COMMIT_COUNTS.iterate(ids=ids))
+    object_counts = dict(_OBJECT_COUNTS.iterate(ids=ids))
+    heads = {branch.dataset_id: branch.head for branch in _DEFAULT_BRANCHES.iterate(ids=ids)}
     counts: dict[str, tuple[tuple[str, int], ...]] = {}
     if with_segments:
         tree_ids = {head.tree_id for head in heads.values() if head is not None}
@@ -630,16 +651,16 @@ def dataset_summaries(*, datasets: Sequence[Dataset], with_segments: bool = Fals
             for tree in Tree.objects.filter(pk__in=tree_ids)
         }
     summaries = {}
-    for dataset in datasets:
-        head = heads.get(dataset.pk)
+    for dataset_id in ids:
+        head = heads.get(dataset_id)
         segments = counts.get(head.tree_id, ()) if head is not None else ()
         if head is not None and head.file_counts is not None and with_segments:
             segments = tuple(head.file_counts.items())
-        summaries[dataset.pk] = DatasetSummary(
-            branch_count=max(branch_counts.get(dataset.pk, 0), 1),
-            commit_count=commit_counts.get(dataset.pk, 0),
+        summaries[dataset_id] = DatasetSummary(
+            branch_count=max(branch_counts.get(dataset_id, 0), 1),
+            commit_count=commit_counts.get(dataset_id, 0),
             head=head,
-            object_count=object_counts.get(dataset.pk, 0),
+            object_count=object_counts.get(dataset_id, 0),
             segments=segments,
         )
     return summaries

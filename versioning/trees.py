@@ -33,6 +33,7 @@ import msgpack
 from django.db import connection, models
 from django.utils import timezone
 
+from project.prepared import PreparedQuery, get_rows
 from versioning.fence import fence_share
 from versioning.models import Metarange, Range, SegmentMetadata, Tree
 
@@ -413,11 +414,20 @@ def content_store(model: type[models.Model], rows: list[Any]) -> None:
     model._default_manager.bulk_create(rows, update_conflicts=True, unique_fields=target, update_fields=["created_at"])
 
 
+# What ``values_list("data", flat=True).get(pk=…)`` runs, compiled once: pages read a range or two each.
+_TREE_DATA: PreparedQuery[Tree] = PreparedQuery(
+    lambda tree_id: get_rows(Tree.objects.filter(pk=tree_id).values_list("data")), tree_id="<tree id>"
+)
+_RANGE_DATA: PreparedQuery[Range] = PreparedQuery(
+    lambda range_id: get_rows(Range.objects.filter(pk=range_id).values_list("data")), range_id="<range id>"
+)
+
+
 def tree_load(tree_id: str) -> TreeContent:
     """Read and decode a stored tree (kept in a small per-process cache: trees never change)."""
     content = _tree_cache.get(tree_id)
     if content is None:
-        data = Tree.objects.values_list("data", flat=True).get(pk=tree_id)
+        (data,) = _TREE_DATA.get(tree_id=tree_id)
         content = TreeContent.decode(zlib.decompress(data))
     _tree_remember(tree_id, content)
     return content
@@ -453,7 +463,8 @@ def metadata_load(metadata_id: str) -> dict[str, Any]:
 
 
 def _range_bytes(range_id: str) -> bytes:
-    return zlib.decompress(Range.objects.values_list("data", flat=True).get(pk=range_id))
+    (data,) = _RANGE_DATA.get(range_id=range_id)
+    return zlib.decompress(data)
 
 
 def range_rows(range_id: str) -> list[list[Any]]:

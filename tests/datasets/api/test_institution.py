@@ -4,13 +4,16 @@ import time
 from urllib.parse import quote
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
-from datasets import services
+from datasets import selectors, services
+from datasets.api.institution import InstitutionDatasetSerializer
 from datasets.models import Dataset, User, Workspace
 from project.api.institution import MESSAGES
 from tests.versioning.conftest import commit_frames
 from versioning import services as versioning
+from versioning.selectors import dataset_summaries
 from versioning.trees import Entry
 
 pytestmark = pytest.mark.django_db
@@ -161,3 +164,23 @@ def test_a_fusion_datasets_batches_count_every_file_of_their_frames(
 
     assert item["dataCount"] == 12
     assert [(batch["batchId"], batch["dataCount"]) for batch in item["batchList"]] == [("seq1", 6), ("seq2", 6)]
+
+
+def test_list_items_are_byte_for_byte_what_the_serializer_writes(
+    api_client: APIClient, user: User, institution: Workspace, signer: tuple[str, str]
+) -> None:
+    shown = make(user, institution, "faces", description="人脸\u2028", tags={"k": ["face", "detection"]})
+    versioning.commit_import(
+        dataset=shown,
+        entries=[Entry.create(segment="b1", remote_path="1.jpg", object_key="b1", sha1="c" * 40, size=7)],
+        title="import",
+    )
+    services.dataset_create(workspace=institution, creator=None, name="empty", data_type=1)
+
+    response = signed(api_client, signer, limit=5)
+
+    page = list(selectors.dataset_list_for_workspace(workspace=institution))
+    context = {"summaries": dataset_summaries(datasets=page, with_segments=True)}
+    items = InstitutionDatasetSerializer(page, many=True, context=context).data
+    expected = {"code": 0, "message": MESSAGES[0], "datasetCount": 2, "datasets": items}
+    assert response.content == JSONRenderer().render(expected)  # type: ignore[attr-defined]
