@@ -414,9 +414,13 @@ def content_store(model: type[models.Model], rows: list[Any]) -> None:
     model._default_manager.bulk_create(rows, update_conflicts=True, unique_fields=target, update_fields=["created_at"])
 
 
-# What ``values_list("data", flat=True).get(pk=…)`` runs, compiled once: pages read a range or two each.
+# What ``values_list("data", flat=True).get(pk=…)`` runs, compiled once: pages read a metarange and a range or
+# two each.
 _TREE_DATA: PreparedQuery[Tree] = PreparedQuery(
     lambda tree_id: get_rows(Tree.objects.filter(pk=tree_id).values_list("data")), tree_id="<tree id>"
+)
+_NODE_DATA: PreparedQuery[Metarange] = PreparedQuery(
+    lambda node_id: get_rows(Metarange.objects.filter(pk=node_id).values_list("data")), node_id="<metarange id>"
 )
 _RANGE_DATA: PreparedQuery[Range] = PreparedQuery(
     lambda range_id: get_rows(Range.objects.filter(pk=range_id).values_list("data")), range_id="<range id>"
@@ -503,7 +507,7 @@ def node_load(node_id: str) -> RangeList:
     """Read and decode a stored metarange (kept in a per-process cache: metaranges never change)."""
     ranges = _node_cache.get(node_id)
     if ranges is None:
-        data = Metarange.objects.values_list("data", flat=True).get(pk=node_id)
+        (data,) = _NODE_DATA.get(node_id=node_id)
         ranges = RangeList(tuple(RangeRef._make(r) for r in msgpack.unpackb(zlib.decompress(data), use_list=False)))
     _node_remember(node_id, ranges)
     return ranges
