@@ -25,7 +25,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from itertools import accumulate
+from itertools import accumulate, islice
 from operator import itemgetter
 from typing import IO, Any, NamedTuple
 
@@ -540,6 +540,35 @@ class RangeWriter:
         if size >= MIN_RANGE_SIZE and (size >= MAX_RANGE_SIZE or is_cut_point(entry[0])):
             self.cut()
 
+    def extend(self, entries: Iterable[Entry | list[Any]]) -> None:
+        """Append entries or raw rows in order, as ``add`` does one by one, checking for cut points only where a
+        range may end (from its ``MIN_RANGE_SIZE``-th entry on)."""
+        iterator = iter(entries)
+        while True:
+            pending = self._pending
+            room = MIN_RANGE_SIZE - len(pending) - 1
+            if room > 0:
+                before = len(pending)
+                pending.extend(islice(iterator, room))
+                if len(pending) - before < room:
+                    self._plain(before)
+                    return
+                self._plain(before)
+            for entry in iterator:
+                self.add(entry)
+                if not self._pending:
+                    break  # cut: the next range's first entries need no checks again
+            else:
+                return
+
+    def _plain(self, start: int) -> None:
+        """Store the plain entries appended from ``start`` on without their empty ``parts``, as ``add`` does."""
+        pending = self._pending
+        for index in range(start, len(pending)):
+            entry = pending[index]
+            if len(entry) > PLAIN_ROW_LENGTH and entry[-1] is None:
+                pending[index] = entry[:PLAIN_ROW_LENGTH]
+
     def reuse(self, ref: RangeRef) -> None:
         """Append an existing range unchanged."""
         self._sink(ref)
@@ -764,8 +793,7 @@ def ranges_apply(
             if bounds:
                 delta.subtract(row[0].partition("/")[0] for row in rows if is_cleared(row[0]))
                 rows = [row for row in rows if not is_cleared(row[0])]
-            for entry in entries_apply(rows, stream.take_while(belongs), delta):
-                write(entry)
+            writer.extend(entries_apply(rows, stream.take_while(belongs), delta))
 
     old_nodes = tree.nodes
     node_count = len(old_nodes)
