@@ -133,6 +133,20 @@ _BRANCH: PreparedQuery[Branch] = PreparedQuery(
     dataset_id=-1,
     name="<branch name>",
 )
+_TAG: PreparedQuery[Tag] = PreparedQuery(
+    lambda dataset_id, name: first_row(
+        Tag.objects.select_related("commit__committer").filter(dataset_id=dataset_id, name=name)
+    ),
+    dataset_id=-1,
+    name="<tag name>",
+)
+_COMMIT: PreparedQuery[Commit] = PreparedQuery(
+    lambda dataset_id, commit_id: first_row(
+        Commit.objects.select_related("committer").filter(dataset_id=dataset_id, pk=commit_id)
+    ),
+    dataset_id=-1,
+    commit_id="<commit id>",
+)
 
 
 def revision_resolve(*, dataset: Dataset, revision: str | int) -> Revision:
@@ -150,11 +164,11 @@ def revision_resolve(*, dataset: Dataset, revision: str | int) -> Revision:
         return Revision(dataset=dataset, kind="BRANCH", name=revision, commit=branch.head, branch=branch)
     if revision == dataset.default_branch:
         return Revision(dataset=dataset, kind="BRANCH", name=revision, commit=None)
-    tag = Tag.objects.select_related("commit__committer").filter(dataset=dataset, name=revision).first()
+    tag = _TAG.first(dataset_id=dataset.pk, name=revision)
     if tag is not None:
         return Revision(dataset=dataset, kind="TAG", name=revision, commit=tag.commit, tag=tag)
     if COMMIT_ID_PATTERN.fullmatch(revision):
-        commit = Commit.objects.select_related("committer").filter(dataset=dataset, pk=revision).first()
+        commit = _COMMIT.first(dataset_id=dataset.pk, commit_id=revision)
         if commit is not None:
             return Revision(dataset=dataset, kind="COMMIT", name=revision, commit=commit)
     raise errors.NotFound(f"revision {revision!r} does not exist", revision=revision)
