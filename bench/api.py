@@ -44,7 +44,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from scratch import recreate_database
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/datasethub_bench_api")
@@ -75,27 +77,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.update({"DJANGO_SETTINGS_MODULE": "project.settings", **SERVER_ENV, "LIST_CACHE_SECONDS": "0"})
 
 
-def recreate_database() -> None:
-    """Drop and create the bench database, so every run starts from the same rows."""
-    import MySQLdb
-
-    url = urlsplit(DATABASE_URL)
-    name = url.path.lstrip("/")
-    if not re.fullmatch(r"\w+", name):
-        raise SystemExit(f"BENCH_DATABASE_URL must name a plain database: {name!r}")
-    server = MySQLdb.connect(
-        host=url.hostname or "127.0.0.1",
-        port=url.port or 3306,
-        user=unquote(url.username or "root"),
-        password=unquote(url.password or ""),
-    )
-    with server.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    server.close()
-
-
-recreate_database()
+recreate_database(DATABASE_URL)
 # Static files are not served here; WhiteNoise's warning about their missing directory is noise.
 warnings.filterwarnings("ignore", message="No directory at")
 

@@ -19,7 +19,6 @@ stops at 1M entries: it reads every entry, so it grows with the size by design, 
 
 import os
 import random
-import re
 import resource
 import shutil
 import statistics
@@ -31,9 +30,11 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+
+from scratch import database_name, recreate_database
 
 STARTED = time.perf_counter()
 # Objects and the SQLite file: creating 100,000 files takes a minute on a disk here and seconds in memory.
@@ -46,33 +47,16 @@ def scratch_database() -> Callable[[], None] | None:
     if not url.startswith("mysql://"):
         os.environ["DATABASE_URL"] = f"sqlite:///{SCRATCH / 'bench.sqlite3'}"
         return None
-    import MySQLdb
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not re.fullmatch(r"\w+", name) or "bench" not in name:
-        raise SystemExit(f"the bench drops DATABASE_URL's database: name a scratch one (*bench*), not {name!r}")
-
-    def recreate() -> None:
-        server = MySQLdb.connect(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 3306,
-            user=unquote(parts.username or "root"),
-            password=unquote(parts.password or ""),
-        )
-        with server.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        server.close()
-
-    return recreate
+    if "bench" not in database_name(url):
+        raise SystemExit("the bench drops DATABASE_URL's database: name a scratch one (*bench*)")
+    return partial(recreate_database, url)
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 os.environ["MEDIA_ROOT"] = str(SCRATCH / "media")
 os.environ["STORAGE_BACKEND"] = "filesystem"
-recreate_database = scratch_database()
+reset_database = scratch_database()
 
 import django  # noqa: E402
 
@@ -403,8 +387,8 @@ def label(pattern: tuple[str, int]) -> str:
 
 def main() -> None:
     phases = Phases()
-    if recreate_database is not None:
-        recreate_database()
+    if reset_database is not None:
+        reset_database()
     call_command("migrate", verbosity=0)
     rng = random.Random(4)
     user = User.objects.create(username=f"bench-{uuid.uuid4().hex[:12]}")
@@ -458,8 +442,8 @@ def main() -> None:
         gc_s, gc_report, garbage_ranges = gc_pass(workspace, user, sum(SIZES), phases)
     finally:
         connection.close()
-        if recreate_database is not None:
-            recreate_database()
+        if reset_database is not None:
+            reset_database()
         shutil.rmtree(SCRATCH, ignore_errors=True)
         phases.done("tear down")
     columns = ["build s", "page 100", "diff all s"]

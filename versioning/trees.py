@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from itertools import accumulate, islice
 from operator import itemgetter
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, Generic, NamedTuple, TypeVar
 
 import msgpack
 from django.db import connection, models
@@ -53,6 +53,8 @@ RANGE_WRITE_BATCH = 32
 # Unsorted bulk input is sorted in runs of this many entries spilled to temporary files, then merged.
 SORT_RUN_SIZE = 100_000
 COMPRESSION_LEVEL = 1
+
+V = TypeVar("V")
 
 
 class Part(NamedTuple):
@@ -387,16 +389,30 @@ def inline_index(refs: tuple[RangeRef, ...]) -> RangeIndex:
 EMPTY_TREE = TreeContent()
 
 
-_tree_cache: OrderedDict[str, TreeContent] = OrderedDict()
-_tree_cache_lock = threading.Lock()
+class _ContentCache(Generic[V]):
+    """The most recently used decoded contents by id, shared by a process's threads (contents never change)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> V | None:
+        return self._items.get(key)
+
+    def remember(self, key: str, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
-def _tree_remember(tree_id: str, content: TreeContent) -> None:
-    with _tree_cache_lock:
-        _tree_cache[tree_id] = content
-        _tree_cache.move_to_end(tree_id)
-        while len(_tree_cache) > TREE_CACHE_SIZE:
-            _tree_cache.popitem(last=False)
+_tree_cache: _ContentCache[TreeContent] = _ContentCache(TREE_CACHE_SIZE)
 
 
 def content_store(model: type[models.Model], rows: list[Any]) -> None:
@@ -433,7 +449,7 @@ def tree_load(tree_id: str) -> TreeContent:
     if content is None:
         (data,) = _TREE_DATA.get(tree_id=tree_id)
         content = TreeContent.decode(zlib.decompress(data))
-    _tree_remember(tree_id, content)
+    _tree_cache.remember(tree_id, content)
     return content
 
 
@@ -442,7 +458,7 @@ def tree_save(content: TreeContent) -> str:
     raw = content.encode()
     tree_id = _content_hash(raw)
     content_store(Tree, [Tree(id=tree_id, data=zlib.compress(raw, COMPRESSION_LEVEL))])
-    _tree_remember(tree_id, content)
+    _tree_cache.remember(tree_id, content)
     return tree_id
 
 
@@ -491,16 +507,7 @@ def range_slice(range_id: str, start: int, stop: int) -> list[Entry]:
     return [entry_from_row(unpacker.unpack()) for _ in range(start, min(stop, count))]
 
 
-_node_cache: OrderedDict[str, RangeList] = OrderedDict()
-_node_cache_lock = threading.Lock()
-
-
-def _node_remember(node_id: str, ranges: RangeList) -> None:
-    with _node_cache_lock:
-        _node_cache[node_id] = ranges
-        _node_cache.move_to_end(node_id)
-        while len(_node_cache) > NODE_CACHE_SIZE:
-            _node_cache.popitem(last=False)
+_node_cache: _ContentCache[RangeList] = _ContentCache(NODE_CACHE_SIZE)
 
 
 def node_load(node_id: str) -> RangeList:
@@ -509,8 +516,14 @@ def node_load(node_id: str) -> RangeList:
     if ranges is None:
         (data,) = _NODE_DATA.get(node_id=node_id)
         ranges = RangeList(tuple(RangeRef._make(r) for r in msgpack.unpackb(zlib.decompress(data), use_list=False)))
-    _node_remember(node_id, ranges)
+    _node_cache.remember(node_id, ranges)
     return ranges
+
+
+def _stored_row(entry: Entry | list[Any]) -> Sequence[Any]:
+    """The row a range stores for an entry: a plain entry without its empty ``parts``, so ranges of plain
+    entries keep the encoding (and the ids) they had before entries could hold parts."""
+    return entry[:PLAIN_ROW_LENGTH] if len(entry) > PLAIN_ROW_LENGTH and entry[-1] is None else entry
 
 
 class RangeWriter:
@@ -532,10 +545,8 @@ class RangeWriter:
 
     def add(self, entry: Entry | list[Any]) -> None:
         """Append the next entry or raw row (paths must arrive in increasing order)."""
-        # A plain entry is stored without its empty ``parts``, so ranges of plain entries keep the encoding
-        # (and the ids) they had before entries could hold parts.
         pending = self._pending
-        pending.append(entry[:PLAIN_ROW_LENGTH] if len(entry) > PLAIN_ROW_LENGTH and entry[-1] is None else entry)
+        pending.append(_stored_row(entry))
         size = len(pending)
         if size >= MIN_RANGE_SIZE and (size >= MAX_RANGE_SIZE or is_cut_point(entry[0])):
             self.cut()
@@ -545,29 +556,18 @@ class RangeWriter:
         range may end (from its ``MIN_RANGE_SIZE``-th entry on)."""
         iterator = iter(entries)
         while True:
-            pending = self._pending
-            room = MIN_RANGE_SIZE - len(pending) - 1
+            room = MIN_RANGE_SIZE - len(self._pending) - 1
             if room > 0:
-                before = len(pending)
-                pending.extend(islice(iterator, room))
-                if len(pending) - before < room:
-                    self._plain(before)
+                taken = list(map(_stored_row, islice(iterator, room)))
+                self._pending.extend(taken)
+                if len(taken) < room:
                     return
-                self._plain(before)
             for entry in iterator:
                 self.add(entry)
                 if not self._pending:
                     break  # cut: the next range's first entries need no checks again
             else:
                 return
-
-    def _plain(self, start: int) -> None:
-        """Store the plain entries appended from ``start`` on without their empty ``parts``, as ``add`` does."""
-        pending = self._pending
-        for index in range(start, len(pending)):
-            entry = pending[index]
-            if len(entry) > PLAIN_ROW_LENGTH and entry[-1] is None:
-                pending[index] = entry[:PLAIN_ROW_LENGTH]
 
     def reuse(self, ref: RangeRef) -> None:
         """Append an existing range unchanged."""
@@ -642,7 +642,7 @@ class NodeWriter:
         raw = ranges.encode()
         node = ranges.node(_content_hash(raw))
         self._unsaved.append(Metarange(id=node.id, data=zlib.compress(raw, COMPRESSION_LEVEL)))
-        _node_remember(node.id, ranges)
+        _node_cache.remember(node.id, ranges)
         self.nodes.append(node)
         if len(self.nodes) == 1:
             self._first = ranges
@@ -1021,22 +1021,7 @@ def _range_pair_diff(old_id: str, new_id: str) -> Iterator[EntryChange]:
             old.read()
         else:
             new.read()
-    old_rows, new_rows = old.rows, new.rows
-    old_at = new_at = 0
-    while old_at < len(old_rows) or new_at < len(new_rows):
-        old_row = old_rows[old_at] if old_at < len(old_rows) else None
-        new_row = new_rows[new_at] if new_at < len(new_rows) else None
-        if new_row is None or (old_row is not None and old_row[0] < new_row[0]):
-            yield EntryChange(old_row[0], entry_from_row(old_row), None)  # type: ignore[index,arg-type]
-            old_at += 1
-        elif old_row is None or new_row[0] < old_row[0]:
-            yield EntryChange(new_row[0], None, entry_from_row(new_row))
-            new_at += 1
-        else:
-            if old_row != new_row:
-                yield EntryChange(old_row[0], entry_from_row(old_row), entry_from_row(new_row))
-            old_at += 1
-            new_at += 1
+    yield from entries_diff(map(entry_from_row, old.rows), map(entry_from_row, new.rows))
 
 
 def _ranges_walk(
