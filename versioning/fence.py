@@ -21,14 +21,35 @@ from versioning.models import GcFence
 _SHARE = {"mysql": "LOCK IN SHARE MODE", "postgresql": "FOR SHARE"}
 
 
+def _shared_until_commit() -> None:
+    """Registered to run on commit by the transaction that shares the fence: its mark that it holds it."""
+
+
+def _held() -> bool:
+    """Whether the current transaction already shares the fence.
+
+    The mark is an on-commit callback, so it lives exactly as long as the transaction (a commit runs the
+    callbacks, a rollback drops them, and a savepoint rolled back drops the mark made in it: the fence is then
+    taken again, which is harmless since a lock taken stays held until the transaction ends).
+    """
+    return any(entry[1] is _shared_until_commit for entry in connection.run_on_commit)
+
+
 def fence_share() -> None:
-    """Hold the fence shared until the current transaction ends (for the statement alone in autocommit)."""
+    """Hold the fence shared until the current transaction ends (for the statement alone in autocommit).
+
+    A transaction takes it once: further calls in it cost nothing.
+    """
     clause = _SHARE.get(connection.vendor)
     if clause is None:
+        return
+    if connection.in_atomic_block and _held():
         return
     table = connection.ops.quote_name(GcFence._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id FROM {table} WHERE id = 1 {clause}")
+    if connection.in_atomic_block:
+        transaction.on_commit(_shared_until_commit)
 
 
 def fence_hold() -> None:

@@ -12,6 +12,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
+from functools import cache
 from itertools import islice
 from operator import itemgetter
 from typing import Any, TextIO
@@ -60,6 +61,7 @@ from versioning.trees import (
     TreeContent,
     TreeReader,
     entries_sorted,
+    entry_from_row,
     metadata_load,
     metadata_save,
     ranges_apply,
@@ -512,32 +514,41 @@ def _counts_after(tree: TreeContent, delta: Counter[str]) -> Counter[str]:
     return counts
 
 
+def _counted_for(statistics_id: str, enumerable: Callable[[], label_rules.Enumerable]) -> bool:
+    """Whether stored label statistics hold counts for the catalog's enumerable attributes (none: for any)."""
+    if statistics_id == label_rules.NO_LABELS:
+        return True
+    return label_rules.counts_decode(metadata_load(statistics_id), enumerable()) is not None
+
+
 def _statistics_after(
     tree: TreeContent,
     segments: Iterable[str],
     delta: dict[str, label_rules.Counts],
-    enumerable: label_rules.Enumerable,
+    enumerable: Callable[[], label_rules.Enumerable],
     cleared: Iterable[str] = (),
 ) -> dict[str, str]:
     """Label statistics ids of the new tree's segments: those of ``tree`` plus ``delta`` (a cleared segment
-    starts from none), so a commit costs what it changes; an untouched segment keeps its id."""
+    starts from none), so a commit costs what it changes; an untouched segment keeps its id. ``enumerable``
+    is called only when counts need the catalog (no label anywhere needs none)."""
     cleared = set(cleared)
     kept = tree.statistics_ids
     statistics = {}
     for name in segments:
         kept_id = kept.get(name)
-        if name not in delta and name not in cleared and kept_id is not None:
-            decoded = kept_id == label_rules.NO_LABELS or label_rules.counts_decode(metadata_load(kept_id), enumerable)
-            if decoded is not None:
-                statistics[name] = kept_id
-                continue
+        if name not in delta and name not in cleared and kept_id is not None and _counted_for(kept_id, enumerable):
+            statistics[name] = kept_id
+            continue
         counts = (
             Counter()
-            if name in cleared
-            else selectors.segment_label_counts(tree=tree, segment=name, enumerable=enumerable)
+            if name in cleared or kept_id == label_rules.NO_LABELS
+            else selectors.segment_label_counts(tree=tree, segment=name, enumerable=enumerable())
         )
         counts.update(delta.get(name, Counter()))
-        statistics[name] = metadata_save(label_rules.counts_encode(counts, enumerable)) or label_rules.NO_LABELS
+        counted = any(n > 0 for n in counts.values())
+        statistics[name] = (
+            metadata_save(label_rules.counts_encode(counts, enumerable())) if counted else ""
+        ) or label_rules.NO_LABELS
     return statistics
 
 
@@ -593,47 +604,70 @@ def _objects_register(dataset_id: int, sha1s: Iterable[str]) -> None:
             cursor.executemany(statement, [(dataset_id, sha1, now) for sha1 in batch])
 
 
-def _file_counts_after(
-    draft: Draft, head: Commit | None, head_tree: TreeContent, cleared: Sequence[str], tree: TreeContent
-) -> dict[str, int] | None:
-    """Files per segment once the draft's changes land on the head, when any entry holds several files.
+class _ChangeTally:
+    """What a commit's changes do beside its tree, taken from each change and the entry it replaces as
+    ``ranges_apply`` meets them, so no entry is looked up twice: the label statistics gained per segment, the
+    files gained per segment, whether an entry holds several files, and the objects to register (registered
+    a batch at a time). The catalog (``enumerable``) is read only once a label needs counting."""
 
-    Only the staged paths are looked up in the head, so the cost follows the change, not the dataset.
-    """
-    known = head.file_counts if head is not None else None
-    if known is None and not StagedEntry.objects.filter(draft=draft, parts__isnull=False).exists():
-        return None
-    counts = Counter(known if known is not None else head_tree.counts)
-    for name in cleared:
-        counts.pop(name, None)
-    reader = TreeReader(head_tree)
-    for path, action, parts in selectors.staged_rows(draft=draft, fields=("action", "parts")):
-        segment = path.partition("/")[0]
-        if segment not in cleared:
-            old = reader.get(path)
-            if old is not None:
-                counts[segment] -= len(old.files())
-        if action == StagedEntry.Action.PUT:
-            counts[segment] += 1 if parts is None else len(parts)
-    return {name: counts[name] for name in sorted(tree.descriptions)}
+    def __init__(self, dataset_id: int, enumerable: Callable[[], label_rules.Enumerable]) -> None:
+        self.dataset_id = dataset_id
+        self.enumerable = enumerable
+        self.labels: defaultdict[str, label_rules.Counts] = defaultdict(Counter)
+        self.files: Counter[str] = Counter()
+        self.composite = False
+        self._sha1s: list[str] = []
 
+    def _label_counts(self, entry: Entry, labels: list[dict | None]) -> label_rules.Counts | None:
+        return selectors.entry_label_counts(entry, self.enumerable()) if any(labels) else None
 
-def _staged_sha1s(draft: Draft) -> Iterator[str]:
-    """The SHA-1 of every object the draft's staged upserts refer to: their files (each part's, for a frame)
-    and the masks their labels (and their parts' labels) hold."""
-    rows = (
-        StagedEntry.objects.filter(draft=draft, action=StagedEntry.Action.PUT)
-        .values_list("sha1", "label", "parts")
-        .iterator(chunk_size=OBJECT_BATCH)
-    )
-    for sha1, label, parts in rows:
-        if parts is None:
-            # A sheet row without files refers to no object.
-            if sha1:
-                yield sha1
-        else:
-            yield from (Part._make(part).sha1 for part in parts)
-        yield from label_rules.mask_sha1s([label, *(Part._make(part).label for part in parts or ())])
+    def observe(self, old_row: Any, change: Change) -> None:
+        segment = change.path.partition("/")[0]
+        if old_row is not None:
+            old = entry_from_row(old_row)
+            self.files[segment] -= len(old.files())
+            counts = self._label_counts(old, [old.label, *(part.label for part in old.part_list())])
+            if counts:
+                self.labels[segment].subtract(counts)
+        new = change.entry
+        if new is None:
+            return
+        files = new.files()
+        self.files[segment] += len(files)
+        self.composite = self.composite or new.is_composite
+        labels = [new.label, *(part.label for part in new.part_list())]
+        counts = self._label_counts(new, labels)
+        if counts:
+            self.labels[segment].update(counts)
+        sha1s = self._sha1s
+        sha1s.extend(sha1 for _, sha1, _ in files if sha1)
+        sha1s.extend(label_rules.mask_sha1s(labels))
+        if len(sha1s) >= OBJECT_BATCH:
+            self.register()
+
+    def register(self) -> None:
+        """Register the objects met since the last call."""
+        if self._sha1s:
+            _objects_register(self.dataset_id, self._sha1s)
+            self._sha1s.clear()
+
+    def file_counts(
+        self,
+        known: dict[str, int] | None,
+        head_tree: TreeContent,
+        cleared: Iterable[str],
+        segments: Iterable[str],
+        composite: bool = False,
+    ) -> dict[str, int] | None:
+        """Files per segment after the changes (see ``Commit.file_counts``): None while no entry holds several
+        and the content may hold none (``composite``)."""
+        if known is None and not (composite or self.composite):
+            return None
+        counts = Counter(known if known is not None else head_tree.counts)
+        for name in cleared:
+            counts.pop(name, None)
+        counts.update(self.files)
+        return {name: counts[name] for name in sorted(segments)}
 
 
 def draft_commit(
@@ -668,9 +702,10 @@ def draft_commit(
                     count=count,
                 )
         cleared = [s.name for s in staged_segments if s.clears_entries]
-        enumerable = label_rules.enumerable_attributes(selectors.draft_catalog(draft=locked))
-        label_delta = selectors.staged_label_counts(draft=locked, base=head_tree, enumerable=enumerable)
-        ranges, delta = ranges_apply(head_tree, selectors.staged_changes(draft=locked), cleared)
+        enumerable = cache(lambda: label_rules.enumerable_attributes(selectors.draft_catalog(draft=locked)))
+        tally = _ChangeTally(branch.dataset_id, enumerable)
+        ranges, delta = ranges_apply(head_tree, selectors.staged_changes(draft=locked), cleared, tally.observe)
+        tally.register()
         staged_by_name = {s.name: s for s in staged_segments}
         descriptions = selectors.segments_overlay(base=head_tree, staged=staged_by_name)
         tree = TreeContent.build(
@@ -678,18 +713,17 @@ def draft_commit(
             counts=_counts_after(head_tree, delta),
             ranges=ranges,
             metadata=selectors.metadata_overlay(base=head_tree, staged=staged_by_name),
-            statistics=_statistics_after(head_tree, descriptions, label_delta, enumerable, cleared),
+            statistics=_statistics_after(head_tree, descriptions, tally.labels, enumerable, cleared),
         )
-        file_counts = _file_counts_after(locked, branch.head, head_tree, cleared, tree)
+        head = branch.head
         commit = _commit_create(
             branch=branch,
             tree=tree,
             title=title,
             description=description,
             committer=committer,
-            file_counts=file_counts,
+            file_counts=tally.file_counts(head.file_counts if head else None, head_tree, cleared, descriptions),
         )
-        _objects_register(branch.dataset_id, _staged_sha1s(locked))
         locked.state = Draft.State.COMMITTED
         locked.committed_as = commit
         locked.save(update_fields=["state", "committed_as", "updated_at"])
@@ -754,12 +788,15 @@ def commit_import(
         _check_segment_name(segment)
         segments[segment] = segment_description
     seen: set[str] = set()
-    sha1s: list[str] = []
-    head_revision = selectors.revision_resolve(dataset=dataset, revision=branch.head_commit_id)
-    catalog = metadata.catalog if metadata is not None else selectors.revision_metadata(revision=head_revision).catalog
-    enumerable = label_rules.enumerable_attributes(catalog)
-    label_delta: defaultdict[str, label_rules.Counts] = defaultdict(Counter)
-    reader = TreeReader(head_tree)
+
+    @cache
+    def enumerable() -> label_rules.Enumerable:
+        if metadata is not None:
+            return label_rules.enumerable_attributes(metadata.catalog)
+        head_revision = selectors.revision_resolve(dataset=dataset, revision=branch.head_commit_id)
+        return label_rules.enumerable_attributes(selectors.revision_metadata(revision=head_revision).catalog)
+
+    tally = _ChangeTally(dataset.pk, enumerable)
     highest_record_number = 0
 
     def changes() -> Iterator[Change]:
@@ -771,45 +808,26 @@ def commit_import(
             if segment not in seen:
                 seen.add(segment)
                 segments.setdefault(segment, "")
-            old = reader.get(entry.path) if segment in head_tree.spans else None
-            added = selectors.entry_label_counts(entry, enumerable)
-            replaced = selectors.entry_label_counts(old, enumerable) if old is not None else None
-            if added or replaced:
-                counts = label_delta[segment]
-                counts.update(added)
-                if replaced:
-                    counts.subtract(replaced)
-            files = entry.files()
-            sha1s.extend(sha1 for _, sha1, _ in files if sha1)
-            sha1s.extend(label_rules.mask_sha1s([entry.label, *(part.label for part in entry.part_list())]))
-            if len(sha1s) >= OBJECT_BATCH:
-                _objects_register(dataset.pk, sha1s)
-                sha1s.clear()
-            if file_counts is not None:
-                file_counts[segment] += len(files) - (len(old.files()) if old is not None else 0)
             yield Change(entry.path, entry)
 
-    # Files are counted apart from entries only once some entry holds several (see Commit.file_counts).
-    file_counts = Counter(branch.head.file_counts) if branch.head and branch.head.file_counts is not None else None
-    if file_counts is None and composite:
-        file_counts = Counter(head_tree.counts)
-    ranges, delta = ranges_apply(head_tree, changes())
-    _objects_register(dataset.pk, sha1s)
+    ranges, delta = ranges_apply(head_tree, changes(), observe=tally.observe)
+    tally.register()
     _record_counter_reach(dataset.pk, highest_record_number)
     tree = TreeContent.build(
         descriptions=segments,
         counts=_counts_after(head_tree, delta),
         ranges=ranges,
         metadata={**head_tree.metadata_ids, **(segment_metadata or {})},
-        statistics=_statistics_after(head_tree, segments, label_delta, enumerable),
+        statistics=_statistics_after(head_tree, segments, tally.labels, enumerable),
     )
+    head = branch.head
     commit = _commit_create(
         branch=branch,
         tree=tree,
         title=title,
         description=description,
         committer=committer,
-        file_counts=None if file_counts is None else {name: file_counts[name] for name in sorted(segments)},
+        file_counts=tally.file_counts(head.file_counts if head else None, head_tree, (), segments, composite),
     )
     if metadata is not None:
         _metadata_record(branch=branch, commit=commit, metadata=metadata)

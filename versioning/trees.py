@@ -692,22 +692,35 @@ class _ChangeStream:
             self._head = next(self._iterator, None)
 
 
+Observer = Callable[[Any, Change], None]
+
+
+def _unobserved(old: Any, change: Change) -> None:
+    return None
+
+
 def entries_apply(
-    entries: Iterable[Any], changes: Iterable[Change], delta: Counter[str] | None = None
+    entries: Iterable[Any],
+    changes: Iterable[Change],
+    delta: Counter[str] | None = None,
+    observe: Observer = _unobserved,
 ) -> Iterator[Any]:
     """Apply sorted changes to sorted entries (or raw rows), streaming; with ``delta``, count there the entries
-    each segment gains (a new path) or loses (a deleted one)."""
+    each segment gains (a new path) or loses (a deleted one). ``observe(old, change)`` is called for every
+    change with the entry or row it replaces or deletes (None for a path that held none)."""
     counts: Counter[str] = Counter() if delta is None else delta
     change_iterator = iter(changes)
     change = next(change_iterator, None)
     for entry in entries:
         path = entry[0]
         while change is not None and change.path < path:
+            observe(None, change)
             if change.entry is not None:
                 counts[change.path.partition("/")[0]] += 1
                 yield change.entry
             change = next(change_iterator, None)
         if change is not None and change.path == path:
+            observe(entry, change)
             if change.entry is not None:
                 yield change.entry
             else:
@@ -716,6 +729,7 @@ def entries_apply(
         else:
             yield entry
     while change is not None:
+        observe(None, change)
         if change.entry is not None:
             counts[change.path.partition("/")[0]] += 1
             yield change.entry
@@ -727,7 +741,10 @@ def _anywhere(path: str) -> bool:
 
 
 def ranges_apply(
-    tree: TreeContent, changes: Iterable[Change], cleared_segments: Iterable[str] = ()
+    tree: TreeContent,
+    changes: Iterable[Change],
+    cleared_segments: Iterable[str] = (),
+    observe: Observer = _unobserved,
 ) -> tuple[RangeIndex, Counter[str]]:
     """Apply sorted changes to the tree's ranges (and drop the entries of cleared segments), rewriting only the
     metaranges and ranges touched.
@@ -735,7 +752,8 @@ def ranges_apply(
     Untouched metaranges and ranges are reused by id; a touched range is merged with its changes and cut again,
     carrying on into the next ranges only until a cut point of the old tree is met again, and the range pointers
     of a touched metarange are grouped again the same way one level up. Returns the new range index and the
-    change in entry count per segment.
+    change in entry count per segment. ``observe`` sees each change beside the row it replaces, as
+    ``entries_apply`` calls it (a cleared segment's rows are gone by then).
     """
     bounds = sorted(segment_bounds(name) for name in cleared_segments)
     stream = _ChangeStream(changes)
@@ -793,7 +811,7 @@ def ranges_apply(
             if bounds:
                 delta.subtract(row[0].partition("/")[0] for row in rows if is_cleared(row[0]))
                 rows = [row for row in rows if not is_cleared(row[0])]
-            writer.extend(entries_apply(rows, stream.take_while(belongs), delta))
+            writer.extend(entries_apply(rows, stream.take_while(belongs), delta, observe))
 
     old_nodes = tree.nodes
     node_count = len(old_nodes)
@@ -813,7 +831,7 @@ def ranges_apply(
             delta[node.first.partition("/")[0]] -= node.length
             continue
         apply_node(tree.node_ranges(node_index).refs, after)
-    for entry in entries_apply((), stream.take_while(_anywhere), delta):
+    for entry in entries_apply((), stream.take_while(_anywhere), delta, observe):
         write(entry)
     writer.finish()
     return nodes.finish(), delta

@@ -1,5 +1,6 @@
 """Garbage collection: nothing any revision reaches is ever deleted, and what nothing reaches goes."""
 
+import contextlib
 import hashlib
 import io
 import os
@@ -12,13 +13,15 @@ from pathlib import Path
 import pytest
 from django.conf import LazySettings
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from datasets.models import Dataset, User
 from datasets.services import UploadedObject, dataset_delete, dataset_objects_register
 from storage_configs.backends import hub_backend
 from storage_configs.services import storage_object_put
 from versioning import garbage, jobs, selectors, services
+from versioning.fence import fence_share
 from versioning.models import (
     Commit,
     DatasetGarbage,
@@ -425,6 +428,57 @@ def test_uploads_and_commits_racing_collection_passes_lose_nothing(user: User) -
     assert len(entries) == 12
     for entry in entries:
         assert b"".join(hub_backend().iter_chunks(entry.object_key)) == f"round {entry.path[3:]}".encode()
+
+
+def fence_statements(captured: CaptureQueriesContext) -> int:
+    return sum("versioning_gcfence" in query["sql"] for query in captured.captured_queries)
+
+
+@pytest.mark.mysql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_shares_the_fence_once_and_every_new_one_again() -> None:
+    with CaptureQueriesContext(connection) as autocommit:
+        fence_share()
+        fence_share()
+    with CaptureQueriesContext(connection) as nested:
+        with transaction.atomic():
+            fence_share()
+            with transaction.atomic():
+                fence_share()
+            fence_share()
+        with transaction.atomic():
+            fence_share()
+    with CaptureQueriesContext(connection) as rolled_back:
+        with transaction.atomic():
+            with contextlib.suppress(RuntimeError), transaction.atomic():
+                fence_share()
+                raise RuntimeError
+            fence_share()  # the mark went with the savepoint: taken again
+        with contextlib.suppress(RuntimeError), transaction.atomic():
+            fence_share()
+            raise RuntimeError
+        with transaction.atomic():
+            fence_share()
+
+    assert fence_statements(autocommit) == 2  # each holds it for its statement alone
+    assert fence_statements(nested) == 2
+    assert fence_statements(rolled_back) == 4
+
+
+@pytest.mark.mysql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_shares_the_fence_once_for_everything_it_writes(user: User) -> None:
+    dataset = Dataset.objects.create(workspace=user.owned_workspaces.get(), name="fenced", creator=user)
+    draft = services.draft_create(dataset=dataset, title="files")
+    entries = [stored_entry(dataset, "s", f"f{n}", b"%d" % n) for n in range(3)]
+    services.draft_stage_upserts(draft=draft, entries=entries)
+
+    with CaptureQueriesContext(connection) as committed:
+        services.draft_commit(draft=draft, title="files")
+
+    # It stores a range and a tree and registers objects, each of which shares the fence before it writes.
+    assert fence_statements(committed) == 1
+    assert DatasetObject.objects.filter(dataset=dataset).count() == 3
 
 
 def test_uploading_an_object_already_stored_stamps_it_anew(dataset: Dataset, media: Path) -> None:

@@ -10,6 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,12 +129,53 @@ def test_a_commit_opens_and_writes_only_the_nodes_on_its_changes_paths(
     big = measure_commit(other_dataset(user, "big"), 4 * SIZE, changes, counted)
     for what, count in big.items():
         # Height two: staging looks up each path (its metarange, its range), and a commit opens and rewrites
-        # each change's metarange and range, the old entry's range for its labels, and at most a neighbour on
-        # each level before a rewrite meets a cut point of the old tree again ...
+        # each change's metarange and range, and at most a neighbour on each level before a rewrite meets a cut
+        # point of the old tree again ...
         assert count <= 3 * changes + 4, what
         # ... so a tree four times the size, of four times the metaranges, costs the same (give or take where
         # the changes fall).
         assert count <= 1.5 * small[what] + 4, what
+
+
+BOX = {"BOX2D": [{"box2d": {"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 1}, "category": "cat"}]}
+
+
+def test_a_commit_opens_each_range_once_and_reads_the_catalog_only_for_labels(
+    dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big_commit(dataset)
+    opened: Counter[str] = Counter()
+    real = trees._range_bytes
+
+    def counting(range_id: str) -> bytes:
+        opened[range_id] += 1
+        return real(range_id)
+
+    monkeypatch.setattr(trees, "_range_bytes", counting)
+
+    def commit(seed: int, label: dict | None) -> tuple[bool, dict]:
+        """Commit 40 scattered changes labelled ``label``: (whether it read a catalog, the label statistics)."""
+        modified, added = scattered(SIZE, 40, seed)
+        draft = services.draft_create(dataset=dataset, title="t")
+        entries = [make_entry("s", name, f"changed {seed}", label) for name in modified + added]
+        services.draft_stage_upserts(draft=draft, entries=entries)
+        opened.clear()
+        with CaptureQueriesContext(connection) as committed:
+            head = services.draft_commit(draft=draft, title="changed")
+        # The entry a change replaces is read beside it as its range is rewritten, never looked up again.
+        assert opened
+        assert max(opened.values()) == 1
+        catalog_read = any("versioning_draftmetadata" in query["sql"] for query in committed.captured_queries)
+        revision = selectors.revision_resolve(dataset=dataset, revision=head.id)
+        return catalog_read, selectors.label_statistics(revision=revision)
+
+    # No label anywhere: nothing to count, so the catalog is never read.
+    assert commit(1, None) == (False, {})
+    # Labels added, then taken off the same entries again: both times counted for the catalog's attributes.
+    catalog_read, counted = commit(2, BOX)
+    assert catalog_read
+    assert counted["BOX2D"]["quantity"] == 40
+    assert commit(2, None) == (True, {})
 
 
 def measure_diff(dataset: Dataset, size: int, changes: int, counted: Counter[str]) -> dict[str, int]:
