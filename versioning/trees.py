@@ -22,10 +22,10 @@ import threading
 import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from itertools import accumulate, islice
+from itertools import accumulate
 from operator import itemgetter
 from typing import IO, Any, Generic, NamedTuple, TypeVar
 
@@ -53,6 +53,8 @@ RANGE_WRITE_BATCH = 32
 # Unsorted bulk input is sorted in runs of this many entries spilled to temporary files, then merged.
 SORT_RUN_SIZE = 100_000
 COMPRESSION_LEVEL = 1
+# New entries (a bulk import's, say) are handed to the range writer in lists of at most this many.
+ROW_CHUNK = 4096
 
 V = TypeVar("V")
 
@@ -492,6 +494,22 @@ def range_rows(range_id: str) -> list[list[Any]]:
     return msgpack.unpackb(_range_bytes(range_id))
 
 
+def _range_tuples(range_id: str) -> tuple[tuple[Any, ...], ...]:
+    """A stored range's rows as tuples, arrays inside them too: a rewrite only copies them into new ranges
+    (they encode exactly as lists do), and rows of plain values, as tuples, are soon left out of the cyclic
+    garbage collector's walks, which a commit's thousands of rows would otherwise set off again and again."""
+    return msgpack.unpackb(_range_bytes(range_id), use_list=False)
+
+
+def _as_lists(value: Any) -> Any:
+    """A row (or a value inside one) read as tuples, with its arrays as lists again: as ``range_rows`` reads it."""
+    if isinstance(value, tuple):
+        return [_as_lists(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _as_lists(item) for key, item in value.items()}
+    return value
+
+
 def range_load(range_id: str) -> list[Entry]:
     """Read and decode one stored range."""
     return list(map(entry_from_row, range_rows(range_id)))
@@ -526,6 +544,18 @@ def _stored_row(entry: Entry | list[Any]) -> Sequence[Any]:
     return entry[:PLAIN_ROW_LENGTH] if len(entry) > PLAIN_ROW_LENGTH and entry[-1] is None else entry
 
 
+def checked_paths(rows: Sequence[Sequence[Any]]) -> set[str]:
+    """The paths of a stored range's rows that its writer found not to be cut points: those from the
+    ``MIN_RANGE_SIZE``-th on, but the last (the range ended there, or the entries did)."""
+    return set(map(itemgetter(0), rows[MIN_RANGE_SIZE - 1 : -1]))
+
+
+def checked_lasts(refs: Sequence[RangeRef]) -> set[str]:
+    """The last paths of a stored metarange's ranges that its writer found not to be metarange cut points, as
+    ``checked_paths`` finds them for a range's rows."""
+    return {ref.last for ref in refs[MIN_NODE_SIZE - 1 : -1]}
+
+
 class RangeWriter:
     """Builds ranges from a stream of sorted entries, cutting at content-defined points, and stores them.
 
@@ -551,23 +581,34 @@ class RangeWriter:
         if size >= MIN_RANGE_SIZE and (size >= MAX_RANGE_SIZE or is_cut_point(entry[0])):
             self.cut()
 
-    def extend(self, entries: Iterable[Entry | list[Any]]) -> None:
-        """Append entries or raw rows in order, as ``add`` does one by one, checking for cut points only where a
-        range may end (from its ``MIN_RANGE_SIZE``-th entry on)."""
-        iterator = iter(entries)
-        while True:
-            room = MIN_RANGE_SIZE - len(self._pending) - 1
-            if room > 0:
-                taken = list(map(_stored_row, islice(iterator, room)))
-                self._pending.extend(taken)
-                if len(taken) < room:
-                    return
-            for entry in iterator:
-                self.add(entry)
-                if not self._pending:
-                    break  # cut: the next range's first entries need no checks again
-            else:
-                return
+    def extend(self, chunks: Iterable[Sequence[Sequence[Any]]], not_cut: Container[str] = ()) -> None:
+        """Append lists of stored rows in order, as ``add`` does row by row: a list is copied in slices, and a
+        row is checked for a cut point only where a range may end (from its ``MIN_RANGE_SIZE``-th row on) and
+        only when its path is not in ``not_cut`` (paths known not to be cut points: see ``checked_paths``)."""
+        for rows in chunks:
+            start, count = 0, len(rows)
+            while start < count:
+                pending = self._pending
+                room = MIN_RANGE_SIZE - 1 - len(pending)
+                if room > 0:
+                    taken = rows[start : start + room]
+                    pending.extend(taken)
+                    start += len(taken)
+                    if start >= count:
+                        break
+                limit = start + MAX_RANGE_SIZE - len(pending)  # the row at ``limit - 1`` fills a range
+                stop = min(count, limit)
+                cut = next(
+                    (i for i in range(start, stop) if rows[i][0] not in not_cut and is_cut_point(rows[i][0])), None
+                )
+                if cut is None:
+                    if stop < limit:
+                        pending.extend(rows[start:])
+                        break
+                    cut = limit - 1
+                pending.extend(rows[start : cut + 1])
+                start = cut + 1
+                self.cut()
 
     def reuse(self, ref: RangeRef) -> None:
         """Append an existing range unchanged."""
@@ -581,7 +622,7 @@ class RangeWriter:
         range_id = _content_hash(raw)
         self._unsaved.append(Range(id=range_id, data=zlib.compress(raw, COMPRESSION_LEVEL)))
         first, last = self._pending[0][0], self._pending[-1][0]
-        self._sink(RangeRef(range_id, first, last, len(self._pending), sum(e[3] for e in self._pending)))
+        self._sink(RangeRef(range_id, first, last, len(self._pending), sum(map(itemgetter(3), self._pending))))
         self._pending = []
         if len(self._unsaved) >= RANGE_WRITE_BATCH:
             self.flush()
@@ -623,6 +664,17 @@ class NodeWriter:
         size = len(self._pending)
         if size >= MAX_NODE_SIZE or (size >= MIN_NODE_SIZE and is_node_cut(ref.last)):
             self.cut()
+
+    def extend(self, refs: Iterable[RangeRef], not_cut: Container[str] = ()) -> None:
+        """Append range pointers in order, as ``add`` does, checking for a cut point only a range whose last path
+        is not in ``not_cut`` (those known not to be cut points: see ``checked_lasts``)."""
+        pending = self._pending
+        for ref in refs:
+            pending.append(ref)
+            size = len(pending)
+            if size >= MAX_NODE_SIZE or (size >= MIN_NODE_SIZE and ref.last not in not_cut and is_node_cut(ref.last)):
+                self.cut()
+                pending = self._pending
 
     def reuse(self, node: NodeRef, ranges: RangeList | None = None) -> None:
         """Append an existing metarange unchanged (the inline ranges of a one-metarange tree, range by range)."""
@@ -736,6 +788,47 @@ def entries_apply(
         change = next(change_iterator, None)
 
 
+def _path(row: Sequence[Any]) -> str:
+    return row[0]
+
+
+def rows_apply(
+    rows: Sequence[Sequence[Any]], changes: Iterable[Change], delta: Counter[str], observe: Observer = _unobserved
+) -> Iterator[Sequence[Sequence[Any]]]:
+    """What ``entries_apply`` yields for sorted stored rows, as lists of stored rows: each run of rows between two
+    changes is one slice, found by bisecting, so a range with a few changes costs little more than a copy."""
+    at, count = 0, len(rows)
+    added: list[Sequence[Any]] = []
+    for change in changes:
+        path = change.path
+        index = bisect_left(rows, path, at, count, key=_path)
+        if index > at:
+            if added:
+                yield added
+                added = []
+            yield rows[at:index]
+        if index < count and rows[index][0] == path:
+            observe(rows[index], change)
+            at = index + 1
+            if change.entry is None:
+                delta[path.partition("/")[0]] -= 1
+                continue
+        else:
+            observe(None, change)
+            at = index
+            if change.entry is None:
+                continue
+            delta[path.partition("/")[0]] += 1
+        added.append(_stored_row(change.entry))
+        if len(added) >= ROW_CHUNK:
+            yield added
+            added = []
+    if added:
+        yield added
+    if at < count:
+        yield rows[at:]
+
+
 def _anywhere(path: str) -> bool:
     return True
 
@@ -761,8 +854,6 @@ def ranges_apply(
     writer = RangeWriter(nodes.add)
     delta: Counter[str] = Counter()
 
-    write = writer.add
-
     def overlaps_cleared(ref: RangeRef | NodeRef) -> bool:
         return any(ref.first < high and ref.last >= low for low, high in bounds)
 
@@ -775,16 +866,29 @@ def ranges_apply(
     def settled() -> bool:
         return writer.is_at_cut and nodes.is_at_cut
 
-    def apply_node(refs: tuple[RangeRef, ...], after: str | None) -> None:
+    def observe_listed(old: Any, change: Change) -> None:
+        observe(None if old is None else _as_lists(old), change)
+
+    def apply_node(ranges: RangeList, after: str | None) -> None:
         """Rewrite the ranges of one opened metarange; ``after`` is the first path of the next metarange."""
+        refs = ranges.refs
         count = len(refs)
-        for index, ref in enumerate(refs):
+        lasts_not_cut = checked_lasts(refs)
+        index = 0
+        while index < count:
             head = stream.peek()
-            if head is None and not bounds and writer.is_at_cut:
-                for rest in refs[index:]:  # nothing left to change: the rest is reused as it is
-                    nodes.add(rest)
-                return
-            following = refs[index + 1].first if index + 1 < count else after
+            if not bounds and writer.is_at_cut:
+                # The ranges before the one before the first that reaches the next change are reused as
+                # they are (that one may have the change in the gap after it).
+                reach = count if head is None else bisect_left(ranges.lasts, head.path, index)
+                if reach - 1 > index or (head is None and reach > index):
+                    skipped = reach if head is None else reach - 1
+                    nodes.extend(refs[index:skipped], lasts_not_cut)
+                    index = skipped
+                    continue
+            ref = refs[index]
+            index += 1
+            following = refs[index].first if index < count else after
             if head is None:
                 touched = False
             elif head.path <= ref.last:
@@ -807,11 +911,12 @@ def ranges_apply(
                 belongs = partial(operator.gt, following)  # path < following
             else:
                 belongs = _anywhere
-            rows = range_rows(ref.id)
+            rows: Sequence[Sequence[Any]] = _range_tuples(ref.id)
+            rows_not_cut = checked_paths(rows)
             if bounds:
                 delta.subtract(row[0].partition("/")[0] for row in rows if is_cleared(row[0]))
                 rows = [row for row in rows if not is_cleared(row[0])]
-            writer.extend(entries_apply(rows, stream.take_while(belongs), delta, observe))
+            writer.extend(rows_apply(rows, stream.take_while(belongs), delta, observe_listed), rows_not_cut)
 
     old_nodes = tree.nodes
     node_count = len(old_nodes)
@@ -830,9 +935,8 @@ def ranges_apply(
         if not touched and inside_cleared(node):
             delta[node.first.partition("/")[0]] -= node.length
             continue
-        apply_node(tree.node_ranges(node_index).refs, after)
-    for entry in entries_apply((), stream.take_while(_anywhere), delta, observe):
-        write(entry)
+        apply_node(tree.node_ranges(node_index), after)
+    writer.extend(rows_apply((), stream.take_while(_anywhere), delta, observe))
     writer.finish()
     return nodes.finish(), delta
 
