@@ -504,9 +504,9 @@ def _range_tuples(range_id: str) -> tuple[tuple[Any, ...], ...]:
 def _as_lists(value: Any) -> Any:
     """A row (or a value inside one) read as tuples, with its arrays as lists again: as ``range_rows`` reads it."""
     if isinstance(value, tuple):
-        return [_as_lists(item) for item in value]
+        return [_as_lists(item) if isinstance(item, tuple | dict) else item for item in value]
     if isinstance(value, dict):
-        return {key: _as_lists(item) for key, item in value.items()}
+        return {key: _as_lists(item) if isinstance(item, tuple | dict) else item for key, item in value.items()}
     return value
 
 
