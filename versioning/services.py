@@ -604,6 +604,11 @@ def _objects_register(dataset_id: int, sha1s: Iterable[str]) -> None:
             cursor.executemany(statement, [(dataset_id, sha1, now) for sha1 in batch])
 
 
+def _entry_labels(entry: Entry) -> list[dict | None]:
+    """Every label an entry holds: its own and its parts'."""
+    return [entry.label, *(part.label for part in entry.part_list())]
+
+
 class _ChangeTally:
     """What a commit's changes do beside its tree, taken from each change and the entry it replaces as
     ``ranges_apply`` meets them, so no entry is looked up twice: the label statistics gained per segment, the
@@ -626,7 +631,7 @@ class _ChangeTally:
         if old_row is not None:
             old = entry_from_row(old_row)
             self.files[segment] -= len(old.files())
-            counts = self._label_counts(old, [old.label, *(part.label for part in old.part_list())])
+            counts = self._label_counts(old, _entry_labels(old))
             if counts:
                 self.labels[segment].subtract(counts)
         new = change.entry
@@ -635,7 +640,7 @@ class _ChangeTally:
         files = new.files()
         self.files[segment] += len(files)
         self.composite = self.composite or new.is_composite
-        labels = [new.label, *(part.label for part in new.part_list())]
+        labels = _entry_labels(new)
         counts = self._label_counts(new, labels)
         if counts:
             self.labels[segment].update(counts)
@@ -867,7 +872,7 @@ def commit_adopt(*, dataset: Dataset, commit: Commit, title: str, committer: Use
     sha1s: list[str] = []
     for entry in TreeReader(tree).slice(0, tree.entry_count):
         sha1s.extend(sha1 for _, sha1, _ in entry.files() if sha1)
-        sha1s.extend(label_rules.mask_sha1s([entry.label, *(part.label for part in entry.part_list())]))
+        sha1s.extend(label_rules.mask_sha1s(_entry_labels(entry)))
         if len(sha1s) >= OBJECT_BATCH:
             _objects_register(dataset.pk, sha1s)
             sha1s.clear()

@@ -660,14 +660,11 @@ class NodeWriter:
 
     def add(self, ref: RangeRef) -> None:
         """Append the next range pointer (in path order)."""
-        self._pending.append(ref)
-        size = len(self._pending)
-        if size >= MAX_NODE_SIZE or (size >= MIN_NODE_SIZE and is_node_cut(ref.last)):
-            self.cut()
+        self.extend((ref,))
 
     def extend(self, refs: Iterable[RangeRef], not_cut: Container[str] = ()) -> None:
-        """Append range pointers in order, as ``add`` does, checking for a cut point only a range whose last path
-        is not in ``not_cut`` (those known not to be cut points: see ``checked_lasts``)."""
+        """Append range pointers in order, checking for a cut point only a range whose last path is not in
+        ``not_cut`` (those known not to be cut points: see ``checked_lasts``)."""
         pending = self._pending
         for ref in refs:
             pending.append(ref)
@@ -752,27 +749,21 @@ def _unobserved(old: Any, change: Change) -> None:
 
 
 def entries_apply(
-    entries: Iterable[Any],
-    changes: Iterable[Change],
-    delta: Counter[str] | None = None,
-    observe: Observer = _unobserved,
+    entries: Iterable[Any], changes: Iterable[Change], delta: Counter[str] | None = None
 ) -> Iterator[Any]:
     """Apply sorted changes to sorted entries (or raw rows), streaming; with ``delta``, count there the entries
-    each segment gains (a new path) or loses (a deleted one). ``observe(old, change)`` is called for every
-    change with the entry or row it replaces or deletes (None for a path that held none)."""
+    each segment gains (a new path) or loses (a deleted one)."""
     counts: Counter[str] = Counter() if delta is None else delta
     change_iterator = iter(changes)
     change = next(change_iterator, None)
     for entry in entries:
         path = entry[0]
         while change is not None and change.path < path:
-            observe(None, change)
             if change.entry is not None:
                 counts[change.path.partition("/")[0]] += 1
                 yield change.entry
             change = next(change_iterator, None)
         if change is not None and change.path == path:
-            observe(entry, change)
             if change.entry is not None:
                 yield change.entry
             else:
@@ -781,7 +772,6 @@ def entries_apply(
         else:
             yield entry
     while change is not None:
-        observe(None, change)
         if change.entry is not None:
             counts[change.path.partition("/")[0]] += 1
             yield change.entry
@@ -796,7 +786,9 @@ def rows_apply(
     rows: Sequence[Sequence[Any]], changes: Iterable[Change], delta: Counter[str], observe: Observer = _unobserved
 ) -> Iterator[Sequence[Sequence[Any]]]:
     """What ``entries_apply`` yields for sorted stored rows, as lists of stored rows: each run of rows between two
-    changes is one slice, found by bisecting, so a range with a few changes costs little more than a copy."""
+    changes is one slice, found by bisecting, so a range with a few changes costs little more than a copy.
+    ``observe(old, change)`` is called for every change with the row it replaces or deletes (None for a path
+    that held none)."""
     at, count = 0, len(rows)
     added: list[Sequence[Any]] = []
     for change in changes:
@@ -846,7 +838,7 @@ def ranges_apply(
     carrying on into the next ranges only until a cut point of the old tree is met again, and the range pointers
     of a touched metarange are grouped again the same way one level up. Returns the new range index and the
     change in entry count per segment. ``observe`` sees each change beside the row it replaces, as
-    ``entries_apply`` calls it (a cleared segment's rows are gone by then).
+    ``rows_apply`` calls it (a cleared segment's rows are gone by then), its arrays as lists.
     """
     bounds = sorted(segment_bounds(name) for name in cleared_segments)
     stream = _ChangeStream(changes)
